@@ -1,0 +1,46 @@
+"""Fixtures shared by the conformance suite: one entry per installed backend."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+import xpgrad.backends as B
+
+# Backends whose conformance runs in the default test command. Set
+# XPGRAD_BACKENDS=numpy,array_api_strict,dask,torch to choose.
+_WANTED = os.environ.get("XPGRAD_BACKENDS")
+
+
+def backend_names() -> list[str]:
+    names = sorted(B.available())
+    if _WANTED:
+        names = [n for n in names if n in _WANTED.split(",")]
+    return names
+
+
+class Maker:
+    """Sample arrays for rules: ``make(shape, low, high)`` in one dtype of one backend."""
+
+    def __init__(self, adapter: Any, dtype_name: str = "float64", seed: int = 0):
+        self.adapter = adapter
+        self.xp = adapter.namespace(None)
+        self.rand = adapter.random(seed)
+        self.dtype_name = dtype_name
+
+    def __call__(self, shape: tuple, low: float = -2.0, high: float = 2.0) -> Any:
+        return self.rand(tuple(shape), low, high, getattr(self.xp, self.dtype_name))
+
+    def dtype(self, name: str) -> Any:
+        return getattr(self.xp, name)
+
+    def int(self, shape: tuple, low: int, high: int) -> Any:
+        x = self.rand(tuple(shape), low, high, self.xp.float64)
+        return self.xp.astype(self.xp.floor(x), self.xp.int64)
+
+
+@pytest.fixture(params=backend_names())
+def backend(request: Any) -> Any:
+    return B.get(request.param)

@@ -1,0 +1,59 @@
+"""Forward mode: dual numbers (primal, tangent); ``None`` is a symbolic zero tangent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .trace import NoRuleError, Primitive, Trace, Tracer, bind
+
+__all__ = ["ForwardTrace", "ForwardTracer"]
+
+
+class ForwardTracer(Tracer):
+    __slots__ = ("primal", "tangent")
+
+    def __init__(self, trace: Trace, primal: Any, tangent: Any):
+        self._trace = trace
+        self.primal = primal
+        self.tangent = tangent
+
+    @property
+    def _value(self) -> Any:
+        return self.primal
+
+    def _concrete_value(self, what: str) -> Any:
+        return self.primal
+
+
+class ForwardTrace(Trace):
+    def process(self, prim: Primitive, args: tuple, params: dict) -> Any:
+        primals = []
+        tangents = []
+        active = False
+        for a in args:
+            if type(a) is ForwardTracer and a._trace is self:
+                primals.append(a.primal)
+                tangents.append(a.tangent)
+                if a.tangent is not None:
+                    active = True
+            else:
+                primals.append(a)
+                tangents.append(None)
+        if not active or prim.jvp is None:
+            # constant at this level: compute one level down, no tangent
+            return bind(prim, tuple(primals), params)
+        out, t_out = prim.jvp(primals, tangents, **params)
+        if prim.multiple_results:
+            return tuple(
+                o if t is None else ForwardTracer(self, o, t) for o, t in zip(out, t_out)
+            )
+        if t_out is None:
+            return out
+        return ForwardTracer(self, out, t_out)
+
+
+def _no_jvp(prim: Primitive) -> NoRuleError:
+    return NoRuleError(
+        f"xpgrad: {prim.name!r} has no forward-mode rule. Register one with "
+        f"xpgrad.extend.defrule({prim.name!r}, jvp=...)"
+    )

@@ -1,0 +1,152 @@
+"""The traced namespace: what ``tracer.__array_namespace__()`` returns.
+
+One namespace per backend: functions that take arrays are the registered
+primitives (shared by all backends); functions that only take shapes
+(``zeros``, ``arange``, ...), dtypes, constants and inspection utilities come
+from the backend's own namespace, so creation under tracing yields that
+backend's constants.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+import array_api_compat
+
+from . import trace as _trace
+from .trace import Tracer
+
+__all__ = ["traced_namespace", "STANDARD_VERSION"]
+
+STANDARD_VERSION = "2024.12"
+
+# Names taken from the backend namespace as they are.
+_PASSTHROUGH = (
+    "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+    "float32", "float64", "complex64", "complex128",
+    "e", "inf", "nan", "newaxis", "pi",
+    "finfo", "iinfo", "isdtype", "can_cast", "broadcast_shapes",
+    "zeros", "ones", "empty", "full", "arange", "linspace", "eye", "from_dlpack",
+    "__array_namespace_info__",
+)
+_FFT_PASSTHROUGH = ("fftfreq", "rfftfreq")
+
+_cache: dict[int, Any] = {}
+
+# numpy ufunc name -> traced namespace name, for ``np.sin(tracer)``
+_UFUNC_NAMES = {
+    "absolute": "abs", "arccos": "acos", "arccosh": "acosh", "arcsin": "asin",
+    "arcsinh": "asinh", "arctan": "atan", "arctan2": "atan2", "arctanh": "atanh",
+    "true_divide": "divide", "power": "pow", "invert": "bitwise_invert",
+    "left_shift": "bitwise_left_shift", "right_shift": "bitwise_right_shift",
+    "conjugate": "conj", "mod": "remainder",
+}
+
+
+class TracedNamespace(types.SimpleNamespace):
+    """The Array API namespace of traced values over one backend namespace."""
+
+    def __repr__(self) -> str:
+        return f"<xpgrad traced namespace over {getattr(self._xp, '__name__', self._xp)}>"
+
+
+def _dtype_of(x: Any) -> Any:
+    return x.dtype if isinstance(x, Tracer) else x
+
+
+def traced_namespace(xp: Any) -> TracedNamespace:
+    ns = _cache.get(id(xp))
+    if ns is not None and ns._xp is xp:
+        return ns
+    from ..rules import NAMESPACE
+
+    ns = TracedNamespace()
+    ns._xp = xp
+    ns.__name__ = f"xpgrad.traced[{getattr(xp, '__name__', type(xp).__name__)}]"
+    ns.__array_api_version__ = STANDARD_VERSION
+    subs: dict[str, types.SimpleNamespace] = {}
+    for name, fn in NAMESPACE.items():
+        if "." in name:
+            mod, attr = name.split(".", 1)
+            subs.setdefault(mod, types.SimpleNamespace()).__dict__[attr] = fn
+        else:
+            setattr(ns, name, fn)
+    for name in _PASSTHROUGH:
+        if hasattr(xp, name):
+            setattr(ns, name, getattr(xp, name))
+    fft_xp = getattr(xp, "fft", None)
+    if fft_xp is not None:
+        sub = subs.setdefault("fft", types.SimpleNamespace())
+        for name in _FFT_PASSTHROUGH:
+            if hasattr(fft_xp, name):
+                setattr(sub, name, getattr(fft_xp, name))
+    for mod, sub in subs.items():
+        setattr(ns, mod, sub)
+
+    def result_type(*arrays_and_dtypes: Any) -> Any:
+        return xp.result_type(*(_dtype_of(a) for a in arrays_and_dtypes))
+
+    def asarray(obj: Any, /, *, dtype: Any = None, device: Any = None, copy: Any = None) -> Any:
+        if isinstance(obj, Tracer):
+            return obj if dtype is None or dtype == obj.dtype else ns.astype(obj, dtype)
+        if isinstance(obj, (list, tuple)) and _has_tracer(obj):
+            out = ns.stack([asarray(o) for o in obj])
+            return out if dtype is None else ns.astype(out, dtype)
+        return xp.asarray(obj, dtype=dtype, device=device, copy=copy)
+
+    def broadcast_arrays(*arrays: Any) -> list:
+        shape = xp.broadcast_shapes(*(tuple(a.shape) for a in arrays))
+        return [ns.broadcast_to(a, shape) for a in arrays]
+
+    def meshgrid(*arrays: Any, indexing: str = "xy") -> list:
+        n = len(arrays)
+        sizes = [a.shape[0] for a in arrays]
+        if indexing == "xy" and n >= 2:
+            sizes[0], sizes[1] = sizes[1], sizes[0]
+        out = []
+        for i, a in enumerate(arrays):
+            pos = i
+            if indexing == "xy" and n >= 2 and i < 2:
+                pos = 1 - i
+            shape = [1] * n
+            shape[pos] = a.shape[0]
+            out.append(ns.broadcast_to(ns.reshape(a, tuple(shape)), tuple(sizes)))
+        return out
+
+    ns.result_type = result_type
+    ns.asarray = asarray
+    ns.broadcast_arrays = broadcast_arrays
+    ns.meshgrid = meshgrid
+    _cache[id(xp)] = ns
+    return ns
+
+
+def _has_tracer(obj: Any) -> bool:
+    if isinstance(obj, Tracer):
+        return True
+    if isinstance(obj, (list, tuple)):
+        return any(_has_tracer(o) for o in obj)
+    return False
+
+
+def device_of(x: Any) -> Any:
+    return array_api_compat.device(x)
+
+
+def install_operators() -> None:
+    """Point the Tracer operators at the registered primitives."""
+    from ..rules import NAMESPACE, F
+    from ..rules.indexing import getitem
+
+    F.getitem = getitem
+    F.device_of = device_of
+    ufuncs = {}
+    for name, fn in NAMESPACE.items():
+        if "." not in name:
+            ufuncs[name] = fn
+    for uname, name in _UFUNC_NAMES.items():
+        if name in NAMESPACE:
+            ufuncs[uname] = NAMESPACE[name]
+    F.UFUNCS = ufuncs
+    _trace._ops = F

@@ -1,0 +1,124 @@
+"""Reverse mode: a tape of nodes, walked backwards by a loop (never recursion).
+
+Each traced operation appends one ``Node`` holding the rule's pullback and the
+nodes of its traced arguments. Nodes are appended in creation order, which is a
+topological order, so the backward pass is a reversed loop over the tape that
+accumulates cotangents on the nodes themselves (no dictionaries on the hot path).
+Tracers keep their node, never their parents' values: intermediates are kept
+alive only by what the pullbacks capture.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+from .trace import Primitive, Trace, Tracer, bind
+
+__all__ = ["ReverseTrace", "ReverseTracer", "Node", "backward"]
+
+
+class Node:
+    __slots__ = ("pullback", "parents", "ct", "index", "nout")
+
+    def __init__(self, pullback: Callable | None, parents: tuple, index: int = -1, nout: int = 1):
+        self.pullback = pullback
+        self.parents = parents
+        self.ct: Any = None
+        self.index = index  # >= 0: this node is output `index` of parents[0]
+        self.nout = nout
+
+
+class ReverseTracer(Tracer):
+    __slots__ = ("primal", "node")
+
+    def __init__(self, trace: Trace, primal: Any, node: Node):
+        self._trace = trace
+        self.primal = primal
+        self.node = node
+
+    @property
+    def _value(self) -> Any:
+        return self.primal
+
+    def _concrete_value(self, what: str) -> Any:
+        return self.primal
+
+
+class ReverseTrace(Trace):
+
+    def __init__(self, level: int, ns: Any):
+        super().__init__(level, ns)
+        self.tape: list[Node] = []
+        self.lock = threading.Lock()
+        self.finalizers: list[Callable[[], None]] = []
+
+    def process(self, prim: Primitive, args: tuple, params: dict) -> Any:
+        primals = []
+        parents = []
+        needs = []
+        for a in args:
+            if type(a) is ReverseTracer and a._trace is self:
+                primals.append(a.primal)
+                parents.append(a.node)
+                needs.append(True)
+            else:
+                primals.append(a)
+                parents.append(None)
+                needs.append(False)
+        if prim.vjp is None:
+            return bind(prim, tuple(primals), params)
+        out, pullback = prim.vjp(primals, needs, **params)
+        node = Node(pullback, tuple(parents))
+        tape = self.tape
+        tape.append(node)
+        if prim.multiple_results:
+            node.nout = len(out)
+            outs = []
+            for i, o in enumerate(out):
+                sub = Node(None, (node,), i)
+                tape.append(sub)
+                outs.append(ReverseTracer(self, o, sub))
+            return tuple(outs)
+        return ReverseTracer(self, out, node)
+
+    def new_leaf(self, value: Any) -> ReverseTracer:
+        return ReverseTracer(self, value, Node(None, ()))
+
+
+def _accumulate(node: Node, g: Any, add: Callable) -> None:
+    if node.ct is None:
+        node.ct = g
+    else:
+        node.ct = add(node.ct, g)
+
+
+def backward(tape: list[Node], roots: list[tuple[Node, Any]], add: Callable) -> None:
+    """Propagate cotangents from ``roots`` (node, ct) to every node of ``tape``."""
+    for node in tape:
+        node.ct = None
+    for node, ct in roots:
+        if ct is not None:
+            _accumulate(node, ct, add)
+    for node in reversed(tape):
+        ct = node.ct
+        if ct is None:
+            continue
+        if node.index >= 0:  # one output of a multi-output node
+            node.ct = None
+            owner = node.parents[0]
+            if owner.ct is None:
+                owner.ct = [None] * owner.nout
+            slot = owner.ct[node.index]
+            owner.ct[node.index] = ct if slot is None else add(slot, ct)
+            continue
+        node.ct = None
+        if node.pullback is None:
+            continue
+        cts = node.pullback(ct)
+        for p, g in zip(node.parents, cts):
+            if p is not None and g is not None:
+                if p.ct is None:
+                    p.ct = g
+                else:
+                    p.ct = add(p.ct, g)

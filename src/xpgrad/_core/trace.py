@@ -1,0 +1,333 @@
+"""The per-operation path: primitives, tracers, the trace stack and ``bind``.
+
+A transformation (forward, reverse, batch) opens a *trace* at the next level of
+a per-context stack. Values it follows are wrapped in its ``Tracer`` subclass.
+``bind`` finds the highest-level trace among a primitive's arguments and lets it
+interpret the call; arguments of lower levels are constants to that trace and
+are handled by the lower traces when the rule itself calls primitives. This is
+JAX's autodidax design in a few dozen lines; the hot path is ``bind``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from typing import Any, Callable
+
+__all__ = [
+    "Primitive",
+    "Trace",
+    "Tracer",
+    "bind",
+    "new_level",
+    "LeakedTracerError",
+    "NoRuleError",
+]
+
+# The depth of the trace stack in this thread / async context.
+_depth: contextvars.ContextVar[int] = contextvars.ContextVar("xpgrad_depth", default=0)
+
+# A trace that has ended gets this level: any leaked tracer of it then wins the
+# top-trace search in ``bind`` and its trace raises, instead of being silently
+# taken for a constant by another trace that reuses the same level number.
+_DEAD = 1 << 60
+
+
+class LeakedTracerError(RuntimeError):
+    """A tracer was used after the transformation that made it had ended."""
+
+
+class NoRuleError(NotImplementedError):
+    """A primitive has no rule for the transformation that met it."""
+
+
+class Primitive:
+    """One function of the Array API standard, with all its rules side by side.
+
+    ``impl(*args, **params)`` is the primal on backend arrays; ``jvp(primals,
+    tangents, **params) -> (out, tangent)`` the pushforward (``None`` is a
+    symbolic zero tangent); ``vjp(primals, needs, **params) -> (out, pullback)``
+    the pullback maker, where ``needs[i]`` says whether argument ``i`` wants a
+    cotangent and ``pullback(ct)`` returns one cotangent (or ``None``) per
+    argument; ``batch(args, batched, **params) -> (out, out_batched)`` the
+    vmap rule, with the batch axis always leading.  ``jvp``/``vjp`` are
+    ``None`` for a non-differentiable primitive, which then passes through.
+    """
+
+    __slots__ = (
+        "name",
+        "impl",
+        "jvp",
+        "vjp",
+        "batch",
+        "pattern",
+        "multiple_results",
+        "differentiable",
+        "samples",
+        "tol",
+        "__weakref__",
+    )
+
+    def __init__(self, name: str, impl: Callable, *, multiple_results: bool = False):
+        self.name = name
+        self.impl = impl
+        self.jvp: Callable | None = None
+        self.vjp: Callable | None = None
+        self.batch: Callable | None = None
+        self.pattern: Callable | None = None
+        self.multiple_results = multiple_results
+        self.differentiable = True
+        self.samples: Callable | None = None
+        self.tol: dict | None = None
+
+    def __call__(self, *args: Any, **params: Any) -> Any:
+        return bind(self, args, params)
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name}>"
+
+
+class Trace:
+    """One level of the trace stack; subclasses interpret primitives.
+
+    (No ``__slots__``: a trace that ends changes its class to ``_DeadTrace``.)
+    """
+
+    def __init__(self, level: int, ns: Any):
+        self.level = level
+        self.ns = ns
+
+    def process(self, prim: Primitive, args: tuple, params: dict) -> Any:
+        raise NotImplementedError
+
+    def end(self) -> None:
+        self.level = _DEAD
+        self.__class__ = _DeadTrace  # type: ignore[assignment]
+
+
+class _DeadTrace(Trace):
+    def process(self, prim: Primitive, args: tuple, params: dict) -> Any:
+        raise LeakedTracerError(
+            f"xpgrad: a traced value from a transformation that has already returned was "
+            f"passed to {prim.name!r}. This happens when a value inside a function being "
+            f"differentiated escapes through a global, a closure or a mutable container and "
+            f"is used later. Return the value from the function instead, or detach it with "
+            f"xpgrad.ignore_derivatives before storing it."
+        )
+
+
+class new_level:
+    """Context manager that opens a trace of ``cls`` at the next level."""
+
+    __slots__ = ("cls", "ns", "kw", "trace", "token")
+
+    def __init__(self, cls: type, ns: Any, **kw: Any):
+        self.cls = cls
+        self.ns = ns
+        self.kw = kw
+
+    def __enter__(self) -> Any:
+        level = _depth.get()
+        self.token = _depth.set(level + 1)
+        self.trace = self.cls(level, self.ns, **self.kw)
+        return self.trace
+
+    def __exit__(self, *exc: Any) -> None:
+        _depth.reset(self.token)
+        self.trace.end()
+
+
+def bind(prim: Primitive, args: tuple, params: dict) -> Any:
+    """Apply ``prim`` to ``args``: interpreted by the highest trace, else eagerly."""
+    top = None
+    level = -1
+    for a in args:
+        if isinstance(a, Tracer):
+            t = a._trace
+            if t.level > level:
+                top = t
+                level = t.level
+    if top is None:
+        return prim.impl(*args, **params)
+    return top.process(prim, args, params)
+
+
+# Filled in by xpgrad._core.namespace once the rules are registered, so that the
+# operators below reach the same functions as the traced namespace.
+_ops: Any = None
+
+
+def _derivative_error(what: str) -> TypeError:
+    return TypeError(
+        f"xpgrad: {what}() of a traced value would silently drop its derivative. "
+        f"Use xpgrad.ignore_derivatives(x) to take the value without a derivative, "
+        f"or keep the computation in array functions."
+    )
+
+
+class Tracer:
+    """A value followed by a transformation; an Array API array in its own right."""
+
+    __slots__ = ("_trace",)
+    __array_priority__ = 1000
+
+    # -- what every subclass provides ----------------------------------------
+    @property
+    def _value(self) -> Any:  # the value one level down (for shape, dtype, ...)
+        raise NotImplementedError
+
+    # -- array attributes ------------------------------------------------------
+    def __array_namespace__(self, api_version: str | None = None) -> Any:
+        return self._trace.ns
+
+    @property
+    def shape(self) -> tuple:
+        return self._value.shape
+
+    @property
+    def dtype(self) -> Any:
+        return self._value.dtype
+
+    @property
+    def device(self) -> Any:
+        return _ops.device_of(self._value)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int | None:
+        n = 1
+        for s in self.shape:
+            if s is None:
+                return None
+            n *= s
+        return n
+
+    @property
+    def T(self) -> Any:
+        if self.ndim != 2:
+            raise ValueError("x.T is defined for 2-D arrays only; use xp.permute_dims or x.mT")
+        return _ops.permute_dims(self, (1, 0))
+
+    @property
+    def mT(self) -> Any:
+        return _ops.matrix_transpose(self)
+
+    def to_device(self, device: Any, /, *, stream: Any = None) -> Any:
+        return self
+
+    # -- conversion to Python --------------------------------------------------
+    def __bool__(self) -> bool:
+        return bool(_concrete(self, "bool"))
+
+    def __int__(self) -> int:
+        return int(_concrete(self, "int"))
+
+    def __index__(self) -> int:
+        return _concrete(self, "index").__index__()
+
+    def __float__(self) -> float:
+        raise _derivative_error("float")
+
+    def __complex__(self) -> complex:
+        raise _derivative_error("complex")
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d array")
+        return self.shape[0]
+
+    def __iter__(self) -> Any:
+        if not self.shape:
+            raise TypeError("iteration over a 0-d array")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __hash__(self) -> int:  # tracers are mutable-like values: identity hash
+        return id(self)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(shape={self.shape}, dtype={self.dtype}, level={self._trace.level})"
+
+    def __dlpack__(self, *a: Any, **k: Any) -> Any:
+        raise TypeError("xpgrad: a traced value cannot be exported with DLPack; detach it first")
+
+    # -- operators: the same functions as the traced namespace -----------------
+    def __add__(self, o: Any) -> Any: return _ops.add(self, o)
+    def __radd__(self, o: Any) -> Any: return _ops.add(o, self)
+    def __sub__(self, o: Any) -> Any: return _ops.subtract(self, o)
+    def __rsub__(self, o: Any) -> Any: return _ops.subtract(o, self)
+    def __mul__(self, o: Any) -> Any: return _ops.multiply(self, o)
+    def __rmul__(self, o: Any) -> Any: return _ops.multiply(o, self)
+    def __truediv__(self, o: Any) -> Any: return _ops.divide(self, o)
+    def __rtruediv__(self, o: Any) -> Any: return _ops.divide(o, self)
+    def __floordiv__(self, o: Any) -> Any: return _ops.floor_divide(self, o)
+    def __rfloordiv__(self, o: Any) -> Any: return _ops.floor_divide(o, self)
+    def __mod__(self, o: Any) -> Any: return _ops.remainder(self, o)
+    def __rmod__(self, o: Any) -> Any: return _ops.remainder(o, self)
+    def __pow__(self, o: Any) -> Any: return _ops.pow(self, o)
+    def __rpow__(self, o: Any) -> Any: return _ops.pow(o, self)
+    def __matmul__(self, o: Any) -> Any: return _ops.matmul(self, o)
+    def __rmatmul__(self, o: Any) -> Any: return _ops.matmul(o, self)
+    def __neg__(self) -> Any: return _ops.negative(self)
+    def __pos__(self) -> Any: return _ops.positive(self)
+    def __abs__(self) -> Any: return _ops.abs(self)
+    def __invert__(self) -> Any: return _ops.bitwise_invert(self)
+    def __and__(self, o: Any) -> Any: return _ops.bitwise_and(self, o)
+    def __rand__(self, o: Any) -> Any: return _ops.bitwise_and(o, self)
+    def __or__(self, o: Any) -> Any: return _ops.bitwise_or(self, o)
+    def __ror__(self, o: Any) -> Any: return _ops.bitwise_or(o, self)
+    def __xor__(self, o: Any) -> Any: return _ops.bitwise_xor(self, o)
+    def __rxor__(self, o: Any) -> Any: return _ops.bitwise_xor(o, self)
+    def __lshift__(self, o: Any) -> Any: return _ops.bitwise_left_shift(self, o)
+    def __rlshift__(self, o: Any) -> Any: return _ops.bitwise_left_shift(o, self)
+    def __rshift__(self, o: Any) -> Any: return _ops.bitwise_right_shift(self, o)
+    def __rrshift__(self, o: Any) -> Any: return _ops.bitwise_right_shift(o, self)
+    def __lt__(self, o: Any) -> Any: return _ops.less(self, o)
+    def __le__(self, o: Any) -> Any: return _ops.less_equal(self, o)
+    def __gt__(self, o: Any) -> Any: return _ops.greater(self, o)
+    def __ge__(self, o: Any) -> Any: return _ops.greater_equal(self, o)
+    def __eq__(self, o: Any) -> Any: return _ops.equal(self, o)  # type: ignore[override]
+    def __ne__(self, o: Any) -> Any: return _ops.not_equal(self, o)  # type: ignore[override]
+    def __getitem__(self, key: Any) -> Any: return _ops.getitem(self, key)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        raise TypeError(
+            "xpgrad: in-place assignment to a traced array is not differentiable. "
+            "Build the result functionally (xp.where, xp.concat) or use xpgrad.Buffer, "
+            "whose writes are differentiated."
+        )
+
+    # -- NumPy interop: np.sin(tracer) reaches the traced namespace ------------
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if kwargs.get("out") is not None:
+            return NotImplemented
+        if method == "__call__":
+            fn = _ops.UFUNCS.get(ufunc.__name__)
+            return NotImplemented if fn is None else fn(*inputs, **kwargs)
+        if method == "reduce":
+            fn = _ops.UFUNCS.get(_REDUCTIONS.get(ufunc.__name__, ""))
+            if fn is None:
+                return NotImplemented
+            kwargs.pop("dtype", None) if kwargs.get("dtype") is None else None
+            return fn(*inputs, **kwargs)
+        return NotImplemented
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        fn = _ops.UFUNCS.get(func.__name__)
+        if fn is None:
+            return NotImplemented
+        return fn(*args, **kwargs)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        raise _derivative_error("numpy.asarray")
+
+
+_REDUCTIONS = {"add": "sum", "multiply": "prod", "maximum": "max", "minimum": "min"}
+
+
+def _concrete(x: Any, what: str) -> Any:
+    """The backend value under all levels, for ``bool``/``int``/``index``."""
+    while isinstance(x, Tracer):
+        x = x._concrete_value(what)
+    return x

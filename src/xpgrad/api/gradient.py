@@ -1,0 +1,261 @@
+"""gradient, withgradient, pullback and jvp: the first-order transformations."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+from .._core.forward import ForwardTrace, ForwardTracer
+from .._core.reverse import ReverseTrace, ReverseTracer, backward
+from .._core.trace import new_level
+from ..rules import F
+from . import _edge as E
+
+__all__ = ["gradient", "withgradient", "pullback", "jvp", "WithGradient"]
+
+
+class WithGradient(NamedTuple):
+    """``(val, grad)``: the function's value and the derivative."""
+
+    val: Any
+    grad: Any
+
+
+class _Recorded:
+    """The forward pass of ``f`` under a reverse trace, ready for backward passes."""
+
+    __slots__ = ("trace", "args_tree", "leaves", "tracers", "xp", "out")
+
+    def __init__(self, f: Callable, args: tuple, xp: Any = None):
+        leaves, treedef = E.flatten(args)
+        self.xp = xp = xp if xp is not None else E.common_xp(leaves)
+        self.args_tree = treedef
+        self.leaves = leaves
+        with new_level(ReverseTrace, E.namespace(xp)) as trace:
+            self.trace = trace
+            tracers: list[Any] = []
+            wrapped = []
+            for x in leaves:
+                if E.differentiable_leaf(x, xp):
+                    t = trace.new_leaf(E.as_array(x, xp))
+                    tracers.append(t)
+                    wrapped.append(t)
+                else:
+                    tracers.append(None)
+                    wrapped.append(x)
+            self.tracers = tracers
+            self.out = f(*E.unflatten(treedef, wrapped))
+
+    def unwrap(self, y: Any) -> Any:
+        trace = self.trace
+        return E.map_leaves(
+            lambda v: v.primal if type(v) is ReverseTracer and v._trace is trace else v, y
+        )
+
+    def backward(self, roots: list) -> tuple:
+        """Cotangents of the arguments (pytrees like the arguments, None where unused)."""
+        trace = self.trace
+        with trace.lock:
+            for t in self.tracers:
+                if t is not None:
+                    t.node.ct = None
+            backward(trace.tape, roots, F.add)
+            grads = []
+            for x, t in zip(self.leaves, self.tracers):
+                if t is None:
+                    grads.append(None)
+                else:
+                    grads.append(E.to_python(t.node.ct, x, self.xp))
+                    t.node.ct = None
+            for fin in trace.finalizers:
+                fin()
+        return tuple(E.unflatten(self.args_tree, grads))
+
+    def release(self) -> None:
+        self.trace.tape = []
+
+
+def _scalar_root(out: Any, rec: _Recorded, name: str) -> list:
+    """Check that ``out`` is a real scalar; return the backward pass's root."""
+    shape = getattr(out, "shape", None)
+    if shape is None and not E.is_number(out):
+        raise ValueError(
+            f"xpgrad.{name}: the function must return a real scalar (a 0-d array or a "
+            f"number), got {type(out).__name__}. To differentiate several outputs use "
+            f"xpgrad.jacobian; for auxiliary outputs use withgradient with a tuple."
+        )
+    if shape is not None and tuple(shape) != ():
+        raise ValueError(
+            f"xpgrad.{name}: the function must return a scalar, got an array of shape "
+            f"{tuple(shape)}. Reduce it first (e.g. xp.sum) or use xpgrad.jacobian for "
+            f"the derivative of every element."
+        )
+    if shape is not None and rec.xp.isdtype(out.dtype, "complex floating"):
+        raise ValueError(
+            f"xpgrad.{name}: the function returned a complex scalar; gradients are "
+            f"defined for real-valued functions. Return xp.real(y) or xp.abs(y)**2, or "
+            f"use xpgrad.jacobian / pullback for complex outputs."
+        )
+    if type(out) is ReverseTracer and out._trace is rec.trace:
+        return [(out.node, F.ones_like(out.primal))]
+    return []
+
+
+def gradient(f: Callable, *args: Any) -> tuple:
+    """The gradient of a real scalar function, one entry per argument.
+
+    Each entry has the structure of its argument (tuples, lists, dicts,
+    namedtuples, dataclasses); leaves that are not numbers or numeric arrays
+    (strings, booleans) get ``None``, and so do arguments the result does not
+    depend on (Zygote's ``nothing``). Python-number arguments get Python numbers.
+
+    >>> import numpy as np, xpgrad
+    >>> xpgrad.gradient(lambda x, y: x * y, 2.0, 3.0)
+    (3.0, 2.0)
+    >>> xpgrad.gradient(lambda a, t: np.sum(a * t[0]) + t[1], np.array([1, 2, 3]), (4, 5))
+    (array([4, 4, 4]), (6, 1))
+
+    See also: withgradient, pullback, jacobian, hessian.
+    """
+    E.check_callable(f, "gradient")
+    rec = _Recorded(f, args)
+    roots = _scalar_root(rec.out, rec, "gradient")
+    grads = rec.backward(roots)
+    rec.release()
+    return grads
+
+
+def _primary(out: Any) -> Any:
+    if isinstance(out, tuple):  # also namedtuples
+        if not out:
+            raise ValueError("xpgrad.withgradient: the function returned an empty tuple")
+        return out[0]
+    if isinstance(out, dict):
+        if not out:
+            raise ValueError("xpgrad.withgradient: the function returned an empty dict")
+        return next(iter(out.values()))
+    return out
+
+
+def withgradient(f: Callable, *args: Any) -> WithGradient:
+    """The value and the gradient, as ``(val, grad)``.
+
+    If ``f`` returns a tuple, namedtuple or dict, the gradient is that of its
+    first element and ``val`` is the whole return value (auxiliary outputs).
+
+    >>> import xpgrad
+    >>> xpgrad.withgradient(lambda a, b: a / b, 1, 2)
+    WithGradient(val=0.5, grad=(0.5, -0.25))
+    """
+    E.check_callable(f, "withgradient")
+    rec = _Recorded(f, args)
+    roots = _scalar_root(_primary(rec.out), rec, "withgradient")
+    grads = rec.backward(roots)
+    val = _python_val(rec.unwrap(rec.out), args, rec.xp)
+    rec.release()
+    return WithGradient(val, grads)
+
+
+def _python_val(val: Any, args: tuple, xp: Any) -> Any:
+    """A 0-d result of Python-number arguments comes back as a Python number."""
+    leaves, _ = E.flatten(args)
+    if leaves and all(E.is_number(x) for x in leaves):
+        return E.map_leaves(lambda v: E.to_python(v, 0.0, xp) if E.is_array(v) else v, val)
+    return val
+
+
+def pullback(f: Callable, *args: Any) -> tuple[Any, Callable]:
+    """``(y, back)``: the value and its pullback, ``back(dy) -> tuple`` of cotangents.
+
+    ``dy`` has the structure, shapes and dtypes of ``y``. ``back`` may be called
+    many times; the recorded tape lives as long as ``back``.
+
+    >>> import xpgrad
+    >>> y, back = xpgrad.pullback(lambda x: x * x, 3.0)
+    >>> back(1.0)
+    (6.0,)
+    """
+    E.check_callable(f, "pullback")
+    rec = _Recorded(f, args)
+    y = rec.unwrap(rec.out)
+    out_leaves, out_tree = E.flatten(rec.out)
+
+    def back(dy: Any) -> tuple:
+        dy_leaves, dy_tree = E.flatten(dy)
+        if dy_tree != out_tree:
+            raise ValueError(
+                f"xpgrad.pullback: the cotangent must have the structure of the output "
+                f"({out_tree}), got {dy_tree}"
+            )
+        roots = []
+        for o, d in zip(out_leaves, dy_leaves):
+            if d is None:
+                continue
+            if type(o) is ReverseTracer and o._trace is rec.trace:
+                d = E.as_array(d, rec.xp)
+                _check_cotangent(o, d, rec.xp)
+                roots.append((o.node, d))
+        return rec.backward(roots)
+
+    return y, back
+
+
+def _check_cotangent(o: Any, d: Any, xp: Any) -> None:
+    if tuple(d.shape) != tuple(o.shape):
+        raise ValueError(
+            f"xpgrad.pullback: a cotangent of shape {tuple(d.shape)} was given for an "
+            f"output of shape {tuple(o.shape)}; they must match"
+        )
+    if xp.isdtype(d.dtype, "complex floating") and not xp.isdtype(o.dtype, "complex floating"):
+        raise ValueError(
+            "xpgrad.pullback: a complex cotangent was given for a real output; pass a real one"
+        )
+
+
+def jvp(f: Callable, primals: tuple, tangents: tuple) -> tuple[Any, Any]:
+    """Forward mode: ``(f(*primals), directional derivative along tangents)``.
+
+    ``tangents`` has the structure of ``primals``; outputs that do not depend on
+    the inputs get zero tangents.
+
+    >>> import xpgrad
+    >>> xpgrad.jvp(lambda x: x ** 3, (2.0,), (1.0,))
+    (8.0, 12.0)
+    """
+    E.check_callable(f, "jvp")
+    if not isinstance(primals, tuple) or not isinstance(tangents, tuple):
+        raise TypeError("xpgrad.jvp: primals and tangents must be tuples (one entry per argument)")
+    p_leaves, p_tree = E.flatten(primals)
+    t_leaves, t_tree = E.flatten(tangents)
+    if p_tree != t_tree:
+        raise ValueError(
+            f"xpgrad.jvp: tangents must have the structure of primals ({p_tree}), got {t_tree}"
+        )
+    xp = E.common_xp(p_leaves + t_leaves)
+    with new_level(ForwardTrace, E.namespace(xp)) as trace:
+        wrapped = []
+        for x, t in zip(p_leaves, t_leaves):
+            if E.differentiable_leaf(x, xp) and t is not None:
+                xa, ta = E.as_array(x, xp), E.as_array(t, xp)
+                if tuple(ta.shape) != tuple(xa.shape):
+                    raise ValueError(
+                        f"xpgrad.jvp: a tangent of shape {tuple(ta.shape)} was given for a "
+                        f"primal of shape {tuple(xa.shape)}"
+                    )
+                wrapped.append(ForwardTracer(trace, xa, ta))
+            else:
+                wrapped.append(x)
+        out = f(*E.unflatten(p_tree, wrapped))
+    o_leaves, o_tree = E.flatten(out)
+    ys, dys = [], []
+    for o in o_leaves:
+        if type(o) is ForwardTracer and o._trace is trace:
+            ys.append(o.primal)
+            dys.append(o.tangent)
+        else:
+            ys.append(o)
+            dys.append(F.zeros_like(o) if E.is_array(o) else 0.0 * o if E.is_number(o) else None)
+    all_numbers = all(E.is_number(x) for x in p_leaves)
+    if all_numbers:
+        ys = [E.to_python(v, 0.0, xp) if E.is_array(v) else v for v in ys]
+        dys = [E.to_python(v, 0.0, xp) if E.is_array(v) else v for v in dys]
+    return E.unflatten(o_tree, ys), E.unflatten(o_tree, dys)

@@ -1,0 +1,400 @@
+"""The one primitive-rule registry, and the helpers that state a rule's math.
+
+Every function of the traced namespace is registered here, once. A helper's
+name says the shape of the math (``unary``: partial derivative of one input;
+``binary``: one partial per input, broadcast-aware; ``linear``: the function is
+its own pushforward, write only the transpose; ``nondifferentiable``). Rules
+call traced functions (``F.sin``, operators), never a backend directly, so
+they can be differentiated again.
+
+This module is the extension API too: ``xpgrad.extend`` re-exports it, and the
+built-in rules use nothing that users cannot.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any, Callable, Iterable, Sequence
+
+from .._core.trace import Primitive, Tracer
+from ..backends import namespace_of
+
+__all__ = [
+    "PRIMITIVES",
+    "NAMESPACE",
+    "F",
+    "primitive",
+    "defrule",
+    "export",
+    "unary",
+    "binary",
+    "linear",
+    "nondifferentiable",
+    "elementwise_batch",
+    "unbroadcast",
+    "xp_of",
+    "is_scalar",
+    "shapes_samples",
+    "NOT_YET",
+]
+
+PRIMITIVES: dict[str, Primitive] = {}
+NAMESPACE: dict[str, Callable] = {}
+UFUNCS: dict[str, Callable] = {}
+#: Traced functions by name, for use inside rules: ``F.sin(x)``.
+F = types.SimpleNamespace()
+#: Names of the standard deliberately not (yet) covered, with the reason.
+NOT_YET: dict[str, str] = {}
+
+_SCALARS = (int, float, complex)
+# exact types: NumPy's float64 scalar subclasses float but is an array here
+_SCALAR_TYPES = frozenset((int, float, complex, bool))
+
+
+def is_scalar(x: Any) -> bool:
+    """A Python number (not an array, not a NumPy scalar)."""
+    return type(x) in _SCALAR_TYPES
+
+
+def xp_of(*args: Any) -> Any:
+    """The backend namespace of the first array among raw (untraced) ``args``."""
+    for a in args:
+        if type(a) not in _SCALAR_TYPES and a is not None:
+            return namespace_of(a)
+    raise TypeError("xpgrad: expected at least one array argument")
+
+
+def _default_impl(name: str, module: str | None) -> Callable:
+    if module is None:
+
+        def impl(*args: Any, **params: Any) -> Any:
+            return getattr(xp_of(*args), name)(*args, **params)
+
+    else:
+
+        def impl(*args: Any, **params: Any) -> Any:
+            return getattr(getattr(xp_of(*args), module), name)(*args, **params)
+
+    impl.__name__ = f"{name}_impl"
+    return impl
+
+
+def primitive(
+    name: str,
+    impl: Callable | None = None,
+    *,
+    module: str | None = None,
+    multiple_results: bool = False,
+    export_as: str | None | bool = True,
+) -> Primitive:
+    """Create and register a primitive.
+
+    ``impl`` defaults to calling ``xp.<name>`` (or ``xp.<module>.<name>``) on the
+    backend namespace of the arguments. The primitive is exported to the traced
+    namespace under ``name`` unless ``export_as`` says otherwise.
+    """
+    key = f"{module}.{name}" if module else name
+    if key in PRIMITIVES:
+        raise ValueError(f"xpgrad: a primitive named {key!r} is already registered")
+    p = Primitive(key, impl or _default_impl(name, module), multiple_results=multiple_results)
+    PRIMITIVES[key] = p
+    if export_as is True:
+        export(key, p)
+    elif isinstance(export_as, str):
+        export(export_as, p)
+    return p
+
+
+def export(name: str, fn: Callable) -> Callable:
+    """Put ``fn`` into the traced namespace under ``name`` (``"linalg.x"`` for extensions)."""
+    NAMESPACE[name] = fn
+    setattr(F, name.replace(".", "_"), fn)
+    return fn
+
+
+def defrule(
+    prim: Primitive | str,
+    *,
+    jvp: Callable | None = None,
+    vjp: Callable | None = None,
+    batch: Callable | None = None,
+    pattern: Callable | None = None,
+    samples: Callable | None = None,
+    tol: dict | None = None,
+) -> Primitive:
+    """Attach rules to a primitive (by object or registered name)."""
+    p = PRIMITIVES[prim] if isinstance(prim, str) else prim
+    if jvp is not None:
+        p.jvp = jvp
+    if vjp is not None:
+        p.vjp = vjp
+    if batch is not None:
+        p.batch = batch
+    if pattern is not None:
+        p.pattern = pattern
+    if samples is not None:
+        p.samples = samples
+    if tol is not None:
+        p.tol = tol
+    return p
+
+
+# -- batching ------------------------------------------------------------------
+
+
+def _ndim(a: Any) -> int:
+    return 0 if type(a) in _SCALAR_TYPES else len(a.shape)
+
+
+def align_batched(args: Sequence[Any], batched: Sequence[bool]) -> list[Any]:
+    """Give every batched argument the same logical rank, so broadcasting lines up.
+
+    Batched values keep the batch axis first; ones are inserted after it. Unbatched
+    values broadcast from the right as usual.
+    """
+    nds = [(_ndim(a) - 1 if b else _ndim(a)) for a, b in zip(args, batched)]
+    top = max(nds)
+    out = []
+    for a, b, nd in zip(args, batched, nds):
+        if b and nd < top:
+            a = F.reshape(a, (a.shape[0],) + (1,) * (top - nd) + tuple(a.shape[1:]))
+        out.append(a)
+    return out
+
+
+def elementwise_batch(p: Primitive) -> Callable:
+    """Batch rule shared by every elementwise primitive."""
+
+    def batch(args: list, batched: list, **params: Any) -> tuple[Any, bool]:
+        if len(args) > 1:
+            args = align_batched(args, batched)
+        return p(*args, **params), True
+
+    return batch
+
+
+# -- broadcasting and projection ---------------------------------------------------
+
+
+def unbroadcast(ct: Any, like: Any) -> Any:
+    """Sum ``ct`` down to ``like``'s shape and give it ``like``'s floating dtype."""
+    shape = tuple(like.shape)
+    cshape = tuple(ct.shape)
+    if cshape != shape:
+        lead = len(cshape) - len(shape)
+        axes = tuple(range(lead)) + tuple(
+            i + lead for i, s in enumerate(shape) if s == 1 and cshape[i + lead] != 1
+        )
+        if axes:
+            ct = F.sum(ct, axis=axes, keepdims=True)
+        if lead or tuple(ct.shape) != shape:
+            ct = F.reshape(ct, shape)
+    return project(ct, like)
+
+
+def project(ct: Any, like: Any) -> Any:
+    """Cast a cotangent to the dtype of a floating input (real part for real inputs)."""
+    dt = like.dtype
+    if ct.dtype == dt:
+        return ct
+    ns = xp_of(_raw(like))
+    if ns.isdtype(dt, "real floating"):
+        if ns.isdtype(ct.dtype, "complex floating"):
+            ct = F.real(ct)
+        if ns.isdtype(ct.dtype, "real floating") and ct.dtype != dt:
+            ct = F.astype(ct, dt)
+    elif ns.isdtype(dt, "complex floating") and ns.isdtype(ct.dtype, "real floating"):
+        ct = F.astype(ct, dt)
+    return ct
+
+
+def _raw(x: Any) -> Any:
+    while isinstance(x, Tracer):
+        x = x._value
+    return x
+
+
+def broadcast_tangent(t: Any, shape: tuple) -> Any:
+    if tuple(t.shape) != tuple(shape):
+        return F.broadcast_to(t, shape)
+    return t
+
+
+# -- samples for the conformance suite ---------------------------------------------
+
+DEFAULT_SHAPES = ((), (3,), (2, 3))
+
+
+def shapes_samples(
+    nargs: int = 1,
+    domain: tuple[float, float] = (-2.0, 2.0),
+    shapes: Iterable[tuple] | None = None,
+    params: Iterable[dict] = ({},),
+    broadcast: bool = True,
+) -> Callable:
+    """Samples for an elementwise primitive: each shape, plus broadcasting pairs."""
+    shapes = tuple(shapes) if shapes is not None else DEFAULT_SHAPES
+    lo, hi = domain
+
+    def samples(make: Callable) -> list:
+        out = []
+        for prm in params:
+            for s in shapes:
+                out.append((tuple(make(s, lo, hi) for _ in range(nargs)), dict(prm)))
+            if nargs == 2 and broadcast:
+                out.append(((make((2, 3), lo, hi), make((3,), lo, hi)), dict(prm)))
+                out.append(((make((2, 1), lo, hi), make((1, 3), lo, hi)), dict(prm)))
+        return out
+
+    return samples
+
+
+# -- helpers that state the math -----------------------------------------------------
+
+
+def unary(
+    name: str,
+    deriv: Callable[[Any, Any], Any],
+    *,
+    domain: tuple[float, float] = (-2.0, 2.0),
+    impl: Callable | None = None,
+    module: str | None = None,
+) -> Primitive:
+    """Elementwise ``y = f(x)`` with ``dy/dx = deriv(x, y)``."""
+    p = primitive(name, impl, module=module)
+
+    def jvp(primals: list, tangents: list) -> tuple:
+        x = primals[0]
+        out = p(x)
+        return out, F.multiply(tangents[0], deriv(x, out))
+
+    def vjp(primals: list, needs: list) -> tuple:
+        x = primals[0]
+        out = p(x)
+
+        def pullback(ct: Any) -> tuple:
+            return (F.multiply(ct, deriv(x, out)),)
+
+        pullback.__qualname__ = f"{name}_pullback"
+        return out, pullback
+
+    defrule(p, jvp=jvp, vjp=vjp, batch=elementwise_batch(p), samples=shapes_samples(1, domain))
+    return p
+
+
+def binary(
+    name: str,
+    dx: Callable[[Any, Any, Any], Any] | None,
+    dy: Callable[[Any, Any, Any], Any] | None,
+    *,
+    domain: tuple[float, float] = (-2.0, 2.0),
+    impl: Callable | None = None,
+    samples: Callable | None = None,
+) -> Primitive:
+    """Elementwise ``z = f(x, y)`` with partials ``dx(x, y, z)`` and ``dy(x, y, z)``.
+
+    A partial of ``None`` means the function is not differentiable in that argument.
+    """
+    p = primitive(name, impl)
+
+    def jvp(primals: list, tangents: list) -> tuple:
+        x, y = primals
+        tx, ty = tangents
+        out = p(x, y)
+        t = None
+        if tx is not None and dx is not None:
+            t = F.multiply(tx, dx(x, y, out))
+        if ty is not None and dy is not None:
+            u = F.multiply(ty, dy(x, y, out))
+            t = u if t is None else F.add(t, u)
+        if t is not None:
+            t = broadcast_tangent(t, out.shape)
+        return out, t
+
+    def vjp(primals: list, needs: list) -> tuple:
+        x, y = primals
+        out = p(x, y)
+        nx, ny = needs
+
+        def pullback(ct: Any) -> tuple:
+            gx = unbroadcast(F.multiply(ct, dx(x, y, out)), x) if nx and dx is not None else None
+            gy = unbroadcast(F.multiply(ct, dy(x, y, out)), y) if ny and dy is not None else None
+            return gx, gy
+
+        pullback.__qualname__ = f"{name}_pullback"
+        return out, pullback
+
+    defrule(
+        p,
+        jvp=jvp,
+        vjp=vjp,
+        batch=elementwise_batch(p),
+        samples=samples or shapes_samples(2, domain),
+    )
+    return p
+
+
+def linear(
+    name: str,
+    transpose: Callable[..., Any],
+    *,
+    impl: Callable | None = None,
+    module: str | None = None,
+    batch: Callable | None = None,
+    samples: Callable | None = None,
+) -> Primitive:
+    """A function linear in its one array argument: the pushforward is the function.
+
+    ``transpose(ct, x, **params)`` gives the cotangent of ``x`` (use ``x`` only for
+    its shape and dtype).
+    """
+    p = primitive(name, impl, module=module)
+
+    def jvp(primals: list, tangents: list, **params: Any) -> tuple:
+        return p(primals[0], **params), p(tangents[0], **params)
+
+    def vjp(primals: list, needs: list, **params: Any) -> tuple:
+        x = primals[0]
+        meta = Meta(x)
+
+        def pullback(ct: Any) -> tuple:
+            return (transpose(ct, meta, **params),)
+
+        pullback.__qualname__ = f"{name}_pullback"
+        return p(x, **params), pullback
+
+    defrule(p, jvp=jvp, vjp=vjp, batch=batch, samples=samples)
+    return p
+
+
+class Meta:
+    """Shape and dtype of a value, without keeping the value alive."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, x: Any):
+        self.shape = tuple(x.shape)
+        self.dtype = x.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+
+def nondifferentiable(
+    *names: str,
+    batch: str | Callable = "elementwise",
+    module: str | None = None,
+    multiple_results: bool = False,
+) -> list[Primitive]:
+    """Register functions that have no derivative (their results are constants)."""
+    out = []
+    for name in names:
+        p = primitive(name, module=module, multiple_results=multiple_results)
+        p.differentiable = False
+        if batch == "elementwise":
+            p.batch = elementwise_batch(p)
+        elif callable(batch):
+            p.batch = batch
+        out.append(p)
+    return out

@@ -1,0 +1,95 @@
+"""Creation and data-type functions that take arrays: ``astype``, ``*_like``, ``tril``.
+
+Creation functions that take only shapes (``zeros``, ``arange``, ...) make
+constants of the backend and live on the traced namespace itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._registry import F, defrule, elementwise_batch, export, linear, nondifferentiable, primitive, xp_of
+
+nondifferentiable("zeros_like", "ones_like", "empty_like", "full_like")
+
+
+def _is_inexact(x: Any, dtype: Any) -> bool:
+    return xp_of(x).isdtype(dtype, ("real floating", "complex floating"))
+
+
+def _astype_impl(x: Any, dtype: Any, copy: bool = True, device: Any = None) -> Any:
+    return xp_of(x).astype(x, dtype, copy=copy)
+
+
+astype = primitive("astype", _astype_impl, export_as=False)
+
+
+def astype_fn(x: Any, dtype: Any, /, *, copy: bool = True, device: Any = None) -> Any:
+    """``xp.astype``: differentiable between floating dtypes; to integers it is constant."""
+    return astype(x, dtype=dtype, copy=copy)
+
+
+export("astype", astype_fn)
+
+
+def _astype_jvp(primals: list, tangents: list, dtype: Any, **kw: Any) -> tuple:
+    x, t = primals[0], tangents[0]
+    out = astype(x, dtype=dtype, **kw)
+    if not _is_inexact(_rawv(x), dtype):
+        return out, None
+    return out, astype(t, dtype=dtype, **kw)
+
+
+def _astype_vjp(primals: list, needs: list, dtype: Any, **kw: Any) -> tuple:
+    x = primals[0]
+    out = astype(x, dtype=dtype, **kw)
+    xdtype = x.dtype
+    if not _is_inexact(_rawv(x), dtype):
+        return out, lambda ct: (None,)
+    keep = _is_inexact(_rawv(x), xdtype)
+
+    def astype_pullback(ct: Any) -> tuple:
+        # integer inputs keep the floating cotangent (their derivative is not rounded)
+        return (F.astype(ct, xdtype) if keep and ct.dtype != xdtype else ct,)
+
+    return out, astype_pullback
+
+
+def _rawv(x: Any) -> Any:
+    from .._core.trace import Tracer
+
+    while isinstance(x, Tracer):
+        x = x._value
+    return x
+
+
+defrule(
+    astype,
+    jvp=_astype_jvp,
+    vjp=_astype_vjp,
+    batch=elementwise_batch(astype),
+    samples=lambda make: [((make((2, 3)),), {"dtype": make.dtype("float32")}),
+                          ((make((3,)),), {"dtype": make.dtype("float64")})],
+    tol={"float32": 1e-3},
+)
+
+
+def _tri(name: str) -> Any:
+    def transpose(ct: Any, x: Any, k: int = 0) -> Any:
+        return getattr(F, name)(ct, k=k)
+
+    p = linear(name, transpose, samples=lambda make: [((make((3, 3)),), {}),
+                                                       ((make((2, 3, 4)),), {"k": 1})])
+    defrule(p, batch=lambda args, batched, k=0: (getattr(F, name)(args[0], k=k), True))
+    return p
+
+
+tril = _tri("tril")
+triu = _tri("triu")
+
+
+# stop_gradient: the value without derivative at every differentiation level,
+# but still batched under vmap. Having no jvp/vjp, forward and reverse traces
+# pass it down to the level below, which does the same.
+(stop_gradient,) = nondifferentiable("stop_gradient")
+stop_gradient.impl = lambda x: x

@@ -1,0 +1,420 @@
+"""Elementwise functions of the standard: one line of math per primitive.
+
+Complex convention (JAX's): a pullback is the transpose of the pushforward, not
+its conjugate transpose. For holomorphic ``f`` the rule ``ct * f'(z)`` is then
+already right; the gradient of a real-valued function of complex ``z`` is
+``conj`` of PyTorch's. Non-holomorphic functions (abs, real, imag, conj) have
+their own rules.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ._registry import (
+    F,
+    binary,
+    defrule,
+    elementwise_batch,
+    is_scalar,
+    linear,
+    nondifferentiable,
+    primitive,
+    shapes_samples,
+    unary,
+    unbroadcast,
+    broadcast_tangent,
+    xp_of,
+)
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+
+
+def _astype_like(cond: Any, like: Any) -> Any:
+    return F.astype(cond, like.dtype)
+
+
+# -- unary, with dy/dx = d(x, y) --------------------------------------------------
+unary("exp", lambda x, y: y)
+unary("expm1", lambda x, y: y + 1)
+unary("log", lambda x, y: 1 / x, domain=(0.2, 3.0))
+unary("log1p", lambda x, y: 1 / (x + 1), domain=(-0.5, 3.0))
+unary("log2", lambda x, y: 1 / (x * _LN2), domain=(0.2, 3.0))
+unary("log10", lambda x, y: 1 / (x * _LN10), domain=(0.2, 3.0))
+unary("sqrt", lambda x, y: 0.5 / y, domain=(0.2, 3.0))
+unary("square", lambda x, y: 2 * x)
+unary("sin", lambda x, y: F.cos(x))
+unary("cos", lambda x, y: -F.sin(x))
+unary("tan", lambda x, y: 1 + y * y, domain=(-1.2, 1.2))
+unary("asin", lambda x, y: 1 / F.sqrt(1 - x * x), domain=(-0.9, 0.9))
+unary("acos", lambda x, y: -1 / F.sqrt(1 - x * x), domain=(-0.9, 0.9))
+unary("atan", lambda x, y: 1 / (1 + x * x))
+unary("sinh", lambda x, y: F.cosh(x))
+unary("cosh", lambda x, y: F.sinh(x))
+unary("tanh", lambda x, y: 1 - y * y)
+unary("asinh", lambda x, y: 1 / F.sqrt(x * x + 1))
+unary("acosh", lambda x, y: 1 / F.sqrt(x * x - 1), domain=(1.2, 3.0))
+unary("atanh", lambda x, y: 1 / (1 - x * x), domain=(-0.9, 0.9))
+unary("reciprocal", lambda x, y: -(y * y), domain=(0.3, 2.0))
+# abs of a real x: sign(x), which is 0 at 0 (the subgradient JAX and PyTorch use)
+unary("abs", lambda x, y: F.sign(x), domain=(0.2, 2.0))
+
+
+# -- linear unary ------------------------------------------------------------------
+def _same_batch(p: Any) -> Any:
+    return elementwise_batch(p)
+
+
+_neg = linear("negative", lambda ct, x: -ct)
+_pos = linear("positive", lambda ct, x: ct)
+_conj = linear("conj", lambda ct, x: F.conj(ct))
+_real = linear(
+    "real",
+    lambda ct, x: F.astype(ct, x.dtype) if ct.dtype != x.dtype else ct,
+)
+_imag = linear("imag", lambda ct, x: F.astype(ct, x.dtype) * (-1j))
+for _p in (_neg, _pos, _conj, _real, _imag):
+    defrule(_p, batch=elementwise_batch(_p), samples=shapes_samples(1))
+# real/imag/conj are only interesting on complex inputs (issue: complex dtypes)
+for _p in (_conj, _real, _imag):
+    _p.samples = None
+    _p.differentiable = True
+
+
+# -- binary, with partials ----------------------------------------------------------
+def _binop_impl(op: Any) -> Any:
+    def impl(x: Any, y: Any) -> Any:
+        return op(x, y)
+
+    return impl
+
+
+add = primitive("add", _binop_impl(lambda a, b: a + b))
+subtract = primitive("subtract", _binop_impl(lambda a, b: a - b))
+multiply = primitive("multiply", _binop_impl(lambda a, b: a * b))
+divide = primitive("divide", _binop_impl(lambda a, b: a / b))
+
+
+def _add_jvp(primals: list, tangents: list) -> tuple:
+    x, y = primals
+    tx, ty = tangents
+    out = add(x, y)
+    if tx is None:
+        t = ty
+    elif ty is None:
+        t = tx
+    else:
+        return out, add(tx, ty)
+    return out, broadcast_tangent(t, out.shape)
+
+
+def _add_vjp(primals: list, needs: list) -> tuple:
+    x, y = primals
+    nx, ny = needs
+
+    def add_pullback(ct: Any) -> tuple:
+        return (unbroadcast(ct, x) if nx else None, unbroadcast(ct, y) if ny else None)
+
+    return add(x, y), add_pullback
+
+
+def _sub_jvp(primals: list, tangents: list) -> tuple:
+    x, y = primals
+    tx, ty = tangents
+    out = subtract(x, y)
+    if tx is None:
+        t = F.negative(ty)
+    elif ty is None:
+        t = tx
+    else:
+        return out, subtract(tx, ty)
+    return out, broadcast_tangent(t, out.shape)
+
+
+def _sub_vjp(primals: list, needs: list) -> tuple:
+    x, y = primals
+    nx, ny = needs
+
+    def subtract_pullback(ct: Any) -> tuple:
+        return (unbroadcast(ct, x) if nx else None, unbroadcast(F.negative(ct), y) if ny else None)
+
+    return subtract(x, y), subtract_pullback
+
+
+def _mul_jvp(primals: list, tangents: list) -> tuple:
+    x, y = primals
+    tx, ty = tangents
+    out = multiply(x, y)
+    t = None
+    if tx is not None:
+        t = multiply(tx, y)
+    if ty is not None:
+        u = multiply(x, ty)
+        t = u if t is None else add(t, u)
+    return out, broadcast_tangent(t, out.shape)
+
+
+def _mul_vjp(primals: list, needs: list) -> tuple:
+    x, y = primals
+    nx, ny = needs
+
+    def multiply_pullback(ct: Any) -> tuple:
+        return (
+            unbroadcast(multiply(ct, y), x) if nx else None,
+            unbroadcast(multiply(ct, x), y) if ny else None,
+        )
+
+    return multiply(x, y), multiply_pullback
+
+
+def _div_jvp(primals: list, tangents: list) -> tuple:
+    x, y = primals
+    tx, ty = tangents
+    out = divide(x, y)
+    t = None
+    if tx is not None:
+        t = divide(tx, y)
+    if ty is not None:
+        u = F.negative(divide(multiply(ty, out), y))
+        t = u if t is None else add(t, u)
+    return out, broadcast_tangent(t, out.shape)
+
+
+def _div_vjp(primals: list, needs: list) -> tuple:
+    x, y = primals
+    nx, ny = needs
+    out = divide(x, y)
+
+    def divide_pullback(ct: Any) -> tuple:
+        gx = unbroadcast(divide(ct, y), x) if nx else None
+        gy = unbroadcast(F.negative(divide(multiply(ct, out), y)), y) if ny else None
+        return gx, gy
+
+    return out, divide_pullback
+
+
+_binary_samples = shapes_samples(2)
+for _p, _j, _v in (
+    (add, _add_jvp, _add_vjp),
+    (subtract, _sub_jvp, _sub_vjp),
+    (multiply, _mul_jvp, _mul_vjp),
+):
+    defrule(_p, jvp=_j, vjp=_v, batch=elementwise_batch(_p), samples=_binary_samples)
+defrule(
+    divide,
+    jvp=_div_jvp,
+    vjp=_div_vjp,
+    batch=elementwise_batch(divide),
+    samples=shapes_samples(2, (0.5, 2.0)),
+)
+
+
+def _max_partial(x: Any, y: Any, out: Any) -> Any:
+    # ties split the derivative evenly between the arguments (as JAX does)
+    return F.astype(F.greater(x, y), out.dtype) + 0.5 * F.astype(F.equal(x, y), out.dtype)
+
+
+def _min_partial(x: Any, y: Any, out: Any) -> Any:
+    return F.astype(F.less(x, y), out.dtype) + 0.5 * F.astype(F.equal(x, y), out.dtype)
+
+
+binary("maximum", _max_partial, lambda x, y, o: _max_partial(y, x, o))
+binary("minimum", _min_partial, lambda x, y, o: _min_partial(y, x, o))
+binary("atan2", lambda y, x, o: divide(x, F.hypot(x, y) ** 2),
+       lambda y, x, o: F.negative(divide(y, F.hypot(x, y) ** 2)),
+       domain=(0.3, 2.0))
+binary("hypot", lambda x, y, o: divide(x, o), lambda x, y, o: divide(y, o), domain=(0.3, 2.0))
+binary("logaddexp", lambda x, y, o: F.exp(subtract(x, o)), lambda x, y, o: F.exp(subtract(y, o)))
+binary(
+    "copysign",
+    lambda x, y, o: F.astype(F.equal(F.signbit(x), F.signbit(y)), o.dtype) * 2 - 1,
+    None,
+    domain=(0.2, 2.0),
+)
+# x % y = x - floor(x / y) * y: differentiable where floor(x / y) is constant
+binary("remainder", lambda x, y, o: F.ones_like(o), lambda x, y, o: F.negative(F.floor(divide(x, y))),
+       impl=_binop_impl(lambda a, b: a % b), domain=(0.3, 2.0))
+
+
+# -- pow: scalar or array exponent --------------------------------------------------
+pow_ = primitive("pow", _binop_impl(lambda a, b: a**b))
+
+
+def _pow_dx(x: Any, y: Any, out: Any) -> Any:
+    if is_scalar(y):
+        if y == 0:
+            return None
+        if y == 1:
+            return F.ones_like(x) if not is_scalar(x) else 1
+        return y * x ** (y - 1)
+    return multiply(y, pow_(x, subtract(y, 1)))
+
+
+def _pow_dy(x: Any, y: Any, out: Any) -> Any:
+    if is_scalar(x):
+        return out * math.log(x) if x > 0 else out * float("nan")
+    # log(x) is undefined at x <= 0; where x == 0 the limit of x**y * log(x) is 0
+    zero = F.equal(x, 0)
+    safe = F.where(zero, F.ones_like(x), x)
+    return F.where(zero, F.zeros_like(out), multiply(out, F.log(safe)))
+
+
+def _pow_jvp(primals: list, tangents: list) -> tuple:
+    x, y = primals
+    tx, ty = tangents
+    out = pow_(x, y)
+    t = None
+    if tx is not None:
+        d = _pow_dx(x, y, out)
+        if d is not None:
+            t = multiply(tx, d)
+    if ty is not None:
+        u = multiply(ty, _pow_dy(x, y, out))
+        t = u if t is None else add(t, u)
+    if t is None:
+        return out, None
+    return out, broadcast_tangent(t, out.shape)
+
+
+def _pow_vjp(primals: list, needs: list) -> tuple:
+    x, y = primals
+    nx, ny = needs
+    out = pow_(x, y)
+
+    def pow_pullback(ct: Any) -> tuple:
+        gx = gy = None
+        if nx:
+            d = _pow_dx(x, y, out)
+            gx = unbroadcast(multiply(ct, d), x) if d is not None else None
+        if ny:
+            gy = unbroadcast(multiply(ct, _pow_dy(x, y, out)), y)
+        return gx, gy
+
+    return out, pow_pullback
+
+
+def _pow_samples(make: Any) -> list:
+    return [
+        ((make((3,), 0.5, 2.0), 3), {}),
+        ((make((2, 3), 0.5, 2.0), 0.5), {}),
+        ((make((3,), 0.5, 2.0), make((3,), -1.5, 1.5)), {}),
+        ((make((2, 3), 0.5, 2.0), make((3,), 0.5, 2.0)), {}),
+        ((2.0, make((3,), -1.0, 1.0)), {}),
+    ]
+
+
+defrule(pow_, jvp=_pow_jvp, vjp=_pow_vjp, batch=elementwise_batch(pow_), samples=_pow_samples)
+
+
+# -- where and clip ----------------------------------------------------------------
+where = primitive("where")
+
+
+def _where_jvp(primals: list, tangents: list) -> tuple:
+    c, x, y = primals
+    _, tx, ty = tangents
+    out = where(c, x, y)
+    if tx is None and ty is None:
+        return out, None
+    z = F.zeros_like(out) if tx is None or ty is None else None
+    t = where(c, z if tx is None else tx, z if ty is None else ty)
+    return out, broadcast_tangent(t, out.shape)
+
+
+def _where_vjp(primals: list, needs: list) -> tuple:
+    c, x, y = primals
+    _, nx, ny = needs
+    out = where(c, x, y)
+
+    def where_pullback(ct: Any) -> tuple:
+        z = F.zeros_like(ct)
+        gx = unbroadcast(where(c, ct, z), x) if nx else None
+        gy = unbroadcast(where(c, z, ct), y) if ny else None
+        return None, gx, gy
+
+    return out, where_pullback
+
+
+def _where_samples(make: Any) -> list:
+    c = make((2, 3), -1.0, 1.0) > 0
+    return [
+        ((c, make((2, 3)), make((2, 3))), {}),
+        ((c, make((3,)), make((2, 1))), {}),
+        ((c, make((2, 3)), 0.5), {}),
+    ]
+
+
+defrule(where, jvp=_where_jvp, vjp=_where_vjp, batch=elementwise_batch(where),
+        samples=_where_samples)
+
+
+def clip(x: Any, /, min: Any = None, max: Any = None) -> Any:
+    """``xp.clip``: derivative 1 inside ``[min, max]``, 0 outside (min/max may be traced)."""
+    out = x
+    if min is not None:
+        out = F.maximum(out, min) if not is_scalar(min) else _clip_p(out, min, None)
+    if max is not None:
+        out = F.minimum(out, max) if not is_scalar(max) else _clip_p(out, None, max)
+    return out
+
+
+def _clip_impl(x: Any, lo: Any, hi: Any) -> Any:
+    return xp_of(x).clip(x, lo, hi)
+
+
+_clip_p = primitive("clip_scalar", _clip_impl, export_as=False)
+
+
+def _clip_mask(x: Any, lo: Any, hi: Any) -> Any:
+    inside = None
+    if lo is not None:
+        inside = x >= lo
+    if hi is not None:
+        m = x <= hi
+        inside = m if inside is None else F.logical_and(inside, m)
+    return inside
+
+
+def _clip_jvp(primals: list, tangents: list) -> tuple:
+    x, lo, hi = primals
+    out = _clip_p(x, lo, hi)
+    t = tangents[0]
+    return out, F.where(_clip_mask(x, lo, hi), t, F.zeros_like(t))
+
+
+def _clip_vjp(primals: list, needs: list) -> tuple:
+    x, lo, hi = primals
+
+    def clip_pullback(ct: Any) -> tuple:
+        return F.where(_clip_mask(x, lo, hi), ct, F.zeros_like(ct)), None, None
+
+    return _clip_p(x, lo, hi), clip_pullback
+
+
+def _clip_batch(args: list, batched: list) -> tuple:
+    return _clip_p(*args), True
+
+
+defrule(
+    _clip_p,
+    jvp=_clip_jvp,
+    vjp=_clip_vjp,
+    batch=_clip_batch,
+    samples=lambda make: [((make((2, 3)), -0.5, 0.7), {}), ((make((4,)), None, 0.3), {})],
+)
+from ._registry import export as _export  # noqa: E402
+
+_export("clip", clip)
+
+
+# -- non-differentiable ------------------------------------------------------------
+nondifferentiable(
+    "sign", "floor", "ceil", "trunc", "round", "signbit", "nextafter",
+    "isnan", "isinf", "isfinite",
+    "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
+    "logical_and", "logical_or", "logical_xor", "logical_not",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_invert",
+    "bitwise_left_shift", "bitwise_right_shift", "floor_divide",
+)

@@ -1,0 +1,233 @@
+"""Checking derivatives: ``check_grads`` for any function, ``check_primitive`` for a rule.
+
+The same checker serves xpgrad's conformance suite and users' own rules:
+
+- forward mode against central finite differences, in a pseudo-random direction;
+- reverse mode against forward mode by the dot-product identity
+  ``<u, J v> == <J^T u, v>`` (bilinear, JAX's convention for complex values);
+- order 2 and up by applying the same checks to the pushforward and pullback
+  themselves (forward-over-forward, forward-over-reverse, reverse-over-reverse).
+
+Only Array API calls are used, so it runs on every backend.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from .api import _edge as E
+from .api.gradient import jvp, pullback
+from .api.vmap import vmap
+from .rules import F
+
+__all__ = ["check_grads", "check_primitive", "check_batching", "tolerance", "direction"]
+
+_TOL = {
+    "float64": (1e-5, 1e-6),
+    "float32": (2e-2, 2e-3),
+    "complex128": (1e-5, 1e-6),
+    "complex64": (2e-2, 2e-3),
+}
+_EPS = {"float64": 1e-6, "float32": 1e-2, "complex128": 1e-6, "complex64": 1e-2}
+
+
+def _dtype_name(xp: Any, dtype: Any) -> str:
+    for n in ("float64", "float32", "complex128", "complex64"):
+        if hasattr(xp, n) and dtype == getattr(xp, n):
+            return n
+    return "float64"
+
+
+def tolerance(xp: Any, dtype: Any, tol: dict | None = None) -> tuple[float, float]:
+    """(rtol, atol) for ``dtype``; a rule's ``tol`` entry overrides the default."""
+    name = _dtype_name(xp, dtype)
+    if tol and name in tol:
+        t = tol[name]
+        return (t, t) if isinstance(t, float) else t
+    return _TOL[name]
+
+
+def direction(xp: Any, like: Any, seed: int) -> Any:
+    """A deterministic pseudo-random array shaped like ``like`` with entries in [-1, 1]."""
+    shape = tuple(like.shape)
+    n = 1
+    for s in shape:
+        n *= s
+    k = xp.astype(xp.arange(n), xp.float64) if _has_f64(xp) else xp.astype(xp.arange(n), like.dtype)
+    v = xp.sin(k * 12.9898 + seed * 78.233) * 43758.5453
+    v = 2 * (v - xp.floor(v)) - 1
+    v = xp.reshape(v, shape)
+    if xp.isdtype(like.dtype, "complex floating"):
+        v = xp.astype(v, like.dtype) + 1j * xp.astype(xp.flip(v), like.dtype) if shape else \
+            xp.astype(v, like.dtype) * (1 + 0.5j)
+    return xp.astype(v, like.dtype)
+
+
+def _has_f64(xp: Any) -> bool:
+    return hasattr(xp, "float64")
+
+
+def _inexact(xp: Any, x: Any) -> bool:
+    return E.is_array(x) and xp.isdtype(x.dtype, ("real floating", "complex floating"))
+
+
+def _vdot(xp: Any, a: list, b: list) -> Any:
+    total = 0.0
+    for x, y in zip(a, b):
+        if x is None or y is None:
+            continue
+        total = total + xp.sum(x * y)
+    return total
+
+
+def _close(xp: Any, a: Any, b: Any, rtol: float, atol: float) -> bool:
+    a = xp.asarray(a)
+    b = xp.asarray(b)
+    return bool(xp.all(xp.abs(a - b) <= atol + rtol * xp.abs(b)))
+
+
+def _fail(msg: str, a: Any, b: Any) -> AssertionError:
+    return AssertionError(f"{msg}\n  got:      {a!r}\n  expected: {b!r}")
+
+
+def check_grads(
+    f: Callable,
+    args: Sequence[Any],
+    order: int = 2,
+    modes: Sequence[str] = ("fwd", "rev"),
+    *,
+    tol: dict | None = None,
+    seed: int = 0,
+) -> None:
+    """Check ``f``'s derivatives at ``args`` up to ``order``; raise AssertionError if wrong.
+
+    Only floating (real or complex) array arguments are varied; others are held
+    fixed. ``f`` returns an array (any shape) or a pytree of arrays.
+
+    >>> import numpy as np, xpgrad.testing as T
+    >>> T.check_grads(lambda x: x * x, (np.array([1.0, 2.0]),))
+    """
+    args = tuple(args)
+    leaves = list(args)
+    xp = E.common_xp(leaves)
+    idx = [i for i, a in enumerate(args) if _inexact(xp, a)]
+    if not idx:
+        return
+    fixed = list(args)
+
+    def g(*vary: Any) -> Any:
+        full = list(fixed)
+        for i, v in zip(idx, vary):
+            full[i] = v
+        return f(*full)
+
+    x0 = tuple(args[i] for i in idx)
+    _check_order1(g, x0, xp, modes, tol, seed)
+    if order > 1:
+        v = tuple(direction(xp, x, seed + 1 + k) for k, x in enumerate(x0))
+        if "fwd" in modes:
+            check_grads(lambda *x: jvp(g, tuple(x), v)[1], x0, order - 1, modes,
+                        tol=tol, seed=seed + 7)
+        if "rev" in modes:
+            y = g(*x0)
+            ys, _ = E.flatten(y)
+            us = [direction(xp, o, seed + 11 + k) for k, o in enumerate(ys)]
+            _, tree = E.flatten(y)
+            u = E.unflatten(tree, us)
+
+            def vjp_fn(*x: Any) -> Any:
+                cts = pullback(g, *x)[1](u)
+                return tuple(c if c is not None else F.zeros_like(xi) for c, xi in zip(cts, x))
+
+            check_grads(vjp_fn, x0, order - 1, modes, tol=tol, seed=seed + 13)
+
+
+def _check_order1(g: Callable, x0: tuple, xp: Any, modes: Sequence[str], tol: dict | None,
+                  seed: int) -> None:
+    v = tuple(direction(xp, x, seed + 1 + k) for k, x in enumerate(x0))
+    y, dy = jvp(g, x0, v)
+    ys, tree = E.flatten(y)
+    dys, _ = E.flatten(dy)
+    # the least precise floating dtype among inputs and outputs sets eps and tolerance
+    names = [_dtype_name(xp, a.dtype) for a in list(x0) + ys if _inexact(xp, a)]
+    name = "float32" if any(n.endswith(("32", "64")) and n in ("float32", "complex64")
+                            for n in names) else names[0]
+    dt = getattr(xp, name)
+    rtol, atol = tolerance(xp, dt, tol)
+    eps = _EPS[name]
+    # central differences along v
+    yp, _ = E.flatten(g(*(x + eps * d for x, d in zip(x0, v))))
+    ym, _ = E.flatten(g(*(x - eps * d for x, d in zip(x0, v))))
+    if "fwd" in modes:
+        for a, p, m in zip(dys, yp, ym):
+            if not _inexact(xp, xp.asarray(p)):
+                continue
+            fd = (p - m) / (2 * eps)
+            if not _close(xp, a, fd, rtol, atol):
+                raise _fail("forward mode disagrees with finite differences", a, fd)
+    if "rev" in modes:
+        us = [direction(xp, o, seed + 5 + k) for k, o in enumerate(ys)]
+        _, back = pullback(g, *x0)
+        cts = back(E.unflatten(tree, us))
+        for c, x in zip(cts, x0):
+            if c is not None and tuple(c.shape) != tuple(x.shape):
+                raise AssertionError(
+                    f"cotangent shape {tuple(c.shape)} differs from its input's {tuple(x.shape)}"
+                )
+            if c is not None and c.dtype != x.dtype:
+                raise AssertionError(f"cotangent dtype {c.dtype} differs from input's {x.dtype}")
+        lhs = _vdot(xp, us, dys)
+        rhs = _vdot(xp, list(cts), list(v))
+        if "fwd" not in modes:  # compare with finite differences instead of the jvp
+            lhs = _vdot(xp, us, [(p - m) / (2 * eps) for p, m in zip(yp, ym)])
+        if not _close(xp, rhs, lhs, rtol, atol * 10):
+            raise _fail("reverse mode disagrees with forward mode (dot-product test)", rhs, lhs)
+
+
+def check_batching(f: Callable, args: Sequence[Any], batch_size: int = 3, *, seed: int = 0,
+                   tol: dict | None = None) -> None:
+    """vmap of ``f`` over stacked copies of the array arguments equals the loop."""
+    args = tuple(args)
+    xp = E.common_xp(list(args))
+    idx = [i for i, a in enumerate(args) if E.is_array(a) and _inexact(xp, a)]
+    if not idx:
+        return
+    stacks = []
+    for i in idx:
+        a = args[i]
+        stacks.append(xp.stack([a + 0.1 * k * direction(xp, a, seed + k) for k in
+                                range(batch_size)]))
+
+    def g(*vary: Any) -> Any:
+        full = list(args)
+        for i, v in zip(idx, vary):
+            full[i] = v
+        return f(*full)
+
+    got = vmap(g)(*stacks)
+    got_leaves, _ = E.flatten(got)
+    for b in range(batch_size):
+        want = g(*(s[b, ...] for s in stacks))
+        want_leaves, _ = E.flatten(want)
+        for gl, wl in zip(got_leaves, want_leaves):
+            wl = xp.asarray(wl)
+            rtol, atol = tolerance(xp, wl.dtype, tol) if _inexact(xp, wl) else (0.0, 0.0)
+            if _inexact(xp, wl):
+                ok = _close(xp, gl[b, ...], wl, rtol * 1e-2, atol * 1e-2)
+            else:
+                ok = bool(xp.all(gl[b, ...] == wl))
+            if not ok:
+                raise _fail(f"vmap disagrees with the loop at batch element {b}", gl[b, ...], wl)
+
+
+def check_primitive(prim: Any, args: tuple, params: dict, order: int = 2,
+                    batching: bool = True) -> None:
+    """The conformance check of one primitive on one sample."""
+
+    def f(*a: Any) -> Any:
+        return prim(*a, **params)
+
+    if prim.differentiable:
+        check_grads(f, args, order=order, tol=prim.tol)
+    if batching:
+        check_batching(f, args, tol=prim.tol)
