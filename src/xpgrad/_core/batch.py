@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .trace import NoRuleError, Primitive, Trace, Tracer
+from .trace import Primitive, Trace, Tracer, _no_rule
 
 __all__ = ["BatchTrace", "BatchTracer"]
 
@@ -58,11 +58,7 @@ class BatchTrace(Trace):
                 batched.append(False)
         rule = prim.batch
         if rule is None:
-            raise NoRuleError(
-                f"xpgrad: {prim.name!r} has no batching rule, so it cannot run under vmap "
-                f"(or a batched jacobian/hessian). Register one with "
-                f"xpgrad.extend.defrule({prim.name!r}, batch=...)"
-            )
+            raise _no_rule(prim, "batching (vmap, jacobian, hessian)", "batch")
         out, out_batched = rule(vals, batched, **params)
         if prim.multiple_results:
             if isinstance(out_batched, bool):

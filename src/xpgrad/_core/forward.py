@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .trace import NoRuleError, Primitive, Trace, Tracer, bind
+from .trace import Primitive, Trace, Tracer, _no_rule, bind
 
 __all__ = ["ForwardTrace", "ForwardTracer"]
 
@@ -40,6 +40,8 @@ class ForwardTrace(Trace):
                 primals.append(a)
                 tangents.append(None)
         if not active or prim.jvp is None:
+            if active and prim.differentiable:
+                raise _no_rule(prim, "forward-mode (jvp)", "jvp")
             # constant at this level: compute one level down, no tangent
             return bind(prim, tuple(primals), params)
         out, t_out = prim.jvp(primals, tangents, **params)
@@ -50,10 +52,3 @@ class ForwardTrace(Trace):
         if t_out is None:
             return out
         return ForwardTracer(self, out, t_out)
-
-
-def _no_jvp(prim: Primitive) -> NoRuleError:
-    return NoRuleError(
-        f"xpgrad: {prim.name!r} has no forward-mode rule. Register one with "
-        f"xpgrad.extend.defrule({prim.name!r}, jvp=...)"
-    )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
-from .trace import Primitive, Trace, Tracer, bind
+from .trace import Primitive, Trace, Tracer, _no_rule, bind
 
 __all__ = ["ReverseTrace", "ReverseTracer", "Node", "backward"]
 
@@ -67,6 +67,8 @@ class ReverseTrace(Trace):
                 parents.append(None)
                 needs.append(False)
         if prim.vjp is None:
+            if prim.differentiable:
+                raise _no_rule(prim, "reverse-mode (vjp)", "vjp")
             return bind(prim, tuple(primals), params)
         out, pullback = prim.vjp(primals, needs, **params)
         node = Node(pullback, tuple(parents))

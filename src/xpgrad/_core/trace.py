@@ -40,6 +40,15 @@ class NoRuleError(NotImplementedError):
     """A primitive has no rule for the transformation that met it."""
 
 
+def _no_rule(prim: "Primitive", what: str, field: str) -> NoRuleError:
+    return NoRuleError(
+        f"xpgrad: {prim.name!r} has no {what} rule. Register one with "
+        f"xpgrad.extend.defrule({prim.name!r}, {field}=...), declare the function with "
+        f"@xpgrad.custom_rule, or mark it non-differentiable with "
+        f"xpgrad.extend.nondifferentiable(...)."
+    )
+
+
 class Primitive:
     """One function of the Array API standard, with all its rules side by side.
 
