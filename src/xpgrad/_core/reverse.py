@@ -21,7 +21,7 @@ __all__ = ["ReverseTrace", "ReverseTracer", "Node", "backward"]
 class Node:
     __slots__ = ("pullback", "parents", "ct", "index", "nout")
 
-    def __init__(self, pullback: Callable | None, parents: tuple, index: int = -1, nout: int = 1):
+    def __init__(self, pullback: Callable | None, parents: Any, index: int = -1, nout: int = 1):
         self.pullback = pullback
         self.parents = parents
         self.ct: Any = None
@@ -54,6 +54,11 @@ class ReverseTrace(Trace):
         self.finalizers: list[Callable[[], None]] = []
 
     def process(self, prim: Primitive, args: tuple, params: dict) -> Any:
+        vjp = prim.vjp
+        if vjp is None:
+            if prim.differentiable:
+                raise _no_rule(prim, "reverse-mode (vjp)", "vjp")
+            return bind(prim, tuple(_lower(a, self) for a in args), params)
         primals = []
         parents = []
         needs = []
@@ -66,12 +71,8 @@ class ReverseTrace(Trace):
                 primals.append(a)
                 parents.append(None)
                 needs.append(False)
-        if prim.vjp is None:
-            if prim.differentiable:
-                raise _no_rule(prim, "reverse-mode (vjp)", "vjp")
-            return bind(prim, tuple(primals), params)
-        out, pullback = prim.vjp(primals, needs, **params)
-        node = Node(pullback, tuple(parents))
+        out, pullback = vjp(primals, needs, **params)
+        node = Node(pullback, parents)
         tape = self.tape
         tape.append(node)
         if prim.multiple_results:
@@ -86,6 +87,10 @@ class ReverseTrace(Trace):
 
     def new_leaf(self, value: Any) -> ReverseTracer:
         return ReverseTracer(self, value, Node(None, ()))
+
+
+def _lower(a: Any, trace: Trace) -> Any:
+    return a.primal if type(a) is ReverseTracer and a._trace is trace else a
 
 
 def _accumulate(node: Node, g: Any, add: Callable) -> None:
