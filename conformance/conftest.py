@@ -31,6 +31,14 @@ class Maker:
         self.dtype_name = dtype_name
 
     def __call__(self, shape: tuple, low: float = -2.0, high: float = 2.0) -> Any:
+        if self.dtype_name.startswith("complex"):
+            # real and imaginary parts both drawn from [low, high): a rule's domain
+            # (log's low > 0) then keeps complex samples off the branch cuts too
+            real = "float32" if self.dtype_name == "complex64" else "float64"
+            dt = getattr(self.xp, self.dtype_name)
+            re = self.xp.astype(self.rand(tuple(shape), low, high, getattr(self.xp, real)), dt)
+            im = self.xp.astype(self.rand(tuple(shape), low, high, getattr(self.xp, real)), dt)
+            return re + im * 1j
         return self.rand(tuple(shape), low, high, getattr(self.xp, self.dtype_name))
 
     def dtype(self, name: str) -> Any:

@@ -3,6 +3,12 @@
 For each registered primitive and each sample it declares: forward mode vs
 finite differences, reverse vs forward (dot-product test), second order
 (forward-over-reverse and reverse-over-reverse), and vmap vs the loop.
+
+Three passes: float64 (orders 1 and 2); float32 (order 1 only: central
+differences in single precision are too coarse to check a second derivative,
+tolerances from ``xpgrad.testing.tolerance`` or the rule's ``tol``); complex128
+(orders 1 and 2) for the primitives marked ``complex_ok``, whose samples are
+then built from complex ``make`` arrays.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import pytest
 
 import xpgrad  # noqa: F401  (registers the rules)
 from xpgrad.rules import PRIMITIVES
+from xpgrad.rules._registry import COMPLEX_OK
 from xpgrad.testing import check_primitive
 
 from conftest import Maker, backend_names
@@ -18,6 +25,7 @@ from conftest import Maker, backend_names
 # Primitives whose rules are checked elsewhere (they need structured inputs).
 CHECKED_ELSEWHERE = {
     "stop_gradient": "tests/test_gradient.py (ignore_derivatives)",
+    "eager_update": "tests/test_optimisers.py (its pullback has a side effect by design)",
 }
 
 NAMES = sorted(n for n in PRIMITIVES if n not in CHECKED_ELSEWHERE
@@ -41,5 +49,28 @@ def test_rule(bname: str, name: str) -> None:
 
     prim = PRIMITIVES[name]
     make = Maker(B.get(bname))
+    for args, params in prim.samples(make):
+        check_primitive(prim, args, params)
+
+
+@pytest.mark.parametrize("bname", backend_names())
+@pytest.mark.parametrize("name", [n for n in NAMES if PRIMITIVES[n].samples is not None])
+def test_rule_float32(bname: str, name: str) -> None:
+    import xpgrad.backends as B
+
+    prim = PRIMITIVES[name]
+    make = Maker(B.get(bname), "float32")
+    for args, params in prim.samples(make):
+        check_primitive(prim, args, params, order=1)
+
+
+@pytest.mark.parametrize("bname", backend_names())
+@pytest.mark.parametrize("name", [n for n in NAMES if PRIMITIVES[n].samples is not None
+                                  and n in COMPLEX_OK])
+def test_rule_complex(bname: str, name: str) -> None:
+    import xpgrad.backends as B
+
+    prim = PRIMITIVES[name]
+    make = Maker(B.get(bname), "complex128")
     for args, params in prim.samples(make):
         check_primitive(prim, args, params)

@@ -8,8 +8,19 @@ _install()
 from ._core.trace import LeakedTracerError, NoRuleError  # noqa: E402
 from .api.gradient import WithGradient, gradient, jvp, pullback, withgradient  # noqa: E402
 from .api.vmap import vmap  # noqa: E402
+from .api.config import config  # noqa: E402
+from .api.jacobian import WithJacobian, jacobian, withjacobian  # noqa: E402
+from .api.hessian import diaghessian, hessian, hessian_reverse, hvp  # noqa: E402
 from .api.ignore import ignore_derivatives, stop_gradient  # noqa: E402
 from .api.custom import custom_rule  # noqa: E402
+from .api.params import Param, Params, param  # noqa: E402
+from .api.grads import Grads, copy_from, copy_to  # noqa: E402
+from .api.buffer import Buffer  # noqa: E402
+from .api.hooks import hook, showgrad  # noqa: E402
+from .api.forward import forwarddiff  # noqa: E402
+from .api.checkpoint import checkpointed  # noqa: E402
+from .api.eager import eager_update  # noqa: E402
+from . import optimisers  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -19,9 +30,30 @@ __all__ = [
     "pullback",
     "jvp",
     "vmap",
+    "jacobian",
+    "withjacobian",
+    "hessian",
+    "hessian_reverse",
+    "diaghessian",
+    "hvp",
+    "config",
+    "WithJacobian",
     "ignore_derivatives",
     "stop_gradient",
     "custom_rule",
+    "param",
+    "Param",
+    "Params",
+    "Grads",
+    "copy_to",
+    "copy_from",
+    "Buffer",
+    "hook",
+    "showgrad",
+    "forwarddiff",
+    "checkpointed",
+    "eager_update",
+    "optimisers",
     "WithGradient",
     "LeakedTracerError",
     "NoRuleError",

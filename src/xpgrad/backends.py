@@ -1,65 +1,119 @@
-"""The backend plugin interface and its discovery.
+"""The backend plugin interface, its discovery, and the generic fallbacks.
 
-xpgrad's engine calls only Array API functions; a backend adapter tells it how
-to recognise its arrays, which namespace they use, and supplies the few things
-the standard lacks. Adapters are found through the ``xpgrad.backends`` entry
-point group, the in-tree ones exactly like a third-party one. Every hook has a
-generic fallback written against the standard, so a conforming array library
-with no adapter works too (through ``array_api_compat.array_namespace``).
+xpgrad's engine calls only Array API functions. A backend *adapter* tells it how
+to recognise one library's arrays, which namespace they use, and supplies the
+few things the standard lacks. Adapters are found only through the
+``xpgrad.backends`` entry-point group -- the in-tree ones (``backends/`` in the
+source tree) exactly like a third-party one. Every hook has a generic fallback
+written against the standard alone, so a conforming array library with no
+adapter at all works too, through ``array_api_compat.array_namespace``.
 
-An adapter is an object (often a module) with these attributes; all but
-``name`` and ``is_array`` are optional:
+Writing an adapter
+------------------
+An adapter is any object, usually a module, with the attributes of
+:class:`Backend`. Only ``name`` and ``is_array`` are required; every other hook
+is looked up with ``getattr`` and falls back to the generic version below when
+absent. Register it in your distribution's metadata::
 
-``name: str``
-    Short name ("numpy", "array_api_strict", ...).
-``is_array(x) -> bool``
-    Whether ``x`` is one of its arrays.
-``namespace(x) -> module``
-    The Array API namespace of ``x`` (default: array-api-compat's).
-``default: bool``
-    The adapter used for Python numbers when no array argument says otherwise.
-``scatter_add(xp, target, index, values) -> array``
-    ``target`` with ``values`` added at integer ``index`` (repeated indices add up).
-``index_update(xp, x, key, value) -> array``
-    A copy of ``x`` with ``x[key] = value``, for arrays without in-place writes.
-``to_host(x) -> numpy-like``
-    A host copy for printing and tests.
-``random(seed) -> callable(shape, low, high, dtype) -> array``
-    A seeded source of sample arrays for the conformance suite.
-``is_lazy(x) -> bool`` and ``rechunk_batch(x, chunk) -> array``
-    Laziness hooks (Dask): whether ``x`` is a lazy graph; how to chunk a batch axis.
-``capabilities: dict``
-    ``{"inplace": bool, "float64": bool, "complex": bool, "lazy": bool}``.
+    [project.entry-points."xpgrad.backends"]
+    mylib = "xpgrad_mylib"          # a module with name, is_array, ...
+
+An adapter module should be cheap to import: raise ``ImportError`` at import
+time when its array library is not installed (it is then left out of
+:func:`available`), and import the library itself lazily, so that importing
+xpgrad does not import every installed array library.
+
+Where Dask computes
+-------------------
+With a lazy backend (``capabilities(x)["lazy"]``) xpgrad builds graphs and never
+computes them, except where the standard itself asks for a concrete Python
+value: ``bool(x)``, ``int(x)``, ``operator.index(x)`` of a traced value (an
+``if`` on an array, a 0-d traced integer used as a static index or a shape),
+``to_host`` (printing and tests), and Python-number results: a derivative with
+respect to a Python ``float`` argument comes back as a Python ``float``.
 """
 
 from __future__ import annotations
 
+import math
+import random as _pyrandom
 import threading
 from importlib import metadata
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Callable, Protocol, runtime_checkable
 
 import array_api_compat
 
 __all__ = [
     "Backend",
+    "GROUP",
     "available",
     "get",
     "register",
+    "disable",
+    "enable",
     "backend_of",
     "namespace_of",
     "default_namespace",
     "capabilities",
+    "hook",
+    "scatter_add",
+    "index_update",
+    "to_host",
+    "random",
+    "is_lazy",
+    "rechunk_batch",
 ]
 
+#: The entry-point group adapters are registered under.
 GROUP = "xpgrad.backends"
 
 
 @runtime_checkable
 class Backend(Protocol):
+    """What an adapter provides. Only ``name`` and ``is_array`` are required.
+
+    Attributes and hooks (all optional unless marked):
+
+    ``name: str`` (required)
+        Short name, the entry point's name: ``"numpy"``, ``"dask"``, ...
+    ``is_array(x) -> bool`` (required)
+        Whether ``x`` is one of its arrays. Must not import the library: an
+        object cannot be one of its arrays if the library is not imported yet.
+    ``namespace(x) -> module``
+        The Array API namespace of its arrays (``x`` may be ``None``); the
+        default is ``array_api_compat.array_namespace(x)``.
+    ``default: bool``
+        Whether its namespace is used when no argument is an array (NumPy).
+    ``capabilities: dict``
+        ``{"inplace": bool, "float64": bool, "complex": bool, "lazy": bool}``;
+        missing keys take the values in :data:`DEFAULT_CAPABILITIES`.
+    ``scatter_add(xp, target, key, values) -> array``
+        ``target`` with ``values`` added at ``target[key]``, where repeated
+        integer indices add up (the pullback of integer-array indexing). May
+        write into ``target``, which is always a fresh array.
+    ``index_update(xp, x, key, value) -> array``
+        A copy of ``x`` with ``x[key] = value``; ``x`` is left unchanged.
+    ``getitem(x, key) -> array``
+        ``x[key]`` with the standard's semantics, for a library whose own
+        ``__getitem__`` falls short (torch rejects negative slice steps).
+    ``to_host(x) -> numpy.ndarray``
+        A host (NumPy) copy, for printing and tests. Computes lazy arrays.
+    ``random(seed) -> make``
+        A seeded source of sample arrays for the conformance suite:
+        ``make(shape, low, high, dtype)`` gives uniform values in ``[low, high)``.
+    ``is_lazy(x) -> bool``
+        Whether ``x`` is an unevaluated graph (Dask).
+    ``rechunk_batch(x, chunk) -> array``
+        ``x`` with its leading (batch) axis split into chunks of ``chunk``
+        elements: a Jacobian's basis and result are chunked this way on Dask.
+    """
+
     name: str
 
     def is_array(self, x: Any) -> bool: ...
 
+
+DEFAULT_CAPABILITIES = {"inplace": False, "float64": True, "complex": True, "lazy": False}
 
 _lock = threading.Lock()
 _loaded: dict[str, Any] | None = None
@@ -76,50 +130,87 @@ def _load() -> dict[str, Any]:
                 found: dict[str, Any] = {}
                 for ep in metadata.entry_points(group=GROUP):
                     try:
-                        found[ep.name] = ep.load()
+                        adapter = ep.load()
                     except ImportError:
-                        # the adapter's array library is not installed
-                        continue
+                        continue  # the adapter's array library is not installed
+                    _check_adapter(adapter, ep.value)
+                    found[ep.name] = adapter
                 _loaded = found
     return _loaded
 
 
-def register(adapter: Any) -> None:
-    """Register an adapter object directly (without an entry point)."""
-    _load()[adapter.name] = adapter
+def _check_adapter(adapter: Any, where: str) -> None:
+    if not isinstance(adapter, Backend):
+        raise TypeError(
+            f"xpgrad: the backend adapter {where!r} lacks `name` or `is_array`; "
+            f"see the Backend protocol in xpgrad.backends"
+        )
+
+
+def _clear_caches() -> None:
     _type_ns.clear()
     _type_backend.clear()
+
+
+def register(adapter: Any) -> None:
+    """Register an adapter object directly, without an entry point (tests, notebooks).
+
+    >>> import types, xpgrad.backends as B
+    >>> B.register(types.SimpleNamespace(name="demo", is_array=lambda x: False))
+    >>> "demo" in B.available()
+    True
+    >>> B.unregister("demo")
+    """
+    _check_adapter(adapter, repr(adapter))
+    with _lock:
+        _load()[adapter.name] = adapter
+        _clear_caches()
+
+
+def unregister(name: str) -> None:
+    """Remove an adapter registered with :func:`register`."""
+    with _lock:
+        _load().pop(name, None)
+        _clear_caches()
 
 
 def disable(name: str) -> None:
-    """Ignore the adapter ``name`` (its arrays then go through the generic path)."""
-    _disabled.add(name)
-    _type_ns.clear()
-    _type_backend.clear()
+    """Ignore the adapter ``name``: its arrays then go through the generic fallbacks."""
+    with _lock:
+        _disabled.add(name)
+        _clear_caches()
 
 
 def enable(name: str) -> None:
-    _disabled.discard(name)
-    _type_ns.clear()
-    _type_backend.clear()
+    """Undo :func:`disable`."""
+    with _lock:
+        _disabled.discard(name)
+        _clear_caches()
 
 
 def available() -> dict[str, Any]:
-    """The installed adapters, by name."""
+    """The installed (and enabled) adapters, by name.
+
+    >>> import xpgrad.backends as B
+    >>> "numpy" in B.available()
+    True
+    """
     return {k: v for k, v in _load().items() if k not in _disabled}
 
 
 def get(name: str) -> Any:
+    """The adapter called ``name``; ``LookupError`` naming the installed ones if absent."""
     try:
         return available()[name]
     except KeyError:
         raise LookupError(
-            f"xpgrad: no backend adapter named {name!r}; installed: {sorted(available())}"
+            f"xpgrad: no backend adapter named {name!r}; installed: {sorted(available())}. "
+            f"Install the array library (e.g. pip install 'xpgrad[{name}]')."
         ) from None
 
 
 def backend_of(x: Any) -> Any | None:
-    """The adapter that recognises ``x``, or ``None`` (generic fallbacks apply)."""
+    """The adapter that recognises ``x``, or ``None`` (the generic fallbacks apply)."""
     t = type(x)
     try:
         return _type_backend[t]
@@ -149,7 +240,7 @@ def namespace_of(x: Any) -> Any:
 
 
 def default_namespace() -> Any:
-    """The namespace used when no argument is an array (NumPy's unless configured)."""
+    """The namespace used when no argument is an array (NumPy's)."""
     for ad in available().values():
         if getattr(ad, "default", False):
             return ad.namespace(None)
@@ -159,18 +250,217 @@ def default_namespace() -> Any:
     )
 
 
-_DEFAULT_CAPS = {"inplace": False, "float64": True, "complex": True, "lazy": False}
-
-
 def capabilities(x: Any) -> dict[str, bool]:
+    """Capability flags of ``x``'s backend (defaults for a library with no adapter).
+
+    >>> import numpy as np, xpgrad.backends as B
+    >>> B.capabilities(np.ones(2))["inplace"]
+    True
+    """
     ad = backend_of(x)
-    caps = dict(_DEFAULT_CAPS)
+    caps = dict(DEFAULT_CAPABILITIES)
     if ad is not None:
         caps.update(getattr(ad, "capabilities", {}))
     return caps
 
 
-def hook(x: Any, name: str) -> Any | None:
-    """The adapter's implementation of ``name`` for ``x``, or ``None``."""
+def hook(x: Any, name: str) -> Callable | None:
+    """The adapter's implementation of hook ``name`` for ``x``, or ``None``."""
     ad = backend_of(x)
     return getattr(ad, name, None) if ad is not None else None
+
+
+# -- the hooks, with their generic fallbacks -------------------------------------------
+# Each public function below calls the adapter's hook when there is one, else a
+# version written only with the standard, so that any conforming library works.
+
+
+def scatter_add(xp: Any, target: Any, key: Any, values: Any) -> Any:
+    """``target`` with ``values`` added at ``target[key]``; repeated indices add up.
+
+    ``target`` must be a fresh array (the adapter may write into it).
+
+    >>> import numpy as np, xpgrad.backends as B
+    >>> B.scatter_add(np, np.zeros(3), (np.array([0, 2, 0]),), np.array([1.0, 2.0, 3.0]))
+    array([4., 0., 2.])
+    """
+    fn = hook(target, "scatter_add")
+    if fn is not None:
+        return fn(xp, target, key, values)
+    return generic_scatter_add(xp, target, key, values)
+
+
+def index_update(xp: Any, x: Any, key: Any, value: Any) -> Any:
+    """A copy of ``x`` with ``x[key] = value`` (``x`` itself is not changed)."""
+    fn = hook(x, "index_update")
+    if fn is not None:
+        return fn(xp, x, key, value)
+    return generic_index_update(xp, x, key, value)
+
+
+def getitem(x: Any, key: Any) -> Any:
+    """``x[key]``, through the adapter's ``getitem`` hook where it has one."""
+    fn = hook(x, "getitem")
+    return x[key] if fn is None else fn(x, key)
+
+
+def to_host(x: Any) -> Any:
+    """A host (NumPy) copy of ``x`` for printing and tests; computes lazy arrays."""
+    fn = hook(x, "to_host")
+    if fn is not None:
+        return fn(x)
+    return generic_to_host(x)
+
+
+def random(seed: int, like: Any = None, *, xp: Any = None) -> Callable:
+    """A seeded sample source ``make(shape, low=-2, high=2, dtype=None)`` for a backend.
+
+    The backend is that of the array ``like``, or the namespace ``xp`` (a library
+    with no adapter gets the generic source, which needs only ``asarray``).
+
+    >>> import numpy as np, xpgrad.backends as B
+    >>> make = B.random(0, np.zeros(1))
+    >>> a = make((2, 3), 0.0, 1.0)
+    >>> a.shape, bool(np.all((0 <= a) & (a < 1)))
+    ((2, 3), True)
+    """
+    ad = backend_of(like) if like is not None else None
+    if ad is not None and hasattr(ad, "random"):
+        inner = ad.random(seed)
+        ns = namespace_of(like)
+
+        def make(shape: tuple, low: float = -2.0, high: float = 2.0, dtype: Any = None) -> Any:
+            return inner(tuple(shape), low, high, ns.float64 if dtype is None else dtype)
+
+        return make
+    if xp is None:
+        if like is None:
+            raise TypeError("xpgrad.backends.random: pass an array `like` or a namespace `xp`")
+        xp = namespace_of(like)
+    return generic_random(seed, xp)
+
+
+def is_lazy(x: Any) -> bool:
+    """Whether ``x`` is an unevaluated graph (a Dask array)."""
+    fn = hook(x, "is_lazy")
+    return bool(fn(x)) if fn is not None else False
+
+
+def rechunk_batch(x: Any, chunk: int) -> Any:
+    """``x`` with its leading axis chunked by ``chunk`` (identity for eager backends)."""
+    fn = hook(x, "rechunk_batch")
+    return fn(x, chunk) if fn is not None else x
+
+
+# -- generic implementations (the standard alone) --------------------------------------
+
+# Above this many one-hot entries the generic scatter-add sorts instead.
+_ONEHOT_LIMIT = 1 << 20
+
+
+def _size(shape: tuple) -> int:
+    return math.prod(shape)
+
+
+def _device(x: Any) -> Any:
+    try:
+        return array_api_compat.device(x)
+    except Exception:  # a library without devices
+        return None
+
+
+def generic_scatter_add(xp: Any, target: Any, key: Any, values: Any) -> Any:
+    """Scatter-add with the standard alone.
+
+    Every position of ``target[key]`` gets its flat index; the values are then
+    summed per index: by a one-hot matrix product when that is small (exact),
+    else by sorting the indices and differencing a cumulative sum (memory linear
+    in the sizes, at the cost of rounding of order eps times the running sum).
+    """
+    shape = tuple(target.shape)
+    size = _size(shape)
+    dev = _device(target)
+    idx = xp.reshape(xp.arange(size, device=dev), shape)[key]
+    pos = xp.reshape(idx, (-1,))
+    k = pos.shape[0]
+    vals = xp.reshape(xp.broadcast_to(xp.asarray(values), tuple(idx.shape)), (-1,))
+    vals = xp.astype(vals, target.dtype)
+    if k == 0 or size == 0:
+        return target
+    if k * size <= _ONEHOT_LIMIT:
+        onehot = xp.astype(pos[:, None] == xp.arange(size, device=dev)[None, :], target.dtype)
+        added = xp.reshape(vals[None, :] @ onehot, shape)
+    else:
+        order = xp.argsort(pos)
+        spos = xp.take(pos, order)
+        svals = xp.take(vals, order)
+        csum = xp.cumulative_sum(svals, include_initial=True)
+        slots = xp.arange(size, device=dev, dtype=spos.dtype)
+        hi = xp.searchsorted(spos, slots, side="right")
+        lo = xp.searchsorted(spos, slots, side="left")
+        added = xp.reshape(xp.take(csum, hi) - xp.take(csum, lo), shape)
+    return target + added
+
+
+def generic_index_update(xp: Any, x: Any, key: Any, value: Any) -> Any:
+    """``x`` with ``x[key] = value``, without writing into ``x``.
+
+    With in-place writes: a copy, then ``copy[key] = value``. Without them: a
+    mask of the written positions built by :func:`generic_scatter_add`, and
+    ``where``. Repeated indices in ``key`` are written with the mean of their
+    values (the standard leaves repeated writes unspecified).
+    """
+    if capabilities(x).get("inplace"):
+        out = xp.asarray(x, copy=True)
+        out[key] = value
+        return out
+    shape = tuple(x.shape)
+    dev = _device(x)
+    picked = xp.reshape(xp.arange(_size(shape), device=dev), shape)[key]
+    ones = xp.ones(tuple(picked.shape), dtype=x.dtype, device=dev)
+    hits = generic_scatter_add(xp, xp.zeros(shape, dtype=x.dtype, device=dev), key, ones)
+    summed = generic_scatter_add(xp, xp.zeros(shape, dtype=x.dtype, device=dev), key, value)
+    written = hits > 0
+    safe = xp.where(written, hits, xp.ones_like(hits))
+    if xp.isdtype(x.dtype, "integral"):
+        mean = summed // safe
+    else:
+        mean = summed / safe
+    return xp.where(written, mean, x)
+
+
+def generic_to_host(x: Any) -> Any:
+    """A NumPy copy through DLPack, else through Python scalars."""
+    host = default_namespace()
+    try:
+        return host.asarray(host.from_dlpack(x))
+    except Exception:
+        pass
+    xp = namespace_of(x)
+    kind = (
+        bool if xp.isdtype(x.dtype, "bool") else
+        int if xp.isdtype(x.dtype, "integral") else
+        complex if xp.isdtype(x.dtype, "complex floating") else float
+    )
+
+    def nested(a: Any) -> Any:
+        if len(a.shape) == 0:
+            return kind(a)
+        return [nested(a[i, ...]) for i in range(a.shape[0])]
+
+    return host.asarray(nested(x))
+
+
+def generic_random(seed: int, xp: Any) -> Callable:
+    """A seeded uniform sample source needing only ``xp.asarray`` and ``xp.reshape``."""
+    rng = _pyrandom.Random(seed)
+
+    def make(shape: tuple, low: float = -2.0, high: float = 2.0, dtype: Any = None) -> Any:
+        shape = tuple(shape)
+        vals = [low + (high - low) * rng.random() for _ in range(_size(shape))]
+        dt = xp.float64 if dtype is None else dtype
+        if xp.isdtype(dt, "integral"):
+            vals = [math.floor(v) for v in vals]
+        return xp.reshape(xp.asarray(vals, dtype=dt), shape)
+
+    return make

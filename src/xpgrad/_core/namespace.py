@@ -95,11 +95,11 @@ def traced_namespace(xp: Any) -> TracedNamespace:
             return out if dtype is None else ns.astype(out, dtype)
         return xp.asarray(obj, dtype=dtype, device=device, copy=copy)
 
-    def broadcast_arrays(*arrays: Any) -> list:
+    def broadcast_arrays(*arrays: Any) -> tuple:
         shape = xp.broadcast_shapes(*(tuple(a.shape) for a in arrays))
-        return [ns.broadcast_to(a, shape) for a in arrays]
+        return tuple(ns.broadcast_to(a, shape) for a in arrays)
 
-    def meshgrid(*arrays: Any, indexing: str = "xy") -> list:
+    def meshgrid(*arrays: Any, indexing: str = "xy") -> tuple:
         n = len(arrays)
         sizes = [a.shape[0] for a in arrays]
         if indexing == "xy" and n >= 2:
@@ -112,14 +112,45 @@ def traced_namespace(xp: Any) -> TracedNamespace:
             shape = [1] * n
             shape[pos] = a.shape[0]
             out.append(ns.broadcast_to(ns.reshape(a, tuple(shape)), tuple(sizes)))
-        return out
+        return tuple(out)
+
+    # dtype queries accept traced arrays too (array-api-strict's reject foreign arrays)
+    def finfo(type: Any, /) -> Any:
+        return xp.finfo(_dtype_of(type))
+
+    def iinfo(type: Any, /) -> Any:
+        return xp.iinfo(_dtype_of(type))
+
+    def can_cast(from_: Any, to: Any, /) -> bool:
+        return xp.can_cast(_dtype_of(from_), to)
+
+    info = getattr(xp, "__array_namespace_info__", None)
+    if info is not None:
+        ns.__array_namespace_info__ = lambda: _Info(info())
 
     ns.result_type = result_type
     ns.asarray = asarray
     ns.broadcast_arrays = broadcast_arrays
     ns.meshgrid = meshgrid
+    ns.finfo = finfo
+    ns.iinfo = iinfo
+    ns.can_cast = can_cast
     _cache[id(xp)] = ns
     return ns
+
+
+class _Info:
+    """The backend's inspection object, as the standard we declare (2024.12) has it:
+    ``devices()`` is a list there (2025.12 made it a tuple)."""
+
+    def __init__(self, info: Any):
+        self._info = info
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._info, name)
+
+    def devices(self) -> list:
+        return list(self._info.devices())
 
 
 def _has_tracer(obj: Any) -> bool:

@@ -9,6 +9,7 @@ from .._core.reverse import ReverseTrace, ReverseTracer, backward
 from .._core.trace import new_level
 from ..rules import F
 from . import _edge as E
+from .params import Params
 
 __all__ = ["gradient", "withgradient", "pullback", "jvp", "WithGradient"]
 
@@ -117,6 +118,10 @@ def gradient(f: Callable, *args: Any) -> tuple:
     See also: withgradient, pullback, jacobian, hessian.
     """
     E.check_callable(f, "gradient")
+    if len(args) == 1 and isinstance(args[0], Params):  # implicit mode
+        from .grads import implicit_gradient
+
+        return implicit_gradient(gradient, f, args[0])
     rec = _Recorded(f, args)
     roots = _scalar_root(rec.out, rec, "gradient")
     grads = rec.backward(roots)
@@ -147,6 +152,10 @@ def withgradient(f: Callable, *args: Any) -> WithGradient:
     WithGradient(val=0.5, grad=(0.5, -0.25))
     """
     E.check_callable(f, "withgradient")
+    if len(args) == 1 and isinstance(args[0], Params):  # implicit mode
+        from .grads import implicit_withgradient
+
+        return implicit_withgradient(withgradient, f, args[0])
     rec = _Recorded(f, args)
     roots = _scalar_root(_primary(rec.out), rec, "withgradient")
     grads = rec.backward(roots)

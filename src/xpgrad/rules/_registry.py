@@ -36,6 +36,8 @@ __all__ = [
     "is_scalar",
     "shapes_samples",
     "NOT_YET",
+    "COMPLEX_OK",
+    "complex_ok",
 ]
 
 PRIMITIVES: dict[str, Primitive] = {}
@@ -45,6 +47,15 @@ UFUNCS: dict[str, Callable] = {}
 F = types.SimpleNamespace()
 #: Names of the standard deliberately not (yet) covered, with the reason.
 NOT_YET: dict[str, str] = {}
+#: Primitives whose samples also hold for complex inputs: the conformance suite
+#: checks them again with ``make`` giving complex128 arrays. See ``complex_ok``.
+COMPLEX_OK: set[str] = set()
+
+
+def complex_ok(*prims: Any) -> None:
+    """Declare that these primitives' samples are valid with complex ``make`` arrays."""
+    for p in prims:
+        COMPLEX_OK.add(p if isinstance(p, str) else p.name)
 
 _SCALARS = (int, float, complex)
 # exact types: NumPy's float64 scalar subclasses float but is an array here

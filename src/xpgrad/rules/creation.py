@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._registry import F, defrule, elementwise_batch, export, linear, nondifferentiable, primitive, xp_of
+from ._registry import (
+    PRIMITIVES, F, defrule, elementwise_batch, export, linear, nondifferentiable, primitive, xp_of,
+)
 
 nondifferentiable("zeros_like", "ones_like", "empty_like", "full_like")
 
@@ -50,7 +52,13 @@ def _astype_vjp(primals: list, needs: list, dtype: Any, **kw: Any) -> tuple:
 
     def astype_pullback(ct: Any) -> tuple:
         # integer inputs keep the floating cotangent (their derivative is not rounded)
-        return (F.astype(ct, xdtype) if keep and ct.dtype != xdtype else ct,)
+        if keep and ct.dtype != xdtype:
+            ns = xp_of(_rawv(ct))
+            if ns.isdtype(ct.dtype, "complex floating") and not ns.isdtype(xdtype, "complex floating"):
+                ct = F.real(ct)  # real -> complex: the transpose keeps the real part
+            if ct.dtype != xdtype:
+                ct = F.astype(ct, xdtype)
+        return (ct,)
 
     return out, astype_pullback
 
@@ -69,7 +77,8 @@ defrule(
     vjp=_astype_vjp,
     batch=elementwise_batch(astype),
     samples=lambda make: [((make((2, 3)),), {"dtype": make.dtype("float32")}),
-                          ((make((3,)),), {"dtype": make.dtype("float64")})],
+                          ((make((3,)),), {"dtype": make.dtype("float64")}),
+                          ((make((3,)),), {"dtype": make.dtype("complex128")})],
     tol={"float32": 1e-3},
 )
 
@@ -93,3 +102,39 @@ triu = _tri("triu")
 # pass it down to the level below, which does the same.
 (stop_gradient,) = nondifferentiable("stop_gradient")
 stop_gradient.impl = lambda x: x
+
+
+# The namespace's functions, with the standard's exact signatures (the primitives
+# take every non-array parameter by keyword).
+_zeros_like, _ones_like, _empty_like, _full_like = (
+    PRIMITIVES[n] for n in ("zeros_like", "ones_like", "empty_like", "full_like"))
+
+
+def zeros_like(x: Any, /, *, dtype: Any = None, device: Any = None) -> Any:
+    return _zeros_like(x, dtype=dtype, device=device)
+
+
+def ones_like(x: Any, /, *, dtype: Any = None, device: Any = None) -> Any:
+    return _ones_like(x, dtype=dtype, device=device)
+
+
+def empty_like(x: Any, /, *, dtype: Any = None, device: Any = None) -> Any:
+    return _empty_like(x, dtype=dtype, device=device)
+
+
+def full_like(x: Any, /, fill_value: Any, *, dtype: Any = None, device: Any = None) -> Any:
+    return _full_like(x, fill_value=fill_value, dtype=dtype, device=device)
+
+
+def _tril(x: Any, /, *, k: int = 0) -> Any:
+    return tril(x, k=k)
+
+
+def _triu(x: Any, /, *, k: int = 0) -> Any:
+    return triu(x, k=k)
+
+
+for _fn in (zeros_like, ones_like, empty_like, full_like):
+    export(_fn.__name__, _fn)
+export("tril", _tril)
+export("triu", _triu)

@@ -9,9 +9,11 @@ their own rules.
 
 from __future__ import annotations
 
+import cmath
 import math
 from typing import Any
 
+from .._core.trace import Tracer
 from ._registry import (
     F,
     binary,
@@ -25,6 +27,7 @@ from ._registry import (
     unary,
     unbroadcast,
     broadcast_tangent,
+    complex_ok,
     xp_of,
 )
 
@@ -55,11 +58,95 @@ unary("sinh", lambda x, y: F.cosh(x))
 unary("cosh", lambda x, y: F.sinh(x))
 unary("tanh", lambda x, y: 1 - y * y)
 unary("asinh", lambda x, y: 1 / F.sqrt(x * x + 1))
-unary("acosh", lambda x, y: 1 / F.sqrt(x * x - 1), domain=(1.2, 3.0))
+# sqrt(x - 1) * sqrt(x + 1), not sqrt(x * x - 1): the same for real x > 1, and the
+# principal branch's derivative for complex x (they differ by a sign where Re x < 0)
+unary("acosh", lambda x, y: 1 / (F.sqrt(x - 1) * F.sqrt(x + 1)), domain=(1.2, 3.0))
 unary("atanh", lambda x, y: 1 / (1 - x * x), domain=(-0.9, 0.9))
 unary("reciprocal", lambda x, y: -(y * y), domain=(0.3, 2.0))
-# abs of a real x: sign(x), which is 0 at 0 (the subgradient JAX and PyTorch use)
-unary("abs", lambda x, y: F.sign(x), domain=(0.2, 2.0))
+
+
+# -- abs and sign: not holomorphic on complex inputs ---------------------------------
+def _is_complex(x: Any) -> bool:
+    return xp_of(_raw(x)).isdtype(x.dtype, "complex floating")
+
+
+def _raw(x: Any) -> Any:
+    while isinstance(x, Tracer):
+        x = x._value
+    return x
+
+
+def _safe(r: Any) -> Any:
+    """``r`` with zeros replaced by ones, to divide by where the result is masked anyway."""
+    return F.where(F.equal(r, 0), F.ones_like(r), r)
+
+
+abs_ = primitive("abs")
+
+
+def _abs_partial(x: Any, out: Any) -> Any:
+    # real x: sign(x), 0 at 0 (the subgradient JAX and PyTorch use).
+    # complex z: d|z| = Re(conj(z) dz) / |z|, so the partial is conj(z) / |z| (0 at 0).
+    if _is_complex(x):
+        return F.divide(F.conj(x), _safe(out))
+    return F.sign(x)
+
+
+def _abs_jvp(primals: list, tangents: list) -> tuple:
+    x, t = primals[0], tangents[0]
+    out = abs_(x)
+    dt = F.multiply(t, _abs_partial(x, out))
+    return out, F.real(dt) if _is_complex(x) else dt
+
+
+def _abs_vjp(primals: list, needs: list) -> tuple:
+    x = primals[0]
+    out = abs_(x)
+
+    def abs_pullback(ct: Any) -> tuple:
+        return (F.multiply(ct, _abs_partial(x, out)),)
+
+    return out, abs_pullback
+
+
+defrule(abs_, jvp=_abs_jvp, vjp=_abs_vjp, batch=elementwise_batch(abs_),
+        samples=shapes_samples(1, (0.2, 2.0)))
+
+# sign is piecewise constant on reals (no derivative), but sign(z) = z / |z| moves
+# with z on complex inputs: d sign = (dz - s Re(conj(s) dz)) / |z|.
+sign = primitive("sign")
+
+
+def _sign_jvp(primals: list, tangents: list) -> tuple:
+    x, t = primals[0], tangents[0]
+    s = sign(x)
+    if not _is_complex(x):
+        return s, None
+    r = _safe(abs_(x))
+    return s, F.divide(F.subtract(t, F.multiply(s, F.real(F.multiply(F.conj(s), t)))), r)
+
+
+def _sign_vjp(primals: list, needs: list) -> tuple:
+    x = primals[0]
+    s = sign(x)
+    if not _is_complex(x):
+        return s, lambda ct: (None,)
+    r = _safe(abs_(x))
+
+    def sign_pullback(ct: Any) -> tuple:
+        u = F.divide(ct, r)
+        return (F.subtract(u, F.multiply(F.real(F.multiply(u, s)), F.conj(s))),)
+
+    return s, sign_pullback
+
+
+def _sign_samples(make: Any) -> list:
+    # away from 0 (where sign jumps); complex values come from the complex pass
+    return [((make((3,), 0.3, 2.0),), {}), ((make((2, 3), 0.3, 2.0),), {}),
+            ((make((3,), 0.3, 2.0) + 1j * make((3,), -2.0, 2.0),), {})]
+
+
+defrule(sign, jvp=_sign_jvp, vjp=_sign_vjp, batch=elementwise_batch(sign), samples=_sign_samples)
 
 
 # -- linear unary ------------------------------------------------------------------
@@ -74,13 +161,13 @@ _real = linear(
     "real",
     lambda ct, x: F.astype(ct, x.dtype) if ct.dtype != x.dtype else ct,
 )
-_imag = linear("imag", lambda ct, x: F.astype(ct, x.dtype) * (-1j))
-for _p in (_neg, _pos, _conj, _real, _imag):
+# imag(z) pairs with cotangent ct as Re(ct * imag(dz)) = Re(-1j * ct * dz)
+_imag = linear("imag", lambda ct, x: F.multiply(F.astype(ct, x.dtype), -1j))
+for _p in (_neg, _pos, _conj, _real):
     defrule(_p, batch=elementwise_batch(_p), samples=shapes_samples(1))
-# real/imag/conj are only interesting on complex inputs (issue: complex dtypes)
-for _p in (_conj, _real, _imag):
-    _p.samples = None
-    _p.differentiable = True
+# imag takes complex inputs only (the standard's and array-api-strict's rule)
+defrule(_imag, batch=elementwise_batch(_imag),
+        samples=lambda make: [((make(s) + 1j * make(s),), {}) for s in ((), (3,), (2, 3))])
 
 
 # -- binary, with partials ----------------------------------------------------------
@@ -234,8 +321,18 @@ binary(
     domain=(0.2, 2.0),
 )
 # x % y = x - floor(x / y) * y: differentiable where floor(x / y) is constant
+def _remainder_samples(make: Any) -> list:
+    # x / y stays >= 0.09 away from an integer (2 < x / y < 3 and -3 < x / y < -2), so
+    # float32's coarse finite-difference steps never cross a jump of floor(x / y)
+    return [
+        ((make((3,), 2.2, 2.8), make((3,), 1.0, 1.05)), {}),
+        ((make((2, 3), -2.8, -2.2), make((3,), 1.0, 1.05)), {}),
+        ((make((2, 1), 2.2, 2.8), make((1, 3), 1.0, 1.05)), {}),
+    ]
+
+
 binary("remainder", lambda x, y, o: F.ones_like(o), lambda x, y, o: F.negative(F.floor(divide(x, y))),
-       impl=_binop_impl(lambda a, b: a % b), domain=(0.3, 2.0))
+       impl=_binop_impl(lambda a, b: a % b), samples=_remainder_samples)
 
 
 # -- pow: scalar or array exponent --------------------------------------------------
@@ -254,6 +351,8 @@ def _pow_dx(x: Any, y: Any, out: Any) -> Any:
 
 def _pow_dy(x: Any, y: Any, out: Any) -> Any:
     if is_scalar(x):
+        if isinstance(x, complex):
+            return out * cmath.log(x)
         return out * math.log(x) if x > 0 else out * float("nan")
     # log(x) is undefined at x <= 0; where x == 0 the limit of x**y * log(x) is 0
     zero = F.equal(x, 0)
@@ -406,15 +505,33 @@ defrule(
 )
 from ._registry import export as _export  # noqa: E402
 
+
+def _where(condition: Any, x1: Any, x2: Any, /) -> Any:
+    """``xp.where`` with the standard's signature."""
+    return where(condition, x1, x2)
+
+
 _export("clip", clip)
+_export("where", _where)
 
 
 # -- non-differentiable ------------------------------------------------------------
 nondifferentiable(
-    "sign", "floor", "ceil", "trunc", "round", "signbit", "nextafter",
+    "floor", "ceil", "trunc", "round", "signbit", "nextafter",
     "isnan", "isinf", "isfinite",
     "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
     "logical_and", "logical_or", "logical_xor", "logical_not",
     "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_invert",
     "bitwise_left_shift", "bitwise_right_shift", "floor_divide",
+)
+
+# The functions the standard defines on complex inputs: the conformance suite
+# checks their rules on complex128 samples too (holomorphic ones need nothing
+# special under the transpose convention; abs, sign, real, imag, conj have
+# their own rules above).
+complex_ok(
+    "exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "square", "sin", "cos", "tan",
+    "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "reciprocal",
+    "abs", "sign", "negative", "positive", "conj", "real",
+    "add", "subtract", "multiply", "divide", "pow",
 )

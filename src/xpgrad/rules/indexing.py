@@ -1,74 +1,25 @@
-"""Indexing: ``x[key]`` and its transpose, a scatter-add into zeros.
+"""Indexing: ``x[key]``, ``take``, ``take_along_axis``, and their transpose, a scatter-add.
 
-A key is split into a static template (ints, slices, ``None``, ``...``) and its
-array parts (integer or boolean arrays), which are passed to the primitive as
-arguments so that every transformation sees them.
+``getitem`` takes the key's arrays as arguments (see :mod:`._indexkeys`); its
+pullback is ``scatter_add`` into zeros, where repeated integer indices
+accumulate, and the pullback of ``scatter_add`` is ``getitem`` again, so every
+order of derivative comes from these two primitives.
+
+Batching: a batched ``x`` gets a leading ``:`` in the key. Batched index arrays
+(``vmap`` over indices) get a leading ``arange(B)`` index for the batch axis
+instead, broadcast against them, so each batch element picks from its own row.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .. import backends
-from .._core.trace import Tracer
-from ._registry import F, defrule, is_scalar, primitive, xp_of
+from ._axes import shift_axis
+from ._indexkeys import ARRAY, gather, join_key, metas_of, plan, scatter, split_key
+from ._registry import F, defrule, export, primitive, xp_of
 
-
-class _Slot:
-    """Marks where an array part of a key goes back into the template."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "<array>"
-
-
-ARRAY = _Slot()
-
-
-def split_key(key: Any) -> tuple[tuple, list]:
-    if not isinstance(key, tuple):
-        key = (key,)
-    template = []
-    arrays = []
-    for k in key:
-        if k is None or k is Ellipsis or isinstance(k, (slice, int)):
-            template.append(k)
-        elif isinstance(k, Tracer) and k.ndim == 0 and _is_int_dtype(k):
-            try:
-                template.append(k.__index__())
-            except TypeError:  # batched: keep it as an array index
-                template.append(ARRAY)
-                arrays.append(k)
-        elif hasattr(k, "shape") and hasattr(k, "dtype"):
-            template.append(ARRAY)
-            arrays.append(k)
-        elif isinstance(k, (list, tuple)):
-            raise IndexError(
-                "xpgrad: index with an array, not a Python list (the Array API has no "
-                "list indexing); wrap it as xp.asarray([...])"
-            )
-        else:
-            template.append(k.__index__())
-    return tuple(template), arrays
-
-
-def _is_int_dtype(x: Any) -> bool:
-    try:
-        return xp_of(_raw(x)).isdtype(x.dtype, "integral")
-    except Exception:
-        return False
-
-
-def _raw(x: Any) -> Any:
-    while isinstance(x, Tracer):
-        x = x._value
-    return x
-
-
-def join_key(template: tuple, arrays: Any) -> tuple:
-    it = iter(arrays)
-    return tuple(next(it) if k is ARRAY else k for k in template)
+__all__ = ["getitem", "getitem_p", "scatter_add_p", "take", "take_along_axis", "ARRAY",
+           "split_key", "join_key"]
 
 
 def getitem(x: Any, key: Any) -> Any:
@@ -78,54 +29,22 @@ def getitem(x: Any, key: Any) -> Any:
 
 
 def _getitem_impl(x: Any, *arrays: Any, template: tuple) -> Any:
-    return x[join_key(template, arrays)]
-
-
-getitem_p = primitive("getitem", _getitem_impl, export_as=False)
+    return gather(xp_of(x), x, template, list(arrays))
 
 
 def _scatter_impl(ct: Any, *arrays: Any, template: tuple, shape: tuple) -> Any:
     """zeros(shape) with ``ct`` added at ``key`` (repeated indices accumulate)."""
-    key = join_key(template, arrays)
-    xp = xp_of(ct)
-    z = xp.zeros(shape, dtype=ct.dtype, device=getattr(ct, "device", None)) \
-        if not is_scalar(ct) else xp.zeros(shape)
-    if any(not _is_bool(a) for a in arrays):
-        fn = backends.hook(z, "scatter_add")
-        if fn is not None:
-            return fn(xp, z, key, ct)
-        return _scatter_add_generic(xp, z, key, ct)
-    setter = backends.hook(z, "index_update")
-    if setter is not None:
-        return setter(xp, z, key, ct)
-    z[key] = ct
-    return z
+    return scatter(xp_of(ct), ct, template, list(arrays), tuple(shape))
 
 
-def _is_bool(a: Any) -> bool:
-    return xp_of(a).isdtype(a.dtype, "bool")
-
-
-def _scatter_add_generic(xp: Any, z: Any, key: tuple, ct: Any) -> Any:
-    """Scatter-add in the standard alone: a one-hot matrix product over flat indices."""
-    size = 1
-    for s in z.shape:
-        size *= s
-    flat = xp.reshape(xp.arange(size), z.shape)[key]
-    flat = xp.reshape(flat, (-1,))
-    onehot = xp.astype(flat[:, None] == xp.arange(size)[None, :], ct.dtype)
-    vals = xp.reshape(ct, (1, -1))
-    return xp.reshape(vals @ onehot, z.shape)
-
-
+getitem_p = primitive("getitem", _getitem_impl, export_as=False)
 scatter_add_p = primitive("scatter_add", _scatter_impl, export_as=False)
 
 
 def _getitem_jvp(primals: list, tangents: list, template: tuple) -> tuple:
     x, *arrays = primals
-    return getitem_p(x, *arrays, template=template), getitem_p(
-        tangents[0], *arrays, template=template
-    )
+    return (getitem_p(x, *arrays, template=template),
+            getitem_p(tangents[0], *arrays, template=template))
 
 
 def _getitem_vjp(primals: list, needs: list, template: tuple) -> tuple:
@@ -133,18 +52,16 @@ def _getitem_vjp(primals: list, needs: list, template: tuple) -> tuple:
     shape = tuple(x.shape)
 
     def getitem_pullback(ct: Any) -> tuple:
-        return (scatter_add_p(ct, *arrays, template=template, shape=shape),) + (None,) * len(
-            arrays
-        )
+        g = scatter_add_p(ct, *arrays, template=template, shape=shape)
+        return (g,) + (None,) * len(arrays)
 
     return getitem_p(x, *arrays, template=template), getitem_pullback
 
 
 def _scatter_jvp(primals: list, tangents: list, template: tuple, shape: tuple) -> tuple:
     ct, *arrays = primals
-    return scatter_add_p(ct, *arrays, template=template, shape=shape), scatter_add_p(
-        tangents[0], *arrays, template=template, shape=shape
-    )
+    return (scatter_add_p(ct, *arrays, template=template, shape=shape),
+            scatter_add_p(tangents[0], *arrays, template=template, shape=shape))
 
 
 def _scatter_vjp(primals: list, needs: list, template: tuple, shape: tuple) -> tuple:
@@ -156,50 +73,312 @@ def _scatter_vjp(primals: list, needs: list, template: tuple, shape: tuple) -> t
     return scatter_add_p(ct, *arrays, template=template, shape=shape), scatter_add_pullback
 
 
-def _advanced_positions(template: tuple) -> list[int]:
-    return [i for i, k in enumerate(template) if k is ARRAY]
+# -- batching ----------------------------------------------------------------------
+
+
+def _move_block(x: Any, start: int, n: int, dest: int) -> Any:
+    """Move axes ``start .. start+n-1`` of ``x`` so that they begin at ``dest``."""
+    axes = list(range(len(x.shape)))
+    block = axes[start: start + n]
+    others = axes[:start] + axes[start + n:]
+    perm = others[:dest] + block + others[dest:]
+    return x if perm == axes else F.permute_dims(x, tuple(perm))
+
+
+def _with_batch_index(arrays: list, batched: list, template: tuple, size: int) -> tuple:
+    """The key with a leading ``arange(size)`` index and batched arrays aligned to it.
+
+    Returns (template, arrays, logical template, logical array metas); the
+    logical key's boolean masks become their ``nonzero`` integer arrays first.
+    """
+    t, arrs, bs = [], [], []
+    it = iter(zip(arrays, batched))
+    for k in template:
+        if k is not ARRAY:
+            t.append(k)
+            continue
+        a, b = next(it)
+        if xp_of(_raw(a)).isdtype(a.dtype, "bool"):
+            if b:
+                raise ValueError(
+                    "xpgrad: vmap over a boolean mask index gives each batch element a "
+                    "result of a different length. Use xp.where(mask, x, 0) instead."
+                )
+            for part in F.nonzero(a):
+                t.append(ARRAY)
+                arrs.append(part)
+                bs.append(False)
+        else:
+            t.append(ARRAY)
+            arrs.append(a)
+            bs.append(b)
+    nds = [len(a.shape) - 1 if b else len(a.shape) for a, b in zip(arrs, bs)]
+    top = max(nds)
+    aligned = [
+        F.reshape(a, (a.shape[0],) + (1,) * (top - nd) + tuple(a.shape[1:])) if b and nd < top
+        else a
+        for a, b, nd in zip(arrs, bs, nds)
+    ]
+    ref = next(a for a, b in zip(arrs, bs) if b)
+    xp = xp_of(_raw(ref))
+    iota = xp.reshape(xp.arange(size, dtype=xp.int64), (size,) + (1,) * top)
+    return (ARRAY,) + tuple(t), [iota] + aligned, tuple(t), [(False, n) for n in nds]
+
+
+def _raw(x: Any) -> Any:
+    from .._core.trace import Tracer
+
+    while isinstance(x, Tracer):
+        x = x._value
+    return x
+
+
+def _batch_size(args: list, batched: list) -> int:
+    return next(a for a, b in zip(args, batched) if b).shape[0]
 
 
 def _getitem_batch(args: list, batched: list, template: tuple) -> tuple:
     x, *arrays = args
-    if any(batched[1:]):
-        raise NotImplementedError(
-            "xpgrad: vmap over the index arrays of x[...] is not supported yet; "
-            "use xp.take / xp.take_along_axis"
-        )
-    pos = _advanced_positions(template)
-    out = getitem_p(x, *arrays, template=(slice(None),) + template)
-    if len(pos) > 1 and pos != list(range(pos[0], pos[0] + len(pos))):
-        # separated advanced indices: their broadcast dims went first, before the batch axis
-        nd = len(arrays[0].shape)
-        out = F.moveaxis(out, nd, 0)
+    if not any(batched[1:]):
+        pl = plan(template, metas_of(arrays), len(x.shape) - 1)
+        out = getitem_p(x, *arrays, template=(slice(None),) + template)
+        if pl.has_adv and not pl.adjacent and pl.n_adv:
+            out = _move_block(out, pl.n_adv, 1, 0)  # the advanced dims went before the batch axis
+        return out, True
+    size = _batch_size(args, batched)
+    new_t, new_a, logical_t, metas = _with_batch_index(arrays, batched[1:], template, size)
+    shape = tuple(x.shape[1:]) if batched[0] else tuple(x.shape)
+    if not batched[0]:
+        x = F.broadcast_to(F.reshape(x, (1,) + shape), (size,) + shape)
+    out = getitem_p(x, *new_a, template=new_t)  # (B, *index dims, *rest)
+    pl = plan(logical_t, metas, len(shape))
+    if pl.adjacent and pl.p:
+        out = _move_block(out, 1, pl.n_adv, 1 + pl.p)
     return out, True
 
 
 def _scatter_batch(args: list, batched: list, template: tuple, shape: tuple) -> tuple:
     ct, *arrays = args
-    if any(batched[1:]):
-        raise NotImplementedError("xpgrad: vmap over scatter indices is not supported yet")
-    b = ct.shape[0]
-    pos = _advanced_positions(template)
-    if len(pos) > 1 and pos != list(range(pos[0], pos[0] + len(pos))):
-        nd = len(arrays[0].shape)
-        ct = F.moveaxis(ct, 0, nd)
-    return scatter_add_p(ct, *arrays, template=(slice(None),) + template, shape=(b,) + shape), True
+    size = _batch_size(args, batched)
+    shape = tuple(shape)
+    if not any(batched[1:]):
+        pl = plan(template, metas_of(arrays), len(shape))
+        if pl.has_adv and not pl.adjacent and pl.n_adv:
+            ct = _move_block(ct, 0, 1, pl.n_adv)
+        return scatter_add_p(ct, *arrays, template=(slice(None),) + template,
+                             shape=(size,) + shape), True
+    new_t, new_a, logical_t, metas = _with_batch_index(arrays, batched[1:], template, size)
+    if not batched[0]:
+        ct = F.broadcast_to(F.reshape(ct, (1,) + tuple(ct.shape)), (size,) + tuple(ct.shape))
+    pl = plan(logical_t, metas, len(shape))
+    if pl.adjacent and pl.p:
+        ct = _move_block(ct, 1 + pl.p, pl.n_adv, 1)
+    return scatter_add_p(ct, *new_a, template=new_t, shape=(size,) + shape), True
 
 
-def _getitem_samples(make: Any) -> list:
+def _index_samples(make: Any) -> list:
+    xp = xp_of(make((1,)))
+    ints = lambda v: xp.asarray(v, dtype=xp.int64)  # noqa: E731
     x = make((4, 3))
+    x3 = make((2, 3, 4))
     return [
         ((x,), {"template": (1, Ellipsis)}),
         ((x,), {"template": (slice(1, 3), slice(None, None, 2))}),
         ((x,), {"template": (Ellipsis, None, 0)}),
         ((make((5,)),), {"template": (slice(None, None, -1),)}),
+        ((x, ints([0, 0, 2])), {"template": (ARRAY,)}),  # repeated rows accumulate
+        ((x, ints([[2, -1], [0, 2]])), {"template": (slice(None), ARRAY)}),
+        ((x, ints([3, 0]), ints([1, 1])), {"template": (ARRAY, ARRAY)}),
+        ((x3, ints([0, 1, 1]), ints([3, 0, 3])), {"template": (ARRAY, slice(None), ARRAY)}),
+        ((x3, ints([2, 2])), {"template": (slice(None), 1, ARRAY)}),
+        ((x3, ints([1, 0])), {"template": (None, slice(None), ARRAY, slice(None, None, -2))}),
+        ((x, xp.asarray([True, False, True, True])), {"template": (ARRAY,)}),
+        ((x, make((4, 3)) > 0), {"template": (ARRAY,)}),
+        ((x3, xp.asarray([True, False, True])), {"template": (slice(None), ARRAY, 0)}),
+    ]
+
+
+def _scatter_samples(make: Any) -> list:
+    xp = xp_of(make((1,)))
+    return [
+        ((make((2, 3)),), {"template": (slice(1, 3), Ellipsis), "shape": (4, 3)}),
+        ((make((2, 1)),), {"template": (slice(None), None, 0), "shape": (2, 3)}),
+        ((make((4, 2)), xp.asarray([1, 1, 0, 1])), {"template": (ARRAY, slice(None)),
+                                                    "shape": (3, 2)}),
     ]
 
 
 defrule(getitem_p, jvp=_getitem_jvp, vjp=_getitem_vjp, batch=_getitem_batch,
-        samples=_getitem_samples)
+        samples=_index_samples)
 defrule(scatter_add_p, jvp=_scatter_jvp, vjp=_scatter_vjp, batch=_scatter_batch,
-        samples=lambda make: [((make((2, 3)),), {"template": (slice(1, 3), Ellipsis),
-                                                  "shape": (4, 3)})])
+        samples=_scatter_samples)
+
+
+# -- take ------------------------------------------------------------------------------
+
+
+def _take_template(axis: int) -> tuple:
+    return (slice(None),) * axis + (ARRAY, Ellipsis)
+
+
+def _take_impl(x: Any, indices: Any, *, axis: int) -> Any:
+    xp = xp_of(x)
+    if len(indices.shape) == 1:
+        return xp.take(x, indices, axis=axis)
+    return gather(xp, x, _take_template(axis), [indices])  # beyond the standard's 1-D
+
+
+take_p = primitive("take", _take_impl, export_as=False)
+
+
+def _take_jvp(primals: list, tangents: list, axis: int) -> tuple:
+    x, idx = primals
+    return take_p(x, idx, axis=axis), take_p(tangents[0], idx, axis=axis)
+
+
+def _take_vjp(primals: list, needs: list, axis: int) -> tuple:
+    x, idx = primals
+    shape = tuple(x.shape)
+
+    def take_pullback(ct: Any) -> tuple:
+        return scatter_add_p(ct, idx, template=_take_template(axis), shape=shape), None
+
+    return take_p(x, idx, axis=axis), take_pullback
+
+
+def _take_batch(args: list, batched: list, axis: int) -> tuple:
+    if not batched[1]:
+        return take_p(args[0], args[1], axis=shift_axis(axis)), True
+    return _getitem_batch(args, batched, template=_take_template(axis))
+
+
+def _take_samples(make: Any) -> list:
+    xp = xp_of(make((1,)))
+    idx = xp.asarray([2, 0, 2, 1], dtype=xp.int64)
+    return [((make((3,)), idx), {"axis": 0}), ((make((3, 4)), idx), {"axis": 1}),
+            ((make((3, 2)), idx), {"axis": 0})]
+
+
+defrule(take_p, jvp=_take_jvp, vjp=_take_vjp, batch=_take_batch, samples=_take_samples)
+
+
+def _axis(axis: int, ndim: int, fn: str) -> int:
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"xpgrad.{fn}: axis {axis} is out of bounds for an array of "
+                         f"{ndim} dimensions")
+    return axis % ndim
+
+
+def take(x: Any, indices: Any, /, *, axis: int | None = None) -> Any:
+    """Elements of ``x`` at integer ``indices`` along ``axis`` (differentiable in ``x``).
+
+    Repeated indices accumulate in the derivative.
+
+    >>> import array_api_compat, numpy as np, xpgrad
+    >>> def f(x):
+    ...     xp = array_api_compat.array_namespace(x)
+    ...     return xp.sum(xp.take(x, np.array([0, 0, 2])))
+    >>> xpgrad.gradient(f, np.ones(3))[0]
+    array([2., 0., 1.])
+    """
+    if axis is None:
+        if len(x.shape) != 1:
+            raise ValueError(
+                "xpgrad.take: axis is required for an array of more than one dimension "
+                "(the standard's rule); pass axis=, or reshape x to 1-D first"
+            )
+        axis = 0
+    return take_p(x, indices, axis=_axis(axis, len(x.shape), "take"))
+
+
+export("take", take)
+
+
+# -- take_along_axis -----------------------------------------------------------------
+
+
+def _along_key(idx: Any, shape: tuple, axis: int) -> list:
+    """Integer arrays, one per axis, that index like ``take_along_axis``: aranges elsewhere."""
+    xp = xp_of(_raw(idx))
+    nd = len(shape)
+    out = []
+    for d in range(nd):
+        if d == axis:
+            out.append(idx)
+        else:
+            r = xp.arange(shape[d], dtype=xp.int64)
+            out.append(xp.reshape(r, (1,) * d + (shape[d],) + (1,) * (nd - d - 1)))
+    return out
+
+
+def _tala_impl(x: Any, indices: Any, *, axis: int = -1) -> Any:
+    xp = xp_of(x)
+    fn = getattr(xp, "take_along_axis", None)
+    if fn is not None:
+        return fn(x, indices, axis=axis)
+    # a library without it (Dask): one integer array per axis
+    nd = len(x.shape)
+    return gather(xp, x, (ARRAY,) * nd, _along_key(indices, tuple(x.shape), axis % nd))
+
+
+take_along_axis_p = primitive("take_along_axis", _tala_impl, export_as=False)
+
+
+def _tala_jvp(primals: list, tangents: list, axis: int) -> tuple:
+    x, idx = primals
+    return (take_along_axis_p(x, idx, axis=axis),
+            take_along_axis_p(tangents[0], idx, axis=axis))
+
+
+def _tala_vjp(primals: list, needs: list, axis: int) -> tuple:
+    x, idx = primals
+    shape = tuple(x.shape)
+
+    def take_along_axis_pullback(ct: Any) -> tuple:
+        key = _along_key(idx, shape, axis)
+        return scatter_add_p(ct, *key, template=(ARRAY,) * len(shape), shape=shape), None
+
+    return take_along_axis_p(x, idx, axis=axis), take_along_axis_pullback
+
+
+def _tala_batch(args: list, batched: list, axis: int) -> tuple:
+    size = _batch_size(args, batched)
+    x, idx = [a if b else F.broadcast_to(F.reshape(a, (1,) + tuple(a.shape)),
+                                          (size,) + tuple(a.shape))
+              for a, b in zip(args, batched)]
+    return take_along_axis_p(x, idx, axis=shift_axis(axis)), True
+
+
+def _tala_samples(make: Any) -> list:
+    xp = xp_of(make((1,)))
+    idx = xp.asarray([[3, 0], [1, 1], [0, 3]], dtype=xp.int64)
+    return [((make((3, 4)), idx), {"axis": 1}),
+            ((make((4, 3)), xp.asarray([[3, 0, 0]], dtype=xp.int64)), {"axis": 0}),
+            ((make((5,)), xp.asarray([4, 4, 0], dtype=xp.int64)), {"axis": 0})]
+
+
+defrule(take_along_axis_p, jvp=_tala_jvp, vjp=_tala_vjp, batch=_tala_batch,
+        samples=_tala_samples)
+
+
+def take_along_axis(x: Any, indices: Any, /, *, axis: int = -1) -> Any:
+    """Elements of ``x`` at ``indices`` along ``axis``, matched elementwise elsewhere.
+
+    ``indices`` has the rank of ``x``; as in ``sort``/``argsort`` pairs,
+    ``take_along_axis(x, argsort(x))`` sorts ``x``. Differentiable in ``x``.
+
+    >>> import numpy as np, xpgrad
+    >>> x = np.array([[3.0, 1.0], [0.0, 2.0]])
+    >>> take_along_axis(x, np.array([[1], [0]]), axis=1)
+    array([[1.],
+           [0.]])
+    """
+    if len(indices.shape) != len(x.shape):
+        raise ValueError(
+            f"xpgrad.take_along_axis: indices must have the rank of x ({len(x.shape)}), "
+            f"got {len(indices.shape)}"
+        )
+    return take_along_axis_p(x, indices, axis=_axis(axis, len(x.shape), "take_along_axis"))
+
+
+export("take_along_axis", take_along_axis)

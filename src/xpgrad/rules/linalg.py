@@ -1,16 +1,35 @@
-"""Linear algebra in the main namespace: matmul (tensordot, vecdot join it later)."""
+"""Products and matrix structure: matmul, tensordot, vecdot, outer, cross, trace, diagonal.
+
+All of these are linear or bilinear, so their pullbacks are transposes. They
+are holomorphic (vecdot conjugates its first argument), so with the package's
+complex convention (a pullback is the transpose of the pushforward) the same
+formulas serve complex inputs. ``matmul``, ``tensordot``, ``vecdot`` and
+``matrix_transpose`` are also exported as ``linalg.<name>``, as the standard asks.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from ._registry import F, align_batched, defrule, primitive, unbroadcast
+from ._matrix import eye_like, is_complex, linalg_impl, mT
+from ._registry import (
+    F,
+    align_batched,
+    complex_ok,
+    defrule,
+    export,
+    primitive,
+    project,
+    unbroadcast,
+)
 
 matmul = primitive("matmul", lambda x, y: x @ y)
 mm = matmul
 mul = F.multiply
 
 
+# -- matmul ------------------------------------------------------------------------------
 def _matmul_jvp(primals: list, tangents: list) -> tuple:
     x, y = primals
     tx, ty = tangents
@@ -32,8 +51,8 @@ def _matmul_vjp(primals: list, needs: list) -> tuple:
     def matmul_pullback(ct: Any) -> tuple:
         gx = gy = None
         if xnd == 1 and ynd == 1:
-            gx = mul(ct, y) if nx else None
-            gy = mul(ct, x) if ny else None
+            gx = project(mul(ct, y), x) if nx else None
+            gy = project(mul(ct, x), y) if ny else None
             return gx, gy
         if xnd == 1:  # (k,) @ (..., k, n) -> (..., n)
             if nx:
@@ -45,13 +64,12 @@ def _matmul_vjp(primals: list, needs: list) -> tuple:
             if nx:
                 gx = unbroadcast(mul(F.expand_dims(ct, axis=-1), y), x)
             if ny:
-                gy = unbroadcast(F.squeeze(mm(F.matrix_transpose(x), F.expand_dims(ct, axis=-1)),
-                                           axis=-1), y)
+                gy = unbroadcast(F.squeeze(mm(mT(x), F.expand_dims(ct, axis=-1)), axis=-1), y)
             return gx, gy
         if nx:
-            gx = unbroadcast(mm(ct, F.matrix_transpose(y)), x)
+            gx = unbroadcast(mm(ct, mT(y)), x)
         if ny:
-            gy = unbroadcast(mm(F.matrix_transpose(x), ct), y)
+            gy = unbroadcast(mm(mT(x), ct), y)
         return gx, gy
 
     return mm(x, y), matmul_pullback
@@ -62,6 +80,8 @@ def _matmul_batch(args: list, batched: list) -> tuple:
     bx, by = batched
     vec_x = x.ndim - bx == 1
     vec_y = y.ndim - by == 1
+    # a 1-D operand is a row (left) or column (right) matrix whose extra axis is
+    # dropped afterwards; done by hand because a batched vector is physically 2-D
     if vec_x:
         x = F.expand_dims(x, axis=-2)
     if vec_y:
@@ -71,7 +91,7 @@ def _matmul_batch(args: list, batched: list) -> tuple:
     if vec_y:
         out = F.squeeze(out, axis=-1)
     if vec_x:
-        out = F.squeeze(out, axis=-2)
+        out = F.squeeze(out, axis=-1 if vec_y else -2)
     return out, True
 
 
@@ -87,3 +107,379 @@ def _matmul_samples(make: Any) -> list:
 
 
 defrule(matmul, jvp=_matmul_jvp, vjp=_matmul_vjp, batch=_matmul_batch, samples=_matmul_samples)
+
+
+# -- tensordot -----------------------------------------------------------------------------
+tensordot_p = primitive("tensordot", export_as=False)
+
+
+def _normalize_tensordot_axes(axes: Any, nd1: int, nd2: int) -> tuple:
+    if isinstance(axes, int):
+        if axes < 0 or axes > min(nd1, nd2):
+            raise ValueError(
+                f"tensordot: axes={axes} must be between 0 and the smaller rank "
+                f"({min(nd1, nd2)}); pass a pair of axis sequences to contract other axes"
+            )
+        return tuple(range(nd1 - axes, nd1)), tuple(range(axes))
+    try:
+        a1, a2 = axes
+        a1 = tuple(int(a) % nd1 for a in a1)
+        a2 = tuple(int(a) % nd2 for a in a2)
+    except (TypeError, ValueError, ZeroDivisionError):
+        raise ValueError(
+            f"tensordot: axes must be an int or a pair of axis sequences, got {axes!r}"
+        ) from None
+    if len(a1) != len(a2):
+        raise ValueError(f"tensordot: the two axis sequences of {axes!r} differ in length")
+    return a1, a2
+
+
+def _free(nd: int, contracted: Sequence[int]) -> tuple:
+    return tuple(i for i in range(nd) if i not in contracted)
+
+
+def _argsort(labels: Sequence[int]) -> tuple:
+    return tuple(sorted(range(len(labels)), key=lambda i: labels[i]))
+
+
+def _tensordot_jvp(primals: list, tangents: list, axes: tuple) -> tuple:
+    x, y = primals
+    tx, ty = tangents
+    t = None
+    if tx is not None:
+        t = tensordot_p(tx, y, axes=axes)
+    if ty is not None:
+        u = tensordot_p(x, ty, axes=axes)
+        t = u if t is None else F.add(t, u)
+    return tensordot_p(x, y, axes=axes), t
+
+
+def _tensordot_vjp(primals: list, needs: list, axes: tuple) -> tuple:
+    x, y = primals
+    c1, c2 = axes
+    nd1, nd2 = x.ndim, y.ndim
+    f1, f2 = _free(nd1, c1), _free(nd2, c2)
+    nf1 = len(f1)
+
+    def tensordot_pullback(ct: Any) -> tuple:
+        gx = gy = None
+        if needs[0]:
+            # contract ct's y-part with y's free axes: (f1..., y's contracted axes in order)
+            g = tensordot_p(ct, y, axes=(tuple(range(nf1, nf1 + len(f2))), f2))
+            labels = f1 + tuple(c1[c2.index(j)] for j in sorted(c2))
+            gx = project(F.permute_dims(g, _argsort(labels)), x)
+        if needs[1]:
+            g = tensordot_p(x, ct, axes=(f1, tuple(range(nf1))))
+            labels = tuple(c2[c1.index(i)] for i in sorted(c1)) + f2
+            gy = project(F.permute_dims(g, _argsort(labels)), y)
+        return gx, gy
+
+    return tensordot_p(x, y, axes=axes), tensordot_pullback
+
+
+def _as_matrix(a: Any, batched: bool, free: tuple, contracted: tuple, left: bool) -> Any:
+    """``a`` permuted and reshaped to a (batch,) free x contracted matrix (or its transpose)."""
+    off = 1 if batched else 0
+    shape = tuple(a.shape)
+    lead = (0,) if batched else ()
+    nfree = 1
+    for i in free:
+        nfree *= shape[i + off]
+    ncon = 1
+    for i in contracted:
+        ncon *= shape[i + off]
+    fa = tuple(i + off for i in free)
+    ca = tuple(i + off for i in contracted)
+    perm = lead + (fa + ca if left else ca + fa)
+    mshape = (nfree, ncon) if left else (ncon, nfree)
+    return F.reshape(F.permute_dims(a, perm), tuple(shape[:1]) * off + mshape)
+
+
+def _tensordot_batch(args: list, batched: list, axes: tuple) -> tuple:
+    # as one (batched) matrix product: x -> free x contracted, y -> contracted x free
+    x, y = args
+    bx, by = batched
+    c1, c2 = axes
+    nd1, nd2 = x.ndim - bx, y.ndim - by
+    f1, f2 = _free(nd1, c1), _free(nd2, c2)
+    xm = _as_matrix(x, bx, f1, c1, True)
+    ym = _as_matrix(y, by, f2, c2, False)
+    out = mm(xm, ym)
+    size = (x if bx else y).shape[0]
+    shape = tuple(x.shape[i + bx] for i in f1) + tuple(y.shape[i + by] for i in f2)
+    return F.reshape(out, (size,) + shape), True
+
+
+def tensordot(x1: Any, x2: Any, /, *, axes: int | tuple = 2) -> Any:
+    """``xp.tensordot``: contract ``axes`` of ``x1`` with ``axes`` of ``x2``.
+
+    >>> import numpy as np, xpgrad
+    >>> a, b = np.arange(6.0).reshape(2, 3), np.ones((3, 2))
+    >>> xpgrad.gradient(lambda a: a.__array_namespace__().sum(
+    ...     a.__array_namespace__().tensordot(a, b, axes=1)), a)[0]
+    array([[2., 2., 2.],
+           [2., 2., 2.]])
+    """
+    return tensordot_p(x1, x2, axes=_normalize_tensordot_axes(axes, x1.ndim, x2.ndim))
+
+
+defrule(
+    tensordot_p,
+    jvp=_tensordot_jvp,
+    vjp=_tensordot_vjp,
+    batch=_tensordot_batch,
+    samples=lambda make: [
+        ((make((2, 3)), make((3, 4))), {"axes": ((1,), (0,))}),
+        ((make((2, 3, 4)), make((3, 4, 2))), {"axes": ((1, 2), (0, 1))}),
+        ((make((2, 3, 4)), make((4, 2, 3))), {"axes": ((2, 1), (0, 2))}),
+        ((make((2, 3)), make((2,))), {"axes": ((), ())}),
+        ((make((3, 2)), make((2, 3))), {"axes": ((0, 1), (1, 0))}),
+    ],
+)
+
+
+# -- vecdot ------------------------------------------------------------------------------
+vecdot_p = primitive("vecdot", export_as=False)
+
+
+def _conj(x: Any) -> Any:
+    return F.conj(x) if is_complex(x) else x
+
+
+def _vecdot_jvp(primals: list, tangents: list, axis: int) -> tuple:
+    x, y = primals
+    tx, ty = tangents
+    t = None
+    if tx is not None:
+        t = vecdot_p(tx, y, axis=axis)
+    if ty is not None:
+        u = vecdot_p(x, ty, axis=axis)
+        t = u if t is None else F.add(t, u)
+    return vecdot_p(x, y, axis=axis), t
+
+
+def _vecdot_vjp(primals: list, needs: list, axis: int) -> tuple:
+    x, y = primals
+
+    def vecdot_pullback(ct: Any) -> tuple:
+        c = F.expand_dims(ct, axis=axis)
+        gx = unbroadcast(_conj(mul(c, y)), x) if needs[0] else None
+        gy = unbroadcast(mul(c, _conj(x)), y) if needs[1] else None
+        return gx, gy
+
+    return vecdot_p(x, y, axis=axis), vecdot_pullback
+
+
+def _vecdot_batch(args: list, batched: list, axis: int) -> tuple:
+    return vecdot_p(*align_batched(args, batched), axis=axis), True
+
+
+def _negative_axis(axis: int, shapes: Sequence[tuple], what: str) -> int:
+    """A vector axis counted from the end, so it means the same under broadcasting and vmap."""
+    nd = min(len(s) for s in shapes)
+    if not -nd <= axis < max(len(s) for s in shapes):
+        raise ValueError(f"{what}: axis {axis} is out of bounds for shapes {list(shapes)}")
+    if axis >= 0:
+        axis -= max(len(s) for s in shapes)
+        if axis < -nd:
+            raise ValueError(
+                f"{what}: axis must name an axis of both arguments; count it from the end "
+                f"(axis=-1 is the last) for arguments of different ranks {list(shapes)}"
+            )
+    return axis
+
+
+def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
+    """``xp.vecdot``: ``sum(conj(x1) * x2, axis=axis)`` with broadcasting.
+
+    >>> import numpy as np, xpgrad
+    >>> xpgrad.gradient(lambda a: a.__array_namespace__().vecdot(a, a), np.array([1.0, 2.0]))[0]
+    array([2., 4.])
+    """
+    axis = _negative_axis(axis, (tuple(x1.shape), tuple(x2.shape)), "vecdot")
+    return vecdot_p(x1, x2, axis=axis)
+
+
+defrule(
+    vecdot_p,
+    jvp=_vecdot_jvp,
+    vjp=_vecdot_vjp,
+    batch=_vecdot_batch,
+    samples=lambda make: [
+        ((make((3,)), make((3,))), {"axis": -1}),
+        ((make((2, 3)), make((3,))), {"axis": -1}),
+        ((make((2, 3)), make((4, 1, 3))), {"axis": -1}),
+        ((make((3, 2)), make((3, 2))), {"axis": -2}),
+    ],
+)
+
+
+# -- outer ---------------------------------------------------------------------------------
+outer_p = primitive("outer", linalg_impl("outer"), module="linalg", export_as=False)
+
+
+def _outer_jvp(primals: list, tangents: list) -> tuple:
+    x, y = primals
+    tx, ty = tangents
+    t = None
+    if tx is not None:
+        t = outer_p(tx, y)
+    if ty is not None:
+        u = outer_p(x, ty)
+        t = u if t is None else F.add(t, u)
+    return outer_p(x, y), t
+
+
+def _outer_vjp(primals: list, needs: list) -> tuple:
+    x, y = primals
+
+    def outer_pullback(ct: Any) -> tuple:
+        gx = project(mm(ct, y), x) if needs[0] else None
+        gy = project(mm(x, ct), y) if needs[1] else None
+        return gx, gy
+
+    return outer_p(x, y), outer_pullback
+
+
+def _outer_batch(args: list, batched: list) -> tuple:
+    x, y = args
+    return mul(F.expand_dims(x, axis=-1), F.expand_dims(y, axis=-2)), True
+
+
+def outer(x1: Any, x2: Any, /) -> Any:
+    """``xp.linalg.outer`` of two vectors: ``x1[:, None] * x2[None, :]``."""
+    return outer_p(x1, x2)
+
+
+defrule(outer_p, jvp=_outer_jvp, vjp=_outer_vjp, batch=_outer_batch,
+        samples=lambda make: [((make((3,)), make((2,))), {}), ((make((1,)), make((4,))), {})])
+
+
+# -- cross -----------------------------------------------------------------------------------
+cross_p = primitive("cross", linalg_impl("cross"), module="linalg", export_as=False)
+
+
+def _cross_jvp(primals: list, tangents: list, axis: int) -> tuple:
+    x, y = primals
+    tx, ty = tangents
+    t = None
+    if tx is not None:
+        t = cross_p(tx, y, axis=axis)
+    if ty is not None:
+        u = cross_p(x, ty, axis=axis)
+        t = u if t is None else F.add(t, u)
+    return cross_p(x, y, axis=axis), t
+
+
+def _cross_vjp(primals: list, needs: list, axis: int) -> tuple:
+    x, y = primals
+
+    # <ct, x × y> = <y × ct, x> = <ct × x, y>
+    def cross_pullback(ct: Any) -> tuple:
+        gx = unbroadcast(cross_p(y, ct, axis=axis), x) if needs[0] else None
+        gy = unbroadcast(cross_p(ct, x, axis=axis), y) if needs[1] else None
+        return gx, gy
+
+    return cross_p(x, y, axis=axis), cross_pullback
+
+
+def _cross_batch(args: list, batched: list, axis: int) -> tuple:
+    return cross_p(*align_batched(args, batched), axis=axis), True
+
+
+def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
+    """``xp.linalg.cross`` of 3-vectors along ``axis``, with broadcasting."""
+    return cross_p(x1, x2, axis=_negative_axis(axis, (tuple(x1.shape), tuple(x2.shape)),
+                                               "linalg.cross"))
+
+
+defrule(
+    cross_p,
+    jvp=_cross_jvp,
+    vjp=_cross_vjp,
+    batch=_cross_batch,
+    samples=lambda make: [
+        ((make((3,)), make((3,))), {"axis": -1}),
+        ((make((2, 3)), make((3,))), {"axis": -1}),
+        ((make((3, 2)), make((3, 2))), {"axis": -2}),
+    ],
+)
+
+
+# -- trace and diagonal: linear, transposes put values back on a diagonal -------------------
+trace_p = primitive("trace", linalg_impl("trace"), module="linalg", export_as=False)
+diagonal_p = primitive("diagonal", linalg_impl("diagonal"), module="linalg", export_as=False)
+
+
+def _diagonal_length(n: int, m: int, offset: int) -> int:
+    return max(0, min(n, m - offset) if offset >= 0 else min(n + offset, m))
+
+
+def _trace_jvp(primals: list, tangents: list, **params: Any) -> tuple:
+    return trace_p(primals[0], **params), trace_p(tangents[0], **params)
+
+
+def _trace_vjp(primals: list, needs: list, offset: int = 0, dtype: Any = None) -> tuple:
+    x = primals[0]
+    n, m = x.shape[-2:]
+    out = trace_p(x, offset=offset, dtype=dtype)
+
+    def trace_pullback(ct: Any) -> tuple:
+        e = eye_like(x, n, m, k=offset)
+        g = mul(F.expand_dims(F.expand_dims(ct, axis=-1), axis=-1), e)
+        return (project(F.broadcast_to(g, tuple(x.shape)), x),)
+
+    return out, trace_pullback
+
+
+def _diagonal_jvp(primals: list, tangents: list, offset: int = 0) -> tuple:
+    return diagonal_p(primals[0], offset=offset), diagonal_p(tangents[0], offset=offset)
+
+
+def _diagonal_vjp(primals: list, needs: list, offset: int = 0) -> tuple:
+    x = primals[0]
+    n, m = x.shape[-2:]
+    length = _diagonal_length(n, m, offset)
+
+    def diagonal_pullback(ct: Any) -> tuple:
+        # entry l of the diagonal sits at (r0 + l, c0 + l): place it with two
+        # constant selection matrices, R^T (ct[..., :, None] * C)
+        rows = eye_like(x, length, n, k=max(0, -offset))
+        cols = eye_like(x, length, m, k=max(0, offset))
+        g = mm(mT(rows), mul(F.expand_dims(ct, axis=-1), cols))
+        return (project(F.broadcast_to(g, tuple(x.shape)), x),)
+
+    return diagonal_p(x, offset=offset), diagonal_pullback
+
+
+def trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Any:
+    """``xp.linalg.trace``: the sum of the ``offset`` diagonal of each matrix."""
+    return trace_p(x, offset=offset, dtype=dtype)
+
+
+def diagonal(x: Any, /, *, offset: int = 0) -> Any:
+    """``xp.linalg.diagonal``: the ``offset`` diagonal of each matrix."""
+    return diagonal_p(x, offset=offset)
+
+
+_diag_samples = [((2, 3), {}), ((3, 3), {"offset": 1}), ((3, 2), {"offset": -1}),
+                 ((2, 3, 3), {}), ((2, 4, 3), {"offset": 1})]
+defrule(trace_p, jvp=_trace_jvp, vjp=_trace_vjp,
+        batch=lambda args, batched, **p: (trace_p(args[0], **p), True),
+        samples=lambda make: [((make(s),), dict(p)) for s, p in _diag_samples])
+defrule(diagonal_p, jvp=_diagonal_jvp, vjp=_diagonal_vjp,
+        batch=lambda args, batched, **p: (diagonal_p(args[0], **p), True),
+        samples=lambda make: [((make(s),), dict(p)) for s, p in _diag_samples])
+
+
+# -- exports: the standard's signatures; the shared ones under both names -------------------
+export("tensordot", tensordot)
+export("vecdot", vecdot)
+for _name, _fn in (("matmul", matmul), ("tensordot", tensordot), ("vecdot", vecdot),
+                   ("matrix_transpose", F.matrix_transpose), ("outer", outer),
+                   ("cross", cross), ("trace", trace), ("diagonal", diagonal)):
+    export(f"linalg.{_name}", _fn)
+
+# Holomorphic (vecdot: conjugate-linear in x1, with its own pullback): the same
+# rules hold for complex inputs under the transpose convention.
+complex_ok(matmul, tensordot_p, vecdot_p, outer_p, cross_p, trace_p, diagonal_p)

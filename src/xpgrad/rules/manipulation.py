@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._axes import shift_axis
-from ._registry import F, export, linear, unbroadcast
+from ._registry import F, export, linear, unbroadcast, xp_of
 
 
 def _inverse_perm(axes: tuple) -> tuple:
@@ -102,29 +102,99 @@ squeeze = linear(
 )
 
 
+# flip, roll, moveaxis ----------------------------------------------------------------
+flip = linear(
+    "flip",
+    lambda ct, x, axis=None: F.flip(ct, axis=axis),
+    batch=lambda args, batched, axis=None: (
+        F.flip(args[0], axis=shift_axis(axis, args[0].ndim - 1)), True),
+    samples=lambda make: [((make((4,)),), {}), ((make((2, 3)),), {"axis": 1}),
+                          ((make((2, 3, 2)),), {"axis": (0, -1)})],
+)
+
+
+def _negate(shift: Any) -> Any:
+    return tuple(-s for s in shift) if isinstance(shift, (tuple, list)) else -shift
+
+
+def _roll_batch(args: list, batched: list, shift: Any, axis: Any = None) -> tuple:
+    x = args[0]
+    if axis is None:  # roll the flattened logical array, one row per batch element
+        flat = F.reshape(x, (x.shape[0], -1))
+        return F.reshape(roll_p(flat, shift=shift, axis=1), tuple(x.shape)), True
+    return roll_p(x, shift=shift, axis=shift_axis(axis)), True
+
+
+roll_p = linear(
+    "roll",
+    lambda ct, x, shift, axis=None: roll_p(ct, shift=_negate(shift), axis=axis),
+    batch=_roll_batch,
+    samples=lambda make: [
+        ((make((5,)),), {"shift": 2}),
+        ((make((2, 3)),), {"shift": -1}),
+        ((make((2, 3)),), {"shift": 1, "axis": 1}),
+        ((make((2, 3, 2)),), {"shift": (1, 2), "axis": (0, -1)}),
+    ],
+)
+
+
+def _moveaxis_batch(args: list, batched: list, source: Any, destination: Any) -> tuple:
+    return moveaxis_p(args[0], source=shift_axis(source), destination=shift_axis(destination)), True
+
+
+moveaxis_p = linear(
+    "moveaxis",
+    lambda ct, x, source, destination: moveaxis_p(ct, source=destination, destination=source),
+    impl=lambda x, source, destination: xp_of(x).moveaxis(x, source, destination),
+    batch=_moveaxis_batch,
+    samples=lambda make: [
+        ((make((2, 3)),), {"source": 0, "destination": 1}),
+        ((make((2, 3, 4)),), {"source": -1, "destination": 0}),
+        ((make((2, 3, 4)),), {"source": (0, 1), "destination": (2, 0)}),
+    ],
+)
+
+
 # The namespace's signatures take these parameters positionally; primitives take
 # every non-array parameter by keyword, so the exported functions translate.
-def _reshape(x: Any, /, shape: Any, *, copy: Any = None) -> Any:
+def _reshape(x: Any, /, shape: tuple, *, copy: bool | None = None) -> Any:
     return reshape(x, shape=tuple(shape), copy=copy)
 
 
-def _broadcast_to(x: Any, /, shape: Any) -> Any:
+def _broadcast_to(x: Any, /, shape: tuple) -> Any:
     return broadcast_to(x, shape=tuple(shape))
 
 
-def _permute_dims(x: Any, /, axes: Any) -> Any:
+def _permute_dims(x: Any, /, axes: tuple) -> Any:
     return permute_dims(x, axes=tuple(axes))
 
 
-def _squeeze(x: Any, /, axis: Any) -> Any:
+def _matrix_transpose(x: Any, /) -> Any:
+    return matrix_transpose(x)
+
+
+def _squeeze(x: Any, /, axis: int | tuple) -> Any:
     return squeeze(x, axis=axis)
 
 
-def _expand_dims(x: Any, /, axis: Any = 0) -> Any:
+def _expand_dims(x: Any, /, axis: int = 0) -> Any:
     return expand_dims(x, axis=axis)
 
 
+def _flip(x: Any, /, *, axis: int | tuple | None = None) -> Any:
+    return flip(x, axis=axis)
+
+
+def _roll(x: Any, /, shift: int | tuple, *, axis: int | tuple | None = None) -> Any:
+    return roll_p(x, shift=shift, axis=axis)
+
+
+def _moveaxis(x: Any, source: int | tuple, destination: int | tuple, /) -> Any:
+    return moveaxis_p(x, source=source, destination=destination)
+
+
 for _name, _fn in (("reshape", _reshape), ("broadcast_to", _broadcast_to),
-                   ("permute_dims", _permute_dims), ("squeeze", _squeeze),
-                   ("expand_dims", _expand_dims)):
+                   ("permute_dims", _permute_dims), ("matrix_transpose", _matrix_transpose),
+                   ("squeeze", _squeeze), ("expand_dims", _expand_dims), ("flip", _flip),
+                   ("roll", _roll), ("moveaxis", _moveaxis)):
     export(_name, _fn)

@@ -1,11 +1,16 @@
-"""Statistical functions: reductions with ``axis`` and ``keepdims``."""
+"""Statistical functions: reductions with ``axis`` and ``keepdims``.
+
+Cumulative sums and products live in ``statistical_cumulative``.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ._axes import kept_shape, normalize_axes, shift_axis
-from ._registry import F, defrule, primitive
+from ._registry import F, defrule, export, primitive, project
+from .statistical_cumulative import cumulative_prod_p, with_zeros
 
 _SHAPES = ((3,), (2, 3), (2, 3, 2))
 
@@ -39,9 +44,20 @@ def expand_to(ct: Any, shape: tuple, axis: Any, keepdims: bool) -> Any:
     return F.broadcast_to(ct, shape)
 
 
+def _count(shape: tuple, axis: Any) -> int:
+    n = 1
+    for a in normalize_axes(axis, len(shape)):
+        n *= shape[a]
+    return n
+
+
+def _cast(x: Any, dtype: Any) -> Any:
+    return x if dtype is None or x.dtype == dtype else F.astype(x, dtype)
+
+
 # -- sum and mean: linear --------------------------------------------------------
-sum_ = primitive("sum")
-mean = primitive("mean")
+sum_ = primitive("sum", export_as=False)
+mean_p = primitive("mean", export_as=False)
 
 
 def _sum_jvp(primals: list, tangents: list, **params: Any) -> tuple:
@@ -63,14 +79,7 @@ def _sum_vjp(primals: list, needs: list, axis: Any = None, dtype: Any = None,
 
 
 def _mean_jvp(primals: list, tangents: list, **params: Any) -> tuple:
-    return mean(primals[0], **params), mean(tangents[0], **params)
-
-
-def _count(shape: tuple, axis: Any) -> int:
-    n = 1
-    for a in normalize_axes(axis, len(shape)):
-        n *= shape[a]
-    return n
+    return mean_p(primals[0], **params), mean_p(tangents[0], **params)
 
 
 def _mean_vjp(primals: list, needs: list, axis: Any = None, keepdims: bool = False) -> tuple:
@@ -80,12 +89,153 @@ def _mean_vjp(primals: list, needs: list, axis: Any = None, keepdims: bool = Fal
     def mean_pullback(ct: Any) -> tuple:
         return (expand_to(ct / _count(shape, axis), shape, axis, keepdims),)
 
-    return mean(x, axis=axis, keepdims=keepdims), mean_pullback
+    return mean_p(x, axis=axis, keepdims=keepdims), mean_pullback
 
 
 defrule(sum_, jvp=_sum_jvp, vjp=_sum_vjp, batch=_reduce_batch(sum_), samples=_reduction_samples())
-defrule(mean, jvp=_mean_jvp, vjp=_mean_vjp, batch=_reduce_batch(mean),
+defrule(mean_p, jvp=_mean_jvp, vjp=_mean_vjp, batch=_reduce_batch(mean_p),
         samples=_reduction_samples())
+
+
+# -- prod: the derivative at each element is the product of all the others -----------
+# Computed as (exclusive cumulative product from the left) * (from the right), never
+# as prod / x: one zero in the block gives the product of the others at the zero and
+# 0 elsewhere, two zeros give 0 everywhere. cumulative_prod's own rules divide by
+# nothing either, so this holds at every order.
+prod_p = primitive("prod", export_as=False)
+
+
+def _inverse_perm(perm: tuple) -> tuple:
+    inv = [0] * len(perm)
+    for i, a in enumerate(perm):
+        inv[a] = i
+    return tuple(inv)
+
+
+def prod_of_others(x: Any, axes: tuple) -> Any:
+    """For each element of ``x``, the product of the other elements of its reduced block."""
+    nd = x.ndim
+    kept = tuple(i for i in range(nd) if i not in axes)
+    perm = kept + tuple(axes)
+    moved = perm != tuple(range(nd))
+    xt = F.permute_dims(x, perm) if moved else x
+    tshape = tuple(xt.shape)
+    n = _count(tuple(x.shape), axes)
+    flat = F.reshape(xt, tshape[: len(kept)] + (n,))
+    left = cumulative_prod_p(flat, axis=-1, include_initial=True)[..., :n]
+    rflat = F.flip(flat, axis=-1)
+    right = F.flip(cumulative_prod_p(rflat, axis=-1, include_initial=True)[..., :n], axis=-1)
+    out = F.reshape(F.multiply(left, right), tshape)
+    return F.permute_dims(out, _inverse_perm(perm)) if moved else out
+
+
+def prod(x: Any, /, *, axis: int | tuple | None = None, dtype: Any = None,
+         keepdims: bool = False) -> Any:
+    """``xp.prod`` (derivatives exact where ``x`` has zeros, no division)."""
+    return prod_p(x, axis=axis, dtype=dtype, keepdims=keepdims)
+
+
+def _prod_jvp(primals: list, tangents: list, axis: Any = None, dtype: Any = None,
+              keepdims: bool = False) -> tuple:
+    x, t = primals[0], tangents[0]
+    out = prod_p(x, axis=axis, dtype=dtype, keepdims=keepdims)
+    x, t = _cast(x, dtype), _cast(t, dtype)
+    others = prod_of_others(x, normalize_axes(axis, x.ndim))
+    return out, sum_(F.multiply(t, others), axis=axis, keepdims=keepdims)
+
+
+def _prod_vjp(primals: list, needs: list, axis: Any = None, dtype: Any = None,
+              keepdims: bool = False) -> tuple:
+    x = primals[0]
+    shape = tuple(x.shape)
+    out = prod_p(x, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def prod_pullback(ct: Any) -> tuple:
+        xc = _cast(x, dtype)
+        others = prod_of_others(xc, normalize_axes(axis, len(shape)))
+        return (project(F.multiply(expand_to(ct, shape, axis, keepdims), others), x),)
+
+    return out, prod_pullback
+
+
+def _prod_samples(make: Any) -> list:
+    out = _reduction_samples(extra=({"dtype": make.dtype("float64")},))(make)
+    return out + [
+        ((with_zeros(make((4,)), (1,)),), {}),  # one zero
+        ((with_zeros(make((4,)), (0, 2)),), {}),  # two zeros
+        ((with_zeros(make((3,)), (0, 1, 2)),), {}),  # all zeros
+        # row 0 has one zero, row 1 two: reduced along rows and over all
+        ((with_zeros(make((2, 3)), (1, 3, 5)),), {"axis": 1}),
+        ((with_zeros(make((2, 3)), (1, 3, 5)),), {"axis": 0, "keepdims": True}),
+        ((with_zeros(make((2, 3)), (4,)),), {}),
+        ((with_zeros(make((2, 3, 2)), (0, 7)),), {"axis": (0, 2)}),
+    ]
+
+
+defrule(prod_p, jvp=_prod_jvp, vjp=_prod_vjp, batch=_reduce_batch(prod_p),
+        samples=_prod_samples)
+
+
+# -- var and std --------------------------------------------------------------------
+# d var = 2 / (N - correction) * sum((x - mean) * dx): the mean's own derivative
+# drops out because the centred values sum to zero. std = sqrt(var) divides by
+# std, so its derivative is infinite where all the values are equal.
+var_p = primitive("var", export_as=False)
+std_p = primitive("std", export_as=False)
+
+
+def var(x: Any, /, *, axis: int | tuple | None = None, correction: float = 0.0,
+        keepdims: bool = False) -> Any:
+    """``xp.var``."""
+    return var_p(x, axis=axis, correction=correction, keepdims=keepdims)
+
+
+def std(x: Any, /, *, axis: int | tuple | None = None, correction: float = 0.0,
+        keepdims: bool = False) -> Any:
+    """``xp.std`` (its derivative is infinite where the values are all equal)."""
+    return std_p(x, axis=axis, correction=correction, keepdims=keepdims)
+
+
+def _inv_dof(shape: tuple, axis: Any, correction: float) -> float:
+    dof = _count(shape, axis) - correction
+    return 1.0 / dof if dof != 0 else math.inf
+
+
+def _centred(x: Any, axis: Any) -> Any:
+    return F.subtract(x, mean_p(x, axis=axis, keepdims=True))
+
+
+def _spread(name: str, p: Any) -> None:
+    is_std = name == "std"
+
+    def jvp(primals: list, tangents: list, axis: Any = None, correction: float = 0.0,
+            keepdims: bool = False) -> tuple:
+        x, t = primals[0], tangents[0]
+        out = p(x, axis=axis, correction=correction, keepdims=keepdims)
+        s = sum_(F.multiply(_centred(x, axis), t), axis=axis, keepdims=keepdims)
+        s = s * _inv_dof(tuple(x.shape), axis, correction)
+        return out, (F.divide(s, out) if is_std else 2 * s)
+
+    def vjp(primals: list, needs: list, axis: Any = None, correction: float = 0.0,
+            keepdims: bool = False) -> tuple:
+        x = primals[0]
+        shape = tuple(x.shape)
+        out = p(x, axis=axis, correction=correction, keepdims=keepdims)
+        scale = _inv_dof(shape, axis, correction)
+
+        def pullback(ct: Any) -> tuple:
+            c = F.divide(ct, out) if is_std else 2 * ct
+            return (F.multiply(expand_to(c, shape, axis, keepdims), _centred(x, axis)) * scale,)
+
+        pullback.__qualname__ = f"{name}_pullback"
+        return out, pullback
+
+    extra = ({"correction": 1.0}, {"axis": 1, "correction": 1, "keepdims": True})
+    defrule(p, jvp=jvp, vjp=vjp, batch=_reduce_batch(p), samples=_reduction_samples(extra=extra))
+
+
+_spread("var", var_p)
+_spread("std", std_p)
 
 
 # -- max and min: the derivative goes to the extremal elements ---------------------
@@ -93,20 +243,20 @@ defrule(mean, jvp=_mean_jvp, vjp=_mean_vjp, batch=_reduce_batch(mean),
 # (so the derivative of max over [1, 1] is [0.5, 0.5]), as JAX and PyTorch's
 # amax do.
 def _extremum(name: str) -> Any:
-    p = primitive(name)
+    p = primitive(name, export_as=False)
 
     def weights(x: Any, out: Any, axis: Any, keepdims: bool) -> Any:
         shape = tuple(x.shape)
         o = expand_to(out, shape, axis, keepdims)
         hit = F.astype(F.equal(x, o), x.dtype)
-        n = F.sum(hit, axis=axis, keepdims=True)
+        n = sum_(hit, axis=axis, keepdims=True)
         return F.divide(hit, n)
 
     def jvp(primals: list, tangents: list, axis: Any = None, keepdims: bool = False) -> tuple:
         x, t = primals[0], tangents[0]
         out = p(x, axis=axis, keepdims=keepdims)
         w = weights(x, out, axis, keepdims)
-        return out, F.sum(F.multiply(t, w), axis=axis, keepdims=keepdims)
+        return out, sum_(F.multiply(t, w), axis=axis, keepdims=keepdims)
 
     def vjp(primals: list, needs: list, axis: Any = None, keepdims: bool = False) -> tuple:
         x = primals[0]
@@ -125,3 +275,29 @@ def _extremum(name: str) -> Any:
 
 max_ = _extremum("max")
 min_ = _extremum("min")
+
+
+# -- the namespace's functions, with the standard's signatures ----------------------
+def sum(x: Any, /, *, axis: int | tuple | None = None, dtype: Any = None,
+        keepdims: bool = False) -> Any:
+    """``xp.sum`` (linear)."""
+    return sum_(x, axis=axis, dtype=dtype, keepdims=keepdims)
+
+
+def mean(x: Any, /, *, axis: int | tuple | None = None, keepdims: bool = False) -> Any:
+    """``xp.mean`` (linear)."""
+    return mean_p(x, axis=axis, keepdims=keepdims)
+
+
+def max(x: Any, /, *, axis: int | tuple | None = None, keepdims: bool = False) -> Any:
+    """``xp.max``: ties share the derivative evenly."""
+    return max_(x, axis=axis, keepdims=keepdims)
+
+
+def min(x: Any, /, *, axis: int | tuple | None = None, keepdims: bool = False) -> Any:
+    """``xp.min``: ties share the derivative evenly."""
+    return min_(x, axis=axis, keepdims=keepdims)
+
+
+for _fn in (sum, mean, max, min, prod, var, std):
+    export(_fn.__name__, _fn)

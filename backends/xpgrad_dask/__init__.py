@@ -1,0 +1,179 @@
+"""xpgrad backend adapter for Dask arrays: lazy, chunked, distributed.
+
+Everything here builds Dask graphs; nothing computes except ``to_host`` (for
+printing and tests). Dask itself is imported on first use, not when xpgrad
+starts, so importing xpgrad stays cheap where Dask is installed but unused.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+import types
+from typing import Any
+
+if importlib.util.find_spec("dask") is None:
+    raise ImportError("xpgrad_dask needs dask[array]: pip install 'xpgrad[dask]'")
+
+name = "dask"
+default = False
+# Dask arrays accept `x[key] = v`, but xpgrad treats them as values (index_update
+# copies the graph node), so "inplace" is False: Buffer takes the functional path.
+capabilities = {"inplace": False, "float64": True, "complex": True, "lazy": True}
+
+
+def _da() -> Any:
+    import dask.array as da
+
+    return da
+
+
+def is_array(x: Any) -> bool:
+    mod = sys.modules.get("dask.array")
+    return mod is not None and isinstance(x, mod.Array)
+
+
+class _Namespace(types.ModuleType):
+    """array-api-compat's Dask namespace, with the standard's ``reshape`` restored.
+
+    Dask reshapes only by merging or evenly splitting axes; the standard allows
+    any reshape of the same size. The fallback goes through one flat axis
+    (a merge, then a split), both of which Dask supports lazily.
+    """
+
+    def __init__(self, inner: Any):
+        super().__init__("xpgrad_dask.namespace", inner.__doc__)
+        self._inner = inner
+
+    def __getattr__(self, attr: str) -> Any:
+        value = getattr(self._inner, attr)
+        setattr(self, attr, value)  # cache: found by normal lookup next time
+        return value
+
+    def reshape(self, x: Any, /, shape: tuple, *, copy: bool | None = None) -> Any:
+        try:
+            return self._inner.reshape(x, shape, copy=copy)
+        except NotImplementedError:
+            flat = self._inner.reshape(x, (-1,), copy=copy)
+            return self._inner.reshape(flat, shape, copy=copy)
+
+
+_NS: _Namespace | None = None
+
+
+def namespace(x: Any) -> Any:
+    global _NS
+    if _NS is None:
+        import array_api_compat.dask.array as xp
+
+        _NS = _Namespace(xp)
+    return _NS
+
+
+def is_lazy(x: Any) -> bool:
+    return True
+
+
+def rechunk_batch(x: Any, chunk: int) -> Any:
+    return x.rechunk({0: chunk})
+
+
+def basis(xp: Any, start: int, k: int, n: int, dtype: Any, shape: tuple, chunk: int | None,
+          like: Any) -> Any:
+    """Rows ``start .. start+k`` of the ``n x n`` identity, shaped ``(k, *shape)``, lazily.
+
+    The batch axis is split into blocks of ``chunk`` directions (default: the
+    largest chunk of ``like`` flattened, so blocks are about square); the other
+    axes follow ``like``'s chunks. Each block is made inside its own task from
+    two small ``arange`` blocks: the basis never exists whole anywhere.
+    """
+    da = _da()
+    flat = like if like.ndim == 1 else like.reshape(-1)
+    cols = flat.chunks[0] if flat.shape[0] == n else "auto"
+    if chunk is None:
+        chunk = max(cols) if cols != "auto" else "auto"
+    rows = da.arange(start, start + k, chunks=chunk).reshape(k, 1)
+    e = (rows == da.arange(n, chunks=(cols,) if cols != "auto" else "auto").reshape(1, n))
+    e = e.astype(dtype)
+    return e if tuple(shape) == (n,) else e.reshape((k,) + tuple(shape))
+
+
+def _bincount(pos: Any, w: Any, size: int) -> Any:
+    da = _da()
+    w = w.rechunk(pos.chunks)
+    return da.bincount(pos, weights=w, minlength=size)
+
+
+from ._linalg import linalg  # noqa: E402,F401  (the linalg hook; imports Dask lazily)
+
+
+def whole_axes(x: Any, axes: Any) -> Any:
+    """``x`` with each of ``axes`` in a single chunk (Dask's FFTs need whole axes)."""
+    if any(len(x.chunks[a]) > 1 for a in axes):
+        x = x.rechunk({a % x.ndim: -1 for a in axes})
+    return x
+
+
+def scatter_add(xp: Any, target: Any, key: Any, values: Any) -> Any:
+    """A segment sum (``bincount`` with weights) over the flat positions of ``target[key]``.
+
+    Lazy and exact; every block of the index contributes a partial count that
+    Dask sums as a tree reduction.
+    """
+    da = _da()
+    shape = tuple(target.shape)
+    size = math.prod(shape)
+    if size == 0:
+        return target
+    idx = da.arange(size, chunks=size).reshape(shape)[key]
+    pos = idx.reshape(-1)
+    vals = da.broadcast_to(da.asarray(values), idx.shape).reshape(-1)
+    dt = target.dtype
+    if xp.isdtype(dt, "complex floating"):
+        added = (_bincount(pos, xp.real(vals), size)
+                 + 1j * _bincount(pos, xp.imag(vals), size))
+    else:
+        added = _bincount(pos, vals, size)
+    added = added.astype(dt).reshape(shape)
+    if added.chunks != target.chunks:
+        added = added.rechunk(target.chunks)
+    return target + added
+
+
+def index_update(xp: Any, x: Any, key: Any, value: Any) -> Any:
+    # Dask's __setitem__ rewrites the graph of `out` only: x is unchanged.
+    # It mishandles `None` in a key, so drop those axes (all of size 1) first.
+    da = _da()
+    if not isinstance(key, tuple):
+        key = (key,)
+    if any(k is None for k in key):
+        plain = tuple(k for k in key if k is not None)
+        value = da.broadcast_to(da.asarray(value), x[key].shape).reshape(x[plain].shape)
+        key = plain
+    out = x.copy()
+    out[key] = value
+    return out
+
+
+def to_host(x: Any) -> Any:
+    """A NumPy copy: this is the one place the adapter computes (printing, tests)."""
+    import numpy as np
+
+    return np.asarray(x.compute())
+
+
+def random(seed: int) -> Any:
+    """Seeded samples split into two chunks per axis, so rules meet chunk boundaries."""
+    import numpy as np
+
+    da = _da()
+    rng = np.random.default_rng(seed)
+
+    def make(shape: tuple, low: float = -2.0, high: float = 2.0, dtype: Any = None) -> Any:
+        a = rng.uniform(low, high, size=shape)
+        chunks = tuple(max(1, (s + 1) // 2) for s in shape)
+        out = da.from_array(a, chunks=chunks)
+        return out if dtype is None else out.astype(dtype)
+
+    return make

@@ -1,0 +1,112 @@
+"""xpgrad backend adapter for PyTorch tensors, through array-api-compat's torch namespace.
+
+xpgrad's own engine differentiates; torch's autograd is never used (tensors
+are plain values to it). torch is imported on first use only.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from typing import Any
+
+if importlib.util.find_spec("torch") is None:
+    raise ImportError("xpgrad_torch needs torch: pip install 'xpgrad[torch]'")
+
+name = "torch"
+default = False
+capabilities = {"inplace": True, "float64": True, "complex": True, "lazy": False}
+
+
+def is_array(x: Any) -> bool:
+    mod = sys.modules.get("torch")
+    return mod is not None and isinstance(x, mod.Tensor)
+
+
+def namespace(x: Any) -> Any:
+    import array_api_compat.torch as xp
+
+    return xp
+
+
+def getitem(x: Any, key: Any) -> Any:
+    """``x[key]``, also with negative slice steps (torch's own indexing rejects them).
+
+    Each negative-step slice becomes a positive-step slice of the flipped axis.
+    """
+    if not isinstance(key, tuple):
+        key = (key,)
+    if not any(isinstance(k, slice) and k.step is not None and k.step < 0 for k in key):
+        return x[key]
+    import torch
+
+    ndim = x.ndim
+    used = sum(_axes_used(k) for k in key if k is not Ellipsis)
+    axis = 0
+    flips = []
+    new = []
+    for k in key:
+        if k is Ellipsis:
+            axis += ndim - used
+        elif isinstance(k, slice) and k.step is not None and k.step < 0:
+            n = x.shape[axis]
+            picked = range(*k.indices(n))
+            if len(picked) == 0:
+                new.append(slice(0, 0))
+            else:
+                start = n - 1 - picked[0]
+                new.append(slice(start, start + (len(picked) - 1) * -k.step + 1, -k.step))
+                flips.append(axis)
+            axis += 1
+            continue
+        else:
+            axis += _axes_used(k)
+        new.append(k)
+    if flips:
+        x = torch.flip(x, dims=flips)
+    return x[tuple(new)]
+
+
+def _axes_used(k: Any) -> int:
+    if k is None:
+        return 0
+    if getattr(k, "dtype", None) is not None and str(k.dtype) == "torch.bool":
+        return k.ndim
+    return 1
+
+
+def scatter_add(xp: Any, target: Any, key: Any, values: Any) -> Any:
+    """``index_add_`` over the flat positions of ``target[key]`` (accumulates repeats)."""
+    import torch
+
+    shape = tuple(target.shape)
+    pos = torch.arange(math.prod(shape), device=target.device).reshape(shape)[key]
+    vals = torch.broadcast_to(torch.as_tensor(values, dtype=target.dtype,
+                                              device=target.device), pos.shape)
+    flat = target.reshape(-1)
+    flat.index_add_(0, pos.reshape(-1), vals.reshape(-1))
+    return flat.reshape(shape)
+
+
+def index_update(xp: Any, x: Any, key: Any, value: Any) -> Any:
+    out = x.clone()
+    out[key] = value
+    return out
+
+
+def to_host(x: Any) -> Any:
+    return x.detach().cpu().numpy()
+
+
+def random(seed: int) -> Any:
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+
+    def make(shape: tuple, low: float = -2.0, high: float = 2.0, dtype: Any = None) -> Any:
+        u = torch.rand(tuple(shape), generator=gen, dtype=torch.float64)
+        out = low + (high - low) * u
+        return out if dtype is None else out.to(dtype)
+
+    return make

@@ -1,0 +1,270 @@
+"""``Buffer``: an array you may write into inside differentiated code.
+
+Each write ``buf[key] = v`` produces a new value through the ``index_update``
+primitive (``x`` with ``x[key]`` replaced by ``v``), so every write is
+differentiated and the backend needs no in-place writes. Outside any
+transformation, writes go in place into the buffer's own array while nobody
+else can see it. ``copy()`` hands the array out and freezes the buffer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import backends
+from .._core.trace import Tracer
+from ..rules import F
+from ..rules._registry import defrule, primitive, unbroadcast, xp_of
+from ..rules.indexing import ARRAY, getitem_p, join_key, split_key
+from . import _edge as E
+from .forward import device_kw
+
+__all__ = ["Buffer", "index_update", "write"]
+
+
+# -- the primitive: x with x[key] = v ----------------------------------------------
+
+
+def write(x: Any, key: Any, v: Any) -> Any:
+    """``x`` with ``x[key] = v`` on a backend array: in place where the backend allows."""
+    if backends.capabilities(x)["inplace"]:
+        x[key] = _cast(x, v)
+        return x
+    return _updated(x, key, v)
+
+
+def _cast(x: Any, v: Any) -> Any:
+    if E.is_array(v) and v.dtype != x.dtype:
+        return xp_of(x).astype(v, x.dtype)
+    return v
+
+
+def _updated(x: Any, key: Any, v: Any) -> Any:
+    """A new array: ``x`` with ``x[key] = v`` (``x`` is left alone)."""
+    xp = xp_of(x)
+    setter = backends.hook(x, "index_update")
+    if setter is not None:
+        return setter(xp, x, key, _cast(x, v))
+    if backends.capabilities(x)["inplace"]:
+        out = xp.asarray(x, copy=True)
+        out[key] = _cast(x, v)
+        return out
+    return _update_generic(xp, x, key, v)
+
+
+def _update_generic(xp: Any, x: Any, key: Any, v: Any) -> Any:
+    """The same with the standard alone: where() over the flat positions of ``key``."""
+    shape = tuple(x.shape)
+    size = 1
+    for s in shape:
+        size *= s
+    kw = device_kw(x)
+    flat = xp.reshape(xp.arange(size, **kw), shape)[key]
+    pos = xp.reshape(flat, (-1,))
+    vals = xp.reshape(xp.broadcast_to(xp.asarray(_cast(x, v), dtype=x.dtype, **kw),
+                                      tuple(flat.shape)), (-1,))
+    hit = pos[:, None] == xp.arange(size, **kw)[None, :]
+    mask = xp.any(hit, axis=0)
+    zero = xp.zeros((), dtype=x.dtype, **kw)
+    new = xp.sum(xp.where(hit, vals[:, None], zero), axis=0)
+    return xp.where(xp.reshape(mask, shape), xp.reshape(new, shape), x)
+
+
+def _index_update_impl(x: Any, v: Any, *arrays: Any, template: tuple) -> Any:
+    return _updated(x, join_key(template, arrays), v)
+
+
+index_update_p = primitive("index_update", _index_update_impl, export_as=False)
+
+
+def index_update(x: Any, key: Any, v: Any) -> Any:
+    """``x`` with ``x[key]`` replaced by ``v``, differentiable in ``x`` and ``v``.
+
+    >>> import numpy as np, xpgrad
+    >>> from xpgrad.api.buffer import index_update
+    >>> index_update(np.zeros(3), 1, 5.0)
+    array([0., 5., 0.])
+    """
+    template, arrays = split_key(key)
+    return index_update_p(x, v, *arrays, template=template)
+
+
+def _index_update_jvp(primals: list, tangents: list, template: tuple) -> tuple:
+    x, v, *arrays = primals
+    tx, tv = tangents[0], tangents[1]
+    out = index_update_p(x, v, *arrays, template=template)
+    if tx is None and tv is None:
+        return out, None
+    if tx is None:
+        tx = F.zeros_like(x)
+    if tv is None:
+        tv = 0  # the written entries do not move
+    return out, index_update_p(tx, tv, *arrays, template=template)
+
+
+def _index_update_vjp(primals: list, needs: list, template: tuple) -> tuple:
+    x, v, *arrays = primals
+    nx, nv = needs[0], needs[1]
+
+    def index_update_pullback(ct: Any) -> tuple:
+        # x's entries at key were overwritten: they get no cotangent
+        gx = index_update_p(ct, 0, *arrays, template=template) if nx else None
+        gv = unbroadcast(getitem_p(ct, *arrays, template=template), v) if nv else None
+        return (gx, gv) + (None,) * len(arrays)
+
+    return index_update_p(x, v, *arrays, template=template), index_update_pullback
+
+
+def _raw(x: Any) -> Any:
+    while isinstance(x, Tracer):
+        x = x._value
+    return x
+
+
+def _index_update_batch(args: list, batched: list, template: tuple) -> tuple:
+    x, v, *arrays = args
+    if any(batched[2:]):
+        raise NotImplementedError(
+            "xpgrad: vmap over the index arrays of a Buffer write is not supported yet"
+        )
+    pos = [i for i, k in enumerate(template) if k is ARRAY]
+    if len(pos) > 1 and pos != list(range(pos[0], pos[0] + len(pos))):
+        raise NotImplementedError(
+            "xpgrad: vmap of a Buffer write with separated array indices is not supported; "
+            "write with one array index or with slices"
+        )
+    bt = (slice(None),) + template
+    if not batched[0]:
+        n = v.shape[0]
+        x = F.broadcast_to(F.expand_dims(x, axis=0), (n,) + tuple(x.shape))
+    if batched[1]:
+        raw_arrays = [_raw(a) for a in arrays]
+        slot_nd = len(_raw(x)[join_key(bt, raw_arrays)].shape) - 1
+        vnd = len(v.shape) - 1
+        if vnd < slot_nd:  # line the batch axis of v up with the slot's
+            v = F.reshape(v, (v.shape[0],) + (1,) * (slot_nd - vnd) + tuple(v.shape[1:]))
+    return index_update_p(x, v, *arrays, template=bt), True
+
+
+def _index_update_samples(make: Any) -> list:
+    return [
+        ((make((4, 3)), make((3,))), {"template": (1, Ellipsis)}),
+        ((make((4, 3)), make((2, 3))), {"template": (slice(1, 3), Ellipsis)}),
+        ((make((4, 3)), make((4,))), {"template": (slice(None), 0)}),
+        ((make((4, 3)), make(())), {"template": (Ellipsis, 2)}),
+    ]
+
+
+defrule(index_update_p, jvp=_index_update_jvp, vjp=_index_update_vjp,
+        batch=_index_update_batch, samples=_index_update_samples)
+
+
+# -- the Buffer ------------------------------------------------------------------
+
+
+class Buffer:
+    """An array-like you can write into (``buf[key] = v``) inside differentiated code.
+
+    ``Buffer(like, *shape)`` is a zero-filled buffer with ``like``'s dtype and
+    backend and the given shape (Julia's ``similar``; ``Buffer(x, (3, 5))``
+    works too); ``Buffer(array)`` starts as a copy of ``array``. Reads
+    (``buf[key]``) and writes are differentiated, through every write.
+    ``buf.copy()`` (or ``copy.copy(buf)``) returns the contents as an array of
+    the backend and freezes the buffer: later writes raise. A Buffer is not an
+    array: use the copy for arithmetic and linear algebra.
+
+    >>> import numpy as np, xpgrad
+    >>> def vstack(xs):
+    ...     buf = xpgrad.Buffer(xs, xs.shape[0], 5)
+    ...     for i in range(5):
+    ...         buf[:, i] = xs
+    ...     return buf.copy()
+    >>> vstack(np.array([1, 2, 3]))[0]
+    array([1, 1, 1, 1, 1])
+    >>> xpgrad.gradient(lambda x: np.sum(vstack(x)), np.array([1.0, 2.0, 3.0]))
+    (array([5., 5., 5.]),)
+    """
+
+    __slots__ = ("_data", "_frozen", "_own")
+
+    def __init__(self, like: Any, *shape: Any):
+        from .params import unbox
+
+        like = unbox(like)
+        if not E.is_array(like):
+            raise TypeError(
+                f"xpgrad.Buffer: the first argument must be an array (whose dtype and "
+                f"backend the buffer takes), got {type(like).__name__}"
+            )
+        xp = E.backend_xp(like)
+        if shape:
+            if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+                shape = tuple(shape[0])
+            if not all(type(s) is int and s >= 0 for s in shape):
+                raise TypeError(
+                    f"xpgrad.Buffer: the shape must be non-negative ints, got {shape!r}"
+                )
+            self._data = xp.zeros(tuple(shape), dtype=like.dtype, **device_kw(like))
+        elif isinstance(like, Tracer):
+            self._data = like  # writes build new values; like itself is never changed
+        else:
+            self._data = xp.asarray(like, copy=True)
+        # whether _data is an array that only this buffer can see (then write in place)
+        self._own = not isinstance(self._data, Tracer)
+        self._frozen = False
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(self._data.shape)
+
+    @property
+    def dtype(self) -> Any:
+        return self._data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self._data.shape)
+
+    def __len__(self) -> int:
+        return self._data.shape[0]
+
+    def __getitem__(self, key: Any) -> Any:
+        self._own = False  # the result may be a view of our array
+        return self._data[key]
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        from .params import unbox
+
+        if self._frozen:
+            raise RuntimeError(
+                "xpgrad.Buffer: this buffer was frozen by copy(); its contents now belong "
+                "to the copied array. Make a new Buffer to write more."
+            )
+        value = unbox(value)
+        data = self._data
+        template, arrays = split_key(key)
+        if self._own and not isinstance(value, Tracer) and not any(
+            isinstance(a, Tracer) for a in arrays
+        ) and backends.capabilities(data)["inplace"]:
+            data[join_key(template, arrays)] = _cast(data, value)
+            return
+        self._data = index_update_p(data, value, *arrays, template=template)
+        self._own = not isinstance(self._data, Tracer)  # a fresh array from the impl
+
+    def copy(self) -> Any:
+        """The contents as an array of the backend; the buffer is frozen from now on."""
+        self._frozen = True
+        self._own = False
+        return self._data
+
+    __copy__ = copy
+
+    def __array__(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(
+            "xpgrad.Buffer is not an array; take its contents with buf.copy() first"
+        )
+
+    def __repr__(self) -> str:
+        state = ", frozen" if self._frozen else ""
+        return f"Buffer(shape={self.shape}, dtype={self.dtype}{state})"
+

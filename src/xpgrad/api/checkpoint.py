@@ -1,0 +1,130 @@
+"""``checkpointed``: trade time for memory by recomputing a function's forward pass.
+
+``checkpointed(f, *xs)`` is one node of the tape. Its forward pass runs ``f``
+on the values one level down, so none of ``f``'s intermediates are recorded;
+its pullback records ``f`` again on the saved inputs and runs that small
+backward pass. Only the inputs are kept between the passes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .._core.reverse import ReverseTracer
+from .._core.trace import LeakedTracerError
+from ..rules._registry import defrule, primitive
+from . import _edge as E
+from .forward import FlatFn, drop_owner, pushforward, top_trace
+from .params import unbox
+
+__all__ = ["checkpointed"]
+
+
+def _impl(*args: Any, fn: FlatFn, owner: Any) -> tuple:
+    return fn(*args)
+
+
+checkpoint_p = primitive("checkpointed", _impl, multiple_results=True, export_as=False)
+
+
+def _closure_error() -> LeakedTracerError:
+    return LeakedTracerError(
+        "xpgrad.checkpointed: the function uses a differentiated value that is not one of "
+        "its arguments (a closure or a global). Its forward pass is recomputed during the "
+        "backward pass, when that value no longer exists; pass it as an argument: "
+        "checkpointed(f, x, w) instead of checkpointed(lambda x: f(x, w), x)."
+    )
+
+
+def _checked(outs: Any, owner: Any) -> tuple:
+    res = []
+    for o in outs:
+        if drop_owner(o, owner, "checkpointed") is not o:
+            raise _closure_error()
+        res.append(o)
+    return tuple(res)
+
+
+def _jvp(primals: list, tangents: list, fn: FlatFn, owner: Any) -> tuple:
+    ys, ts = pushforward(fn, primals, tangents)
+    return _checked(ys, owner), tuple(ts)
+
+
+def _vjp(primals: list, needs: list, fn: FlatFn, owner: Any) -> tuple:
+    from .gradient import _Recorded
+
+    out = _checked(fn(*primals), owner)  # one level down: nothing is recorded here
+    idx = [i for i, nd in enumerate(needs) if nd]
+    nargs = len(primals)
+
+    def checkpointed_pullback(cts: list) -> tuple:
+        if all(ct is None for ct in cts):
+            return (None,) * nargs
+
+        def again(*diff: Any) -> tuple:
+            args = list(primals)
+            for i, a in zip(idx, diff):
+                args[i] = a
+            return fn(*args)
+
+        try:
+            rec = _Recorded(again, tuple(primals[i] for i in idx))
+        except LeakedTracerError:
+            raise _closure_error() from None
+        roots = [(o.node, ct) for o, ct in zip(rec.out, cts)
+                 if ct is not None and type(o) is ReverseTracer and o._trace is rec.trace]
+        grads = rec.backward(roots)
+        rec.release()
+        res: list = [None] * nargs
+        for i, g in zip(idx, grads):
+            res[i] = g
+        return tuple(res)
+
+    return out, checkpointed_pullback
+
+
+def _batch(args: list, batched: list, fn: FlatFn, owner: Any) -> tuple:
+    from .vmap import vmap
+
+    axes = tuple(0 if b else None for b in batched)
+    return tuple(vmap(fn, in_axes=axes)(*args)), True
+
+
+def _samples(make: Any) -> list:
+    def layer(h: Any, w: Any) -> Any:
+        xp = E.namespace(E.backend_xp(h))  # traced functions take raw arrays too
+        return xp.tanh(h @ w), xp.sum(w * w)
+
+    h, w = make((2, 3)), make((3, 3))
+    return [((h, w), {"fn": FlatFn(layer, (h, w)), "owner": None})]
+
+
+defrule(checkpoint_p, jvp=_jvp, vjp=_vjp, batch=_batch, samples=_samples)
+
+
+def checkpointed(f: Callable, *xs: Any) -> Any:
+    """``f(*xs)``, recomputed in the backward pass instead of stored (gradient checkpointing).
+
+    The result and the derivatives equal those of ``f(*xs)``; under reverse
+    mode only ``xs`` are kept for the backward pass, where ``f``'s forward pass
+    runs again to compute the cotangents. This saves the memory of ``f``'s
+    intermediates at the cost of running ``f`` twice. ``f`` must be pure and
+    take every differentiated value it uses as an argument (closures over
+    differentiated values raise an error). Arguments are pytrees.
+
+    >>> import numpy as np, xpgrad
+    >>> layer = lambda h, w: np.tanh(h @ w)
+    >>> w = np.eye(2)
+    >>> g1 = xpgrad.gradient(lambda w: np.sum(xpgrad.checkpointed(layer, np.ones(2), w)), w)
+    >>> g2 = xpgrad.gradient(lambda w: np.sum(layer(np.ones(2), w)), w)
+    >>> bool(np.allclose(g1[0], g2[0]))
+    True
+    """
+    E.check_callable(f, "checkpointed")
+    fn = FlatFn(f, xs)
+    arrays = [unbox(a) for a in fn.arrays(xs)]
+    owner = top_trace(arrays)
+    if owner is None:
+        return f(*xs)
+    outs = checkpoint_p(*arrays, fn=fn, owner=owner)
+    return fn.rebuild(outs)

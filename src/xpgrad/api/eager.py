@@ -1,0 +1,130 @@
+"""``eager_update``: apply an optimiser step to a layer during the backward pass.
+
+The wrapper's arrays are the outputs of one identity node on the tape, placed
+before every use of the layer. The backward pass reaches that node only after
+all uses, that is, once the layer's gradient is complete: its pullback hands
+the gradient to ``update`` and passes nothing on, so the gradient can be freed
+at once instead of living until the end of the backward pass.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .._core.trace import Tracer
+from ..rules._registry import defrule, primitive
+from . import _edge as E
+from .params import Param, unbox
+
+__all__ = ["eager_update"]
+
+
+class _Eager:
+    """What the node needs to update its layer: the state, the update, the layer's leaves."""
+
+    __slots__ = ("state", "update", "tree", "leaves", "slots")
+
+    def __init__(self, state: Any, update: Callable, tree: Any, leaves: list, slots: list):
+        self.state = state
+        self.update = update
+        self.tree = tree
+        self.leaves = [v if i not in slots or isinstance(v, Param) else None
+                       for i, v in enumerate(leaves)]  # tracers are not kept
+        self.slots = slots
+
+    def fire(self, primals: list, cts: list) -> None:
+        layer = list(self.leaves)
+        grads: list = [None] * len(layer)
+        for i, p, ct in zip(self.slots, primals, cts):
+            if layer[i] is None:
+                layer[i] = p  # the array under the tracer: the caller's own array
+            grads[i] = ct
+        model = E.unflatten(self.tree, layer)
+        res = self.update(self.state, model, E.unflatten(self.tree, grads))
+        _check_in_place(res, layer, self.tree)
+
+
+def _check_in_place(res: Any, layer: list, tree: Any) -> None:
+    if not (isinstance(res, tuple) and len(res) == 2):
+        return
+    try:
+        new, new_tree = E.flatten(res[1])
+    except Exception:  # not a pytree like the layer: nothing to compare
+        return
+    if new_tree != tree:
+        return
+    for old, n in zip(layer, new):
+        if n is not old and not isinstance(old, Param) and E.is_array(old):
+            raise RuntimeError(
+                "xpgrad.eager_update: the update returned new arrays instead of changing the "
+                "layer's arrays in place (this backend cannot write in place), so the step "
+                "would be lost. Box the layer's arrays with xpgrad.param, whose values can "
+                "be replaced, or use the ordinary update after the gradient."
+            )
+
+
+def _impl(*xs: Any, hook: _Eager) -> tuple:
+    return xs
+
+
+eager_update_p = primitive("eager_update", _impl, multiple_results=True, export_as=False)
+
+
+def _jvp(primals: list, tangents: list, hook: _Eager) -> tuple:
+    return tuple(primals), tuple(tangents)
+
+
+def _vjp(primals: list, needs: list, hook: _Eager) -> tuple:
+    n = len(primals)
+
+    def eager_update_pullback(cts: list) -> tuple:
+        hook.fire(primals, cts)
+        return (None,) * n  # the gradient was used up by the update
+
+    return tuple(primals), eager_update_pullback
+
+
+def _batch(args: list, batched: list, hook: _Eager) -> tuple:
+    return tuple(args), list(batched)
+
+
+defrule(eager_update_p, jvp=_jvp, vjp=_vjp, batch=_batch)
+
+
+def eager_update(state: Any, model: Any, update: Callable) -> Any:
+    """A wrapper of ``model`` (one layer) that is updated as soon as its gradient is known.
+
+    Use the result in place of the layer inside the differentiated function.
+    In the backward pass, once every use of the wrapper has been
+    differentiated, ``update(state, layer, grad)`` is called (e.g.
+    ``xpgrad.optimisers.update``, which changes the arrays in place) and the
+    gradient is dropped: the outer gradient has ``None`` for those arrays and
+    the memory is freed early. Combine with ``checkpointed`` by passing the
+    wrapper as an argument: ``checkpointed(f, eager_update(st, layer, update), h)``.
+    Layers must not share arrays with each other.
+
+    >>> import numpy as np, xpgrad
+    >>> from xpgrad import optimisers as opt
+    >>> layer = {"w": np.array([1.0, 2.0])}
+    >>> st = opt.setup(opt.Descent(0.5), layer)
+    >>> f = lambda m: np.sum(xpgrad.eager_update(st, m, opt.update)["w"] ** 2)
+    >>> xpgrad.gradient(f, layer)
+    ({'w': None},)
+    >>> layer["w"]
+    array([0., 0.])
+    """
+    if not callable(update):
+        raise TypeError(
+            f"xpgrad.eager_update: the third argument is the update function, e.g. "
+            f"xpgrad.optimisers.update; got {type(update).__name__}"
+        )
+    leaves, tree = E.flatten(model)
+    slots = [i for i, v in enumerate(leaves) if isinstance(unbox(v), Tracer)]
+    if not slots:  # not being differentiated: nothing to update
+        return model
+    hook = _Eager(state, update, tree, leaves, slots)
+    outs = eager_update_p(*(unbox(leaves[i]) for i in slots), hook=hook)
+    new = list(leaves)
+    for i, o in zip(slots, outs):
+        new[i] = o
+    return E.unflatten(tree, new)

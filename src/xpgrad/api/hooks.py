@@ -1,0 +1,184 @@
+"""Gradient hooks: ``hook(fn, x)`` transforms, ``showgrad(x)`` prints, x's cotangent.
+
+Both are identity primitives whose pullback does the work, so they cost
+nothing in the forward pass and see exactly the cotangent that flows into
+that use of ``x`` (not the total gradient of ``x``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from typing import Any, Callable, TextIO
+
+from .._core.reverse import ReverseTracer
+from .._core.trace import Tracer
+from ..rules._registry import defrule, primitive
+from . import _edge as E
+
+__all__ = ["hook", "showgrad"]
+
+
+# -- hook ---------------------------------------------------------------------------
+
+hook_p = primitive("hook", lambda x, *, fn: x, export_as=False)
+
+
+def _hook_jvp(primals: list, tangents: list, fn: Callable) -> tuple:
+    return hook_p(primals[0], fn=fn), tangents[0]  # forward mode is untouched
+
+
+def _hook_vjp(primals: list, needs: list, fn: Callable) -> tuple:
+    def hook_pullback(ct: Any) -> tuple:
+        return (fn(ct),)
+
+    # binding again keeps the hook for the transformations below this one
+    return hook_p(primals[0], fn=fn), hook_pullback
+
+
+def _hook_batch(args: list, batched: list, fn: Callable) -> tuple:
+    return hook_p(args[0], fn=fn), batched[0]
+
+
+def _same(g: Any) -> Any:
+    return g
+
+
+defrule(hook_p, jvp=_hook_jvp, vjp=_hook_vjp, batch=_hook_batch,
+        samples=lambda make: [((make((3,)),), {"fn": _same}), ((make(()),), {"fn": _same})])
+
+
+def hook(fn: Callable[[Any], Any], x: Any) -> Any:
+    """``x``, with ``fn`` applied to the cotangent that flows back into it.
+
+    ``fn`` receives the cotangent of this use of ``x`` and returns the one to
+    pass on (``None`` drops it). For a pytree ``x``, ``fn`` sees each array
+    leaf's cotangent. Forward-mode derivatives are not affected.
+
+    >>> import xpgrad
+    >>> xpgrad.gradient(lambda a, b: xpgrad.hook(lambda g: -g, a) * b, 2.0, 3.0)
+    (-3.0, 2.0)
+
+    See also: showgrad.
+    """
+    if not callable(fn):
+        raise TypeError(
+            f"xpgrad.hook: the first argument is the function applied to the cotangent, "
+            f"got {type(fn).__name__}; call it as hook(fn, x)"
+        )
+    return E.map_leaves(lambda v: hook_p(v, fn=fn) if isinstance(v, Tracer) else v, x)
+
+
+# -- showgrad -------------------------------------------------------------------------
+
+
+class _Report:
+    """Where and under what name ``showgrad`` prints; which backward passes it saw."""
+
+    __slots__ = ("name", "file", "seen")
+
+    def __init__(self, name: str, file: TextIO | None):
+        self.name = name
+        self.file = file
+        self.seen: dict[int, bool] = {}  # id(primal of a reverse tracer) -> seen this pass
+
+    def show(self, text: str) -> None:
+        print(f"∂({self.name}) = {text}", file=self.file if self.file is not None else sys.stdout)
+
+    def finish(self, key: int) -> None:
+        """End of a backward pass: report an unused value, then reset for the next pass."""
+        if not self.seen.get(key):
+            self.show("None")
+        self.seen[key] = False
+
+
+def _format(ct: Any) -> str:
+    while isinstance(ct, Tracer):  # the value under every transformation
+        ct = ct._value
+    if getattr(ct, "shape", None) == ():
+        xp = E.backend_xp(ct)
+        if xp.isdtype(ct.dtype, "bool"):
+            return str(bool(ct))
+        if xp.isdtype(ct.dtype, "integral"):
+            return str(int(ct))
+        if xp.isdtype(ct.dtype, "complex floating"):
+            return str(complex(ct))
+        return str(float(ct))
+    return str(ct)
+
+
+showgrad_p = primitive("showgrad", lambda x, *, report: x, export_as=False)
+
+
+def _showgrad_jvp(primals: list, tangents: list, report: _Report) -> tuple:
+    return showgrad_p(primals[0], report=report), tangents[0]
+
+
+def _showgrad_vjp(primals: list, needs: list, report: _Report) -> tuple:
+    key = id(primals[0])  # names the reverse trace that unwrapped x (see showgrad)
+
+    def showgrad_pullback(ct: Any) -> tuple:
+        report.seen[key] = True
+        report.show(_format(ct))
+        return (ct,)
+
+    return showgrad_p(primals[0], report=report), showgrad_pullback
+
+
+def _showgrad_batch(args: list, batched: list, report: _Report) -> tuple:
+    return showgrad_p(args[0], report=report), batched[0]
+
+
+class _Sink:
+    def write(self, s: str) -> int:
+        return len(s)
+
+    def flush(self) -> None:
+        pass
+
+
+defrule(showgrad_p, jvp=_showgrad_jvp, vjp=_showgrad_vjp, batch=_showgrad_batch,
+        samples=lambda make: [((make((3,)),), {"report": _Report("x", _Sink())})])
+
+
+def _caller_name(x: Any, frame: Any) -> str | None:
+    try:
+        for name, v in frame.f_locals.items():
+            if v is x:
+                return name
+    finally:
+        del frame
+    return None
+
+
+def showgrad(x: Any, name: str | None = None, *, file: TextIO | None = None) -> Any:
+    """``x``; prints ``∂(name) = cotangent`` when the backward pass reaches this use of x.
+
+    Zygote's ``@showgrad``: shows the cotangent about to accumulate into
+    ``x`` from this use of it, not ``x``'s total gradient. If the result is not
+    used, the end of the backward pass prints ``∂(name) = None``. Without
+    ``name``, the name of the caller's variable holding ``x`` is used (else
+    ``"x"``). 0-d values print as Python numbers.
+
+    >>> import xpgrad
+    >>> xpgrad.gradient(lambda a, b: xpgrad.showgrad(a) * b, 2, 3)
+    ∂(a) = 3
+    (3, 2)
+
+    See also: hook.
+    """
+    if not isinstance(x, Tracer):
+        return x
+    if name is None:
+        name = _caller_name(x, inspect.currentframe().f_back) or "x"  # type: ignore[union-attr]
+    report = _Report(name, file)
+    # One report per reverse trace that x belongs to, keyed by the primal that
+    # trace hands to the rule; each trace reports unused values when it ends.
+    t = x
+    while isinstance(t, Tracer):
+        if isinstance(t, ReverseTracer):
+            key = id(t.primal)
+            report.seen[key] = False
+            t._trace.finalizers.append(lambda key=key: report.finish(key))
+        t = t._value
+    return showgrad_p(x, report=report)

@@ -1,0 +1,299 @@
+"""Implicit parameters: the ``Param`` box, ``param`` and ``Params``.
+
+Plain arrays cannot announce that they were read, so implicit mode boxes them.
+A ``Param`` holds a backend array and behaves like it. While
+``gradient(f, Params([...]))`` runs ``f``, a context variable maps each watched
+box to the tracer that stands for it, and every read of the box goes to that
+tracer instead: that is how the reads are differentiated without changing ``f``.
+
+The box is a ``Tracer`` of its own kind, so that it reaches every function the
+way a tracer does (operators, ``xp = array_namespace(w)``, NumPy functions):
+its trace sits just above the trace of the tracer it stands for (or below every
+trace when not watched) and interprets any primitive by unboxing the arguments
+and binding again. Rules therefore never see a box.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import operator
+from typing import Any, Callable, Iterable, Iterator
+
+from .. import backends
+from .._core.trace import Tracer, bind
+from . import _edge as E
+
+__all__ = ["Param", "param", "Params", "implicit", "unbox"]
+
+# Param -> the tracer that stands for it in the transformation now running f.
+_watched: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "xpgrad_watched_params", default=None
+)
+
+
+def unbox(x: Any) -> Any:
+    """The current value of a ``Param`` (its tracer while watched); others unchanged."""
+    return x._cur() if type(x) is Param else x
+
+
+def _unbox_deep(x: Any) -> Any:
+    """Unbox Params inside the lists, tuples and dicts of an argument (keys, out=)."""
+    if type(x) is Param:
+        return x._cur()
+    t = type(x)
+    if t is tuple or t is list:
+        return t(_unbox_deep(v) for v in x)
+    if t is dict:
+        return {k: _unbox_deep(v) for k, v in x.items()}
+    return x
+
+
+class _BoxTrace:
+    """The trace of a box: unbox the arguments, then bind again."""
+
+    __slots__ = ("level", "box")
+
+    def __init__(self, level: float, box: Param):
+        self.level = level
+        self.box = box
+
+    @property
+    def ns(self) -> Any:
+        return E.namespace(backends.namespace_of(self.box._array))
+
+    def process(self, prim: Any, args: tuple, params: dict) -> Any:
+        return bind(prim, tuple(unbox(a) for a in args), params)
+
+
+class Param(Tracer):
+    """A box around an array whose reads are traced in implicit-mode gradients.
+
+    Make one with :func:`param`. Outside a transformation it is its array:
+    operators, indexing, ``xp = array_namespace(w)`` (xpgrad's namespace) and
+    NumPy functions all work on it. ``w.value`` is the backend array;
+    ``w[...] = new``, ``w -= d`` and assigning ``w.value`` update it and keep the
+    box's identity, which is what ``Params`` and ``Grads`` are keyed by. Hashing
+    is by identity and ``==`` is elementwise, as for arrays.
+    """
+
+    __slots__ = ("_array", "__weakref__")
+    __array_priority__ = 1001
+
+    def __init__(self, value: Any):
+        self._array = value
+
+    def _cur(self) -> Any:
+        d = _watched.get()
+        if d is not None:
+            t = d.get(self)
+            if t is not None:
+                return t
+        return self._array
+
+    @property  # type: ignore[override]
+    def _trace(self) -> _BoxTrace:
+        d = _watched.get()
+        t = d.get(self) if d is not None else None
+        if isinstance(t, Tracer):
+            # just above the tracer it stands for: met first by bind, then unboxed
+            return _BoxTrace(t._trace.level + 0.5, self)
+        return _BoxTrace(-0.5, self)  # below every trace: a constant to all of them
+
+    @property
+    def _value(self) -> Any:
+        return self._cur()
+
+    def _concrete_value(self, what: str) -> Any:
+        return self._cur()
+
+    @property
+    def value(self) -> Any:
+        """The backend array in the box (not the tracer, even while watched)."""
+        return self._array
+
+    @value.setter
+    def value(self, new: Any) -> None:
+        self._check_writable("assigning w.value")
+        new = unbox(new)
+        if isinstance(new, Tracer) or not E.is_array(new):
+            raise TypeError(
+                f"xpgrad.Param: w.value must be a backend array, got {type(new).__name__}"
+            )
+        self._array = new
+
+    def _check_writable(self, what: str) -> None:
+        d = _watched.get()
+        if d is not None and self in d:
+            raise TypeError(
+                f"xpgrad.Param: {what} while this parameter is being differentiated is not "
+                f"allowed (the derivative would be wrong). Update parameters after the "
+                f"gradient call, or use eager_update."
+            )
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._check_writable("w[...] = value")
+        from .buffer import write  # the backend-agnostic index update
+
+        self._array = write(self._array, _unbox_deep(key), unbox(value))
+
+    def _inplace(self, op: Callable, other: Any, what: str) -> Param:
+        self._check_writable(what)
+        self._array = op(self._array, unbox(other))  # in place where the backend can
+        return self
+
+    def __float__(self) -> float:
+        return float(self._cur())
+
+    def __complex__(self) -> complex:
+        return complex(self._cur())
+
+    def __repr__(self) -> str:
+        return f"param({self._array!r})"
+
+    def __reduce__(self) -> Any:
+        return (param, (self._array,))
+
+    def __deepcopy__(self, memo: dict) -> Param:
+        xp = backends.namespace_of(self._array)
+        return Param(xp.asarray(self._array, copy=True))
+
+    def to_device(self, device: Any, /, *, stream: Any = None) -> Any:
+        return self._cur().to_device(device)
+
+    def __dlpack__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._cur().__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self) -> Any:
+        return self._cur().__dlpack_device__()
+
+    # -- NumPy protocols: unbox and call again (``out=`` included) --------------
+    def __array__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._cur().__array__(*args, **kwargs)
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        inputs = tuple(_unbox_deep(x) for x in inputs)
+        if "out" in kwargs:
+            kwargs["out"] = _unbox_deep(kwargs["out"])
+        return getattr(ufunc, method)(*inputs, **kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        return func(*_unbox_deep(tuple(args)), **_unbox_deep(dict(kwargs)))
+
+
+for _n, _op in {"add": operator.iadd, "sub": operator.isub, "mul": operator.imul,
+                "truediv": operator.itruediv, "pow": operator.ipow}.items():
+    setattr(Param, f"__i{_n}__",
+            lambda self, o, _op=_op, _n=_n: self._inplace(_op, o, f"w {_n}= x"))
+
+
+def param(x: Any) -> Param:
+    """Box an array (or a Python number) as a parameter for implicit-mode gradients.
+
+    The box refers to ``x`` itself (no copy): updating the box in place updates
+    ``x``. A Python number becomes a 0-d array of the default backend.
+
+    >>> import numpy as np, xpgrad
+    >>> w = xpgrad.param(np.array([3.0]))
+    >>> gs = xpgrad.gradient(lambda: np.sum(w * w), xpgrad.Params([w]))
+    >>> gs[w]
+    array([6.])
+
+    See also: Params, Grads, gradient.
+    """
+    if isinstance(x, Param):
+        return x
+    if isinstance(x, Tracer):
+        raise TypeError(
+            "xpgrad.param: got a traced value; box the concrete array before the "
+            "transformation starts (w = xpgrad.param(array)) and read it inside f"
+        )
+    if E.is_number(x):
+        x = backends.default_namespace().asarray(x)
+    if not E.is_array(x):
+        raise TypeError(f"xpgrad.param: expected an array or a number, got {type(x).__name__}")
+    return Param(x)
+
+
+class Params:
+    """An ordered set of ``Param`` boxes: the implicit arguments of ``gradient(f, ps)``.
+
+    >>> import numpy as np, xpgrad
+    >>> w, b = xpgrad.param(np.ones(2)), xpgrad.param(np.zeros(2))
+    >>> ps = xpgrad.Params([w, b])
+    >>> len(ps), w in ps
+    (2, True)
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, params: Iterable[Param] = ()):
+        self._items: dict[Param, None] = {}
+        for i, p in enumerate(params):
+            self.add(p, _position=i)
+
+    def add(self, p: Param, *, _position: int | None = None) -> None:
+        """Add ``p`` (once; adding it again does nothing)."""
+        if not isinstance(p, Param):
+            where = f" at position {_position}" if _position is not None else ""
+            raise TypeError(
+                f"xpgrad.Params: expected Param boxes, got {type(p).__name__}{where}. A plain "
+                f"array cannot announce that it was read; box it with w = xpgrad.param(array) "
+                f"and use the box in the function: gradient(lambda: loss(w), Params([w]))."
+            )
+        self._items[p] = None
+
+    def discard(self, p: Param) -> None:
+        self._items.pop(p, None)
+
+    def __iter__(self) -> Iterator[Param]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, p: Any) -> bool:
+        return isinstance(p, Param) and p in self._items
+
+    def __getitem__(self, i: int) -> Param:
+        return list(self._items)[i]
+
+    def __repr__(self) -> str:
+        return "Params([" + ", ".join(_describe(p) for p in self) + "])"
+
+    def to_vector(self) -> Any:
+        """All values in one flat vector, C order, in the order of the set."""
+        from .grads import flatten_values
+
+        return flatten_values([p.value for p in self], self)
+
+    def copy_from(self, vec: Any) -> Params:
+        """Write ``vec`` (as made by ``to_vector``) back into the boxes, in place."""
+        from .grads import copy_from
+
+        return copy_from(self, vec)
+
+
+def _describe(p: Param) -> str:
+    v = p.value
+    return f"param(shape={tuple(v.shape)}, dtype={v.dtype})"
+
+
+def implicit(transform: Callable, f: Callable, ps: Params, name: str) -> Any:
+    """Run the explicit ``transform(g, *values)`` with ``g`` watching the boxes of ``ps``."""
+    if not callable(f):
+        raise TypeError(f"xpgrad.{name}: the first argument must be the zero-argument function")
+    boxes = list(ps)
+    values = [p._cur() for p in boxes]  # a tracer already if an outer transformation watches
+    outer = _watched.get() or {}
+
+    def g(*vals: Any) -> Any:
+        d = dict(outer)
+        d.update(zip(boxes, vals))
+        token = _watched.set(d)
+        try:
+            out = f()
+        finally:
+            _watched.reset(token)
+        return E.map_leaves(unbox, out)
+
+    return transform(g, *values)
