@@ -16,8 +16,19 @@ import numpy as np
 import pytest
 
 import xpgrad
-from xpgrad import (Buffer, Params, checkpointed, eager_update, forwarddiff, gradient, hook,
-                    jacobian, param, showgrad, withgradient)
+from xpgrad import (
+    Buffer,
+    Params,
+    checkpointed,
+    eager_update,
+    forwarddiff,
+    gradient,
+    hook,
+    jacobian,
+    param,
+    showgrad,
+    withgradient,
+)
 from xpgrad import optimisers as opt
 
 BACKENDS = [np, strict]
@@ -302,7 +313,7 @@ def test_working_with_grads(xp: Any) -> None:
 
     # gradients and IdDict interact nicely: gs .+= IdDict(p => randn(size(p)) for p in keys(gs))
     before = {p: host(g).copy() for p, g in gs.items()}
-    noise = {p: xp.asarray(rng.standard_normal(tuple(p.shape))) for p in gs.keys()}
+    noise = {p: xp.asarray(rng.standard_normal(tuple(p.shape))) for p in gs.keys()}  # noqa: SIM118 (the seed's keys(gs))
     gs += noise
     for p in gs:
         assert np.allclose(host(gs[p]), before[p] + host(noise[p]))

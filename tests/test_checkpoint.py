@@ -81,7 +81,7 @@ def test_pytrees_static_leaves_and_other_transformations() -> None:
     want = gradient(lambda p, h: np.sum(block(p, h, np.tanh, "")["h"] ** 2), p, h)
     assert np.allclose(got[0]["w"], want[0]["w"]) and np.allclose(got[1], want[1])
     x = np.array([0.3, -0.5])
-    sq = lambda x: np.tanh(x) ** 2  # noqa: E731
+    sq = lambda x: np.tanh(x) ** 2
     assert np.allclose(hessian(lambda x: np.sum(checkpointed(sq, x)), x),
                        hessian(lambda x: np.sum(sq(x)), x))
     assert np.allclose(jacobian(lambda x: checkpointed(sq, x), x)[0], jacobian(sq, x)[0])

@@ -34,7 +34,7 @@ def f(x: Any) -> Any:
 @pytest.mark.parametrize("chunk", [1, 3, 7, 10, 100])
 def test_same_derivative_as_reverse_mode_for_every_chunk(xp: Any, chunk: int) -> None:
     x = xp.asarray(np.linspace(-1, 1, 10))  # 10 elements: not a multiple of 3 or 7
-    loss = lambda x: ns(x).sum(f(x) ** 2)  # noqa: E731
+    loss = lambda x: ns(x).sum(f(x) ** 2)
     (want,) = gradient(loss, x)
     (got,) = gradient(lambda x: ns(x).sum(forwarddiff(f, x, chunk_threshold=chunk) ** 2), x)
     assert np.allclose(host(got), host(want), rtol=1e-13, atol=1e-13)

@@ -53,7 +53,7 @@ def test_hook_none_drops_the_cotangent_and_pytrees() -> None:
 def test_hook_under_higher_order_and_vmap() -> None:
     # a hook acts in every reverse pass and in no forward pass: forward-over-reverse
     # scales the second derivative 6x once, reverse-over-reverse twice
-    f = lambda x: np.sum(hook(lambda g: 2 * g, x) ** 3)  # noqa: E731
+    f = lambda x: np.sum(hook(lambda g: 2 * g, x) ** 3)
     x = np.array([1.0, 2.0])
     assert np.allclose(hessian(f, x), np.diag(2 * 6 * x))
     assert np.allclose(hessian_reverse(f, x), np.diag(2 * 2 * 6 * x))

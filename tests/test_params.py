@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import xpgrad
-from xpgrad._core.namespace import traced_namespace
 from xpgrad import Grads, Params, copy_from, copy_to, gradient, jacobian, jvp, param, withgradient
+from xpgrad._core.namespace import traced_namespace
 
 BACKENDS = [np, strict]
 IDS = ["numpy", "strict"]
@@ -59,7 +59,7 @@ def test_param_behaves_like_its_numpy_array() -> None:
                       (w.T, a.T), (w.mT, a.mT), (w[1], a[1]), (np.sin(w), np.sin(a)),
                       (np.sum(w, axis=0), a.sum(axis=0)), (np.asarray(w), a), (w > 2, a > 2)]:
         assert isinstance(got, np.ndarray) and np.array_equal(got, want)
-    assert np.array_equal(w == w, np.ones((2, 2), bool))  # elementwise, like an array
+    assert np.array_equal(w == w, np.ones((2, 2), bool))  # noqa: PLR0124 (elementwise)
     assert [float(r[0]) for r in w] == [1.0, 3.0]
     assert float(w[0, 1]) == 2.0 and int(w[1, 1]) == 4
     d = {w: "w"}  # hashed by identity
@@ -173,6 +173,14 @@ def test_jacobian_of_params(mode: str) -> None:
     assert np.array_equal(J[b], want)
 
 
+def test_withjacobian_of_params_and_zero_argument_check() -> None:
+    w = param(np.array([1.0, 2.0]))
+    val, J = xpgrad.withjacobian(lambda: w * w, Params([w]))
+    assert np.array_equal(val, [1.0, 4.0]) and np.array_equal(J[w], np.diag([2.0, 4.0]))
+    with pytest.raises(TypeError, match="takes no arguments"):
+        gradient(lambda x: np.sum(x * w), Params([w]))
+
+
 # -- Grads ---------------------------------------------------------------------------------
 
 
@@ -203,7 +211,7 @@ def test_grads_arithmetic_keeps_keys() -> None:
 
 
 def test_grads_key_sets_must_match() -> None:
-    w, b, gs = _grads()
+    w, _, gs = _grads()
     with pytest.raises(ValueError, match="same parameters"):
         gs + Grads({w: np.ones(2)})
     with pytest.raises(ValueError, match="same parameters"):
@@ -226,7 +234,8 @@ def test_grads_map_foreach_items_and_identity() -> None:
     gs.foreach(lambda g: g + 1)  # out of place: the result replaces the gradient
     assert np.array_equal(gs[w], [2.0, 1.0])
     assert [p for p, _ in gs.items()] == [w, b]
-    assert gs == gs and gs != gs.map(lambda g: g)  # identity, not elementwise
+    same = gs
+    assert gs == same and gs != gs.map(lambda g: g)  # identity, not elementwise
     assert "Grads(" in repr(gs) and isinstance(gs.params, Params)
 
 

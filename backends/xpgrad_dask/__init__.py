@@ -115,6 +115,30 @@ def whole_axes(x: Any, axes: Any) -> Any:
     return x
 
 
+def _positions(da: Any, shape: tuple, key: tuple) -> Any:
+    """The flat position of every element of ``zeros(shape)[key]``.
+
+    Dask indexes with one integer array at a time; a key of one integer array
+    (or int) per axis -- the standard's form -- is therefore turned into
+    positions arithmetically, ``sum(index_i * stride_i)``.
+    """
+    arrays = [k for k in key if hasattr(k, "dtype")]
+    if len(arrays) <= 1:
+        return da.arange(math.prod(shape), chunks=-1).reshape(shape)[key]
+    if len(key) != len(shape) or not all(hasattr(k, "dtype") or isinstance(k, int)
+                                         for k in key):
+        raise NotImplementedError(
+            "xpgrad_dask: several integer arrays mixed with slices in one key"
+        )
+    pos: Any = 0
+    stride = 1
+    for k, n in zip(reversed(key), reversed(shape)):
+        k = da.asarray(k) if hasattr(k, "dtype") else k
+        pos = pos + (k % n) * stride  # % n: negative indices count from the end
+        stride *= n
+    return pos
+
+
 def scatter_add(xp: Any, target: Any, key: Any, values: Any) -> Any:
     """A segment sum (``bincount`` with weights) over the flat positions of ``target[key]``.
 
@@ -126,7 +150,7 @@ def scatter_add(xp: Any, target: Any, key: Any, values: Any) -> Any:
     size = math.prod(shape)
     if size == 0:
         return target
-    idx = da.arange(size, chunks=size).reshape(shape)[key]
+    idx = _positions(da, shape, key if isinstance(key, tuple) else (key,))
     pos = idx.reshape(-1)
     vals = da.broadcast_to(da.asarray(values), idx.shape).reshape(-1)
     dt = target.dtype

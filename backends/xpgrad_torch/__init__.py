@@ -81,7 +81,7 @@ def scatter_add(xp: Any, target: Any, key: Any, values: Any) -> Any:
     import torch
 
     shape = tuple(target.shape)
-    pos = torch.arange(math.prod(shape), device=target.device).reshape(shape)[key]
+    pos = getitem(torch.arange(math.prod(shape), device=target.device).reshape(shape), key)
     vals = torch.broadcast_to(torch.as_tensor(values, dtype=target.dtype,
                                               device=target.device), pos.shape)
     flat = target.reshape(-1)

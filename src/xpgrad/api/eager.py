@@ -49,7 +49,7 @@ def _check_in_place(res: Any, layer: list, tree: Any) -> None:
         return
     try:
         new, new_tree = E.flatten(res[1])
-    except Exception:  # not a pytree like the layer: nothing to compare
+    except (TypeError, ValueError):  # not a pytree like the layer: nothing to compare
         return
     if new_tree != tree:
         return

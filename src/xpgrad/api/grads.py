@@ -91,7 +91,7 @@ class Grads(Mapping):
     # -- value-based arithmetic ---------------------------------------------
     def _other(self, other: Any, what: str) -> Callable[[Param], Any] | None:
         """A getter for ``other``'s value at a key, or None if ``other`` is unsupported."""
-        if isinstance(other, Grads) or isinstance(other, Mapping):
+        if isinstance(other, (Grads, Mapping)):
             keys = other._grads if isinstance(other, Grads) else other
             mine = set(map(id, self._grads))
             theirs = {id(k) for k in keys}
@@ -301,8 +301,9 @@ def implicit_gradient(transform: Callable, f: Callable, ps: Params) -> Grads:
     return Grads(dict(zip(ps, grads)))
 
 
-def implicit_withgradient(transform: Callable, f: Callable, ps: Params) -> Any:
-    res = implicit(transform, f, ps, "withgradient")
+def implicit_withgradient(transform: Callable, f: Callable, ps: Params, **kw: Any) -> Any:
+    """``withgradient`` or ``withjacobian`` in implicit mode: ``(val, Grads)``."""
+    res = implicit(lambda g, *v: transform(g, *v, **kw), f, ps, transform.__name__)
     return type(res)(res.val, Grads(dict(zip(ps, res.grad))))
 
 

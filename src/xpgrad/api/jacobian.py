@@ -278,6 +278,13 @@ def withjacobian(f: Callable, *args: Any, mode: str = "auto", chunk_size: int | 
 
     See also: jacobian, withgradient.
     """
+    from .params import Params
+
+    if len(args) == 1 and isinstance(args[0], Params):  # implicit mode: (val, Grads)
+        from .grads import implicit_withgradient
+
+        return implicit_withgradient(withjacobian, f, args[0], mode=mode,
+                                     chunk_size=chunk_size, memory_budget=memory_budget)
     y, Js = _jacobian(f, args, mode, chunk_size, memory_budget, "withjacobian")
     xp = E.common_xp(E.flatten(args)[0])
     return WithJacobian(_python_val(y, args, xp), Js)

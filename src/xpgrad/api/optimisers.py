@@ -137,7 +137,7 @@ def _raw(x: Any) -> Any:
 
 def _grads_for(grads: Any, model: Any, tree: Any) -> list:
     if tree is None:  # Params and Grads
-        return [grads[p] if p in grads else None for p in model]
+        return [grads.get(p) for p in model]
     try:
         full = optree.tree_broadcast_prefix(grads, model, none_is_leaf=True, namespace=E.NS)
     except ValueError as e:

@@ -16,6 +16,7 @@ and binding again. Rules therefore never see a box.
 from __future__ import annotations
 
 import contextvars
+import inspect
 import operator
 from typing import Any, Callable, Iterable, Iterator
 
@@ -280,8 +281,15 @@ def _describe(p: Param) -> str:
 
 def implicit(transform: Callable, f: Callable, ps: Params, name: str) -> Any:
     """Run the explicit ``transform(g, *values)`` with ``g`` watching the boxes of ``ps``."""
-    if not callable(f):
-        raise TypeError(f"xpgrad.{name}: the first argument must be the zero-argument function")
+    try:
+        inspect.signature(f).bind()
+    except TypeError:
+        raise TypeError(
+            f"xpgrad.{name}: with Params, the function takes no arguments (it reads the "
+            f"boxes it closes over): {name}(lambda: loss(w, b), Params([w, b]))"
+        ) from None
+    except ValueError:  # no signature to inspect (some builtins): let the call decide
+        pass
     boxes = list(ps)
     values = [p._cur() for p in boxes]  # a tracer already if an outer transformation watches
     outer = _watched.get() or {}

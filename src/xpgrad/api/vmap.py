@@ -54,7 +54,7 @@ def vmap(f: Callable, in_axes: Any = 0, out_axes: Any = 0, *, axis_size: int | N
     prefix of the output. The mapped axes must all have the same length.
 
     >>> import numpy as np, xpgrad
-    >>> xpgrad.vmap(lambda row: (row * row).sum())(np.arange(6.0).reshape(2, 3))
+    >>> xpgrad.vmap(lambda row: np.sum(row * row))(np.arange(6.0).reshape(2, 3))
     array([ 5., 50.])
     """
     E.check_callable(f, "vmap")

@@ -252,13 +252,48 @@ def _is_identity(perm: list) -> bool:
 
 
 # What a library raises for a key beyond what it implements (array-api-strict:
-# IndexError; Dask: NotImplementedError for several index arrays). Such keys
-# then take the decomposition, which needs only the standard.
-_UNSUPPORTED = (IndexError, NotImplementedError, TypeError)
+# IndexError; Dask: NotImplementedError for several index arrays, and a bare
+# AssertionError for a Dask index array beside None). Such keys then take the
+# decomposition, which needs only the standard.
+_UNSUPPORTED = (IndexError, NotImplementedError, TypeError, AssertionError)
+
+
+def _unreverse(template: tuple, arrays: list, shape: tuple) -> tuple[tuple, tuple]:
+    """Negative-step slices as positive ones on the input flipped along their axes.
+
+    Some libraries (torch) take no negative steps; ``flip`` is standard. Returns
+    the new template and the input axes to flip.
+    """
+    if not any(isinstance(k, slice) and k.step is not None and k.step < 0 for k in template):
+        return template, ()
+    metas = iter(metas_of(arrays))
+    consumed = sum(1 for k in template if isinstance(k, (int, slice)))
+    widths = [nd if b else 1 for b, nd in metas_of(arrays)]
+    ell = len(shape) - consumed - sum(widths)
+    out, flips, xa = [], [], 0
+    for k in template:
+        if k is Ellipsis:
+            xa += ell
+        elif k is ARRAY:
+            b, nd = next(metas)
+            xa += nd if b else 1
+        elif isinstance(k, slice) and k.step is not None and k.step < 0:
+            n = shape[xa]
+            r = range(*k.indices(n))
+            k = slice(n - 1 - r[0], n - r[-1], -k.step) if len(r) else slice(0, 0)
+            flips.append(xa)
+            xa += 1
+        elif k is not None:
+            xa += 1
+        out.append(k)
+    return tuple(out), tuple(flips)
 
 
 def gather(xp: Any, x: Any, template: tuple, arrays: list) -> Any:
     """``x[key]`` with NumPy's semantics: natively where the library can, else decomposed."""
+    template, flips = _unreverse(template, arrays, tuple(x.shape))
+    if flips:
+        x = xp.flip(x, axis=flips)
     if not arrays:
         return native_getitem(x, full(template))
     key = join_key(template, arrays)
@@ -327,6 +362,12 @@ def _basic_scatter(xp: Any, y: Any, key: tuple, shape: tuple) -> Any:
 
 def scatter(xp: Any, ct: Any, template: tuple, arrays: list, shape: tuple) -> Any:
     """zeros(shape) with ``ct`` added at ``key``: the transpose of :func:`gather`."""
+    template, flips = _unreverse(template, arrays, tuple(shape))
+    out = _scatter(xp, ct, template, arrays, tuple(shape))
+    return xp.flip(out, axis=flips) if flips else out
+
+
+def _scatter(xp: Any, ct: Any, template: tuple, arrays: list, shape: tuple) -> Any:
     if not arrays:
         return _basic_scatter(xp, ct, full(template), shape)
     if len(template) == 1 and _is_bool(arrays[0]):  # positions are distinct: a write

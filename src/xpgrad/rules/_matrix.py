@@ -119,3 +119,44 @@ def linalg_impl(name: str, *, symmetric: bool = False, multiple: bool = False,
 
     impl.__name__ = f"{name}_impl"
     return impl
+
+
+def stack_batch(p: Any) -> Any:
+    """Batch rule of a one-argument function of the last two axes: the batch axis
+    is one more stack axis, so the function applies as it is."""
+
+    def batch(args: list, batched: list, **params: Any) -> tuple:
+        return p(args[0], **params), True
+
+    return batch
+
+
+def check_unique(x: Any, ambiguous: bool, what: str, fix: str) -> None:
+    """Raise for a decomposition whose extra columns of a non-square ``x`` are arbitrary."""
+    m, n = x.shape[-2:]
+    if ambiguous and m != n:
+        raise ValueError(
+            f"xpgrad: {what} of a non-square ({m} x {n}) matrix has extra columns that are "
+            f"not unique, so it has no derivative; use {fix}"
+        )
+
+
+# -- samples for the conformance suite -------------------------------------------------------
+def well_conditioned_sample(make: Any, shape: tuple) -> Any:
+    """A diagonally dominant sample: invertible, condition number below ~3."""
+    a = make(shape, -1.0, 1.0)
+    return a + 4 * make.xp.eye(shape[-1], dtype=a.dtype)
+
+
+def spd_sample(make: Any, shape: tuple) -> Any:
+    """A symmetric positive definite sample, ``B B^T + n I``."""
+    xp = make.xp
+    b = make(shape, -1.0, 1.0)
+    n = shape[-1]
+    return xp.matmul(b, xp.matrix_transpose(b)) + n * xp.eye(n, dtype=b.dtype)
+
+
+def symmetric_sample(make: Any, shape: tuple) -> Any:
+    """A random symmetric sample (distinct eigenvalues with probability one)."""
+    b = make(shape)
+    return b + make.xp.matrix_transpose(b)

@@ -13,6 +13,7 @@ built-in rules use nothing that users cannot.
 
 from __future__ import annotations
 
+import dis
 import types
 from typing import Any, Callable, Iterable, Sequence
 
@@ -263,6 +264,22 @@ def shapes_samples(
 # -- helpers that state the math -----------------------------------------------------
 
 
+def _reads_arg(fn: Callable, index: int) -> bool:
+    """Whether ``fn``'s body reads its positional argument ``index``."""
+    code = getattr(fn, "__code__", None)
+    if code is None or index >= code.co_argcount:
+        return True
+    name = code.co_varnames[index]
+    for ins in dis.get_instructions(fn):
+        if ins.opname.startswith("LOAD_") and (
+            ins.argval == name or (isinstance(ins.argval, tuple) and name in ins.argval)
+        ):
+            return True
+        if ins.opname in ("LOAD_CLOSURE", "MAKE_CELL") and ins.argval == name:
+            return True
+    return False
+
+
 def unary(
     name: str,
     deriv: Callable[[Any, Any], Any],
@@ -271,8 +288,13 @@ def unary(
     impl: Callable | None = None,
     module: str | None = None,
 ) -> Primitive:
-    """Elementwise ``y = f(x)`` with ``dy/dx = deriv(x, y)``."""
+    """Elementwise ``y = f(x)`` with ``dy/dx = deriv(x, y)``.
+
+    The pullback keeps alive only what ``deriv`` reads: ``tanh``'s keeps ``y``
+    alone, so a chain of layers stores one array per layer, not two.
+    """
     p = primitive(name, impl, module=module)
+    reads_x = _reads_arg(deriv, 0)
 
     def jvp(primals: list, tangents: list) -> tuple:
         x = primals[0]
@@ -282,6 +304,8 @@ def unary(
     def vjp(primals: list, needs: list) -> tuple:
         x = primals[0]
         out = p(x)
+        if not reads_x:
+            x = None
 
         def pullback(ct: Any) -> tuple:
             return (F.multiply(ct, deriv(x, out)),)

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import backends
 from ._axes import shift_axis
 from ._indexkeys import ARRAY, gather, join_key, metas_of, plan, scatter, split_key
-from ._registry import F, defrule, export, primitive, xp_of
+from ._registry import F, complex_ok, defrule, export, primitive, xp_of
 
 __all__ = ["getitem", "getitem_p", "scatter_add_p", "take", "take_along_axis", "ARRAY",
            "split_key", "join_key"]
@@ -181,7 +182,7 @@ def _index_samples(make: Any) -> list:
     ints = lambda v: xp.asarray(v, dtype=xp.int64)  # noqa: E731
     x = make((4, 3))
     x3 = make((2, 3, 4))
-    return [
+    out = [
         ((x,), {"template": (1, Ellipsis)}),
         ((x,), {"template": (slice(1, 3), slice(None, None, 2))}),
         ((x,), {"template": (Ellipsis, None, 0)}),
@@ -192,8 +193,15 @@ def _index_samples(make: Any) -> list:
         ((x3, ints([0, 1, 1]), ints([3, 0, 3])), {"template": (ARRAY, slice(None), ARRAY)}),
         ((x3, ints([2, 2])), {"template": (slice(None), 1, ARRAY)}),
         ((x3, ints([1, 0])), {"template": (None, slice(None), ARRAY, slice(None, None, -2))}),
+    ]
+    if backends.is_lazy(x):
+        # Dask: a mask gives results of unknown (NaN) size, for which the checker
+        # cannot draw probe directions; masks are checked on the eager backends
+        return out
+    return out + [
         ((x, xp.asarray([True, False, True, True])), {"template": (ARRAY,)}),
-        ((x, make((4, 3)) > 0), {"template": (ARRAY,)}),
+        ((x, xp.reshape(xp.asarray([True, False, False] * 2 + [False, True, True] * 2),
+                        (4, 3))), {"template": (ARRAY,)}),
         ((x3, xp.asarray([True, False, True])), {"template": (slice(None), ARRAY, 0)}),
     ]
 
@@ -382,3 +390,5 @@ def take_along_axis(x: Any, indices: Any, /, *, axis: int = -1) -> Any:
 
 
 export("take_along_axis", take_along_axis)
+
+complex_ok(getitem_p, scatter_add_p, take_p, take_along_axis_p)

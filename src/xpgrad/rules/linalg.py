@@ -1,10 +1,12 @@
-"""Products and matrix structure: matmul, tensordot, vecdot, outer, cross, trace, diagonal.
+"""Products of the main namespace: matmul, tensordot, vecdot.
 
-All of these are linear or bilinear, so their pullbacks are transposes. They
-are holomorphic (vecdot conjugates its first argument), so with the package's
-complex convention (a pullback is the transpose of the pushforward) the same
-formulas serve complex inputs. ``matmul``, ``tensordot``, ``vecdot`` and
+All three are bilinear, so their pullbacks are transposes. They are holomorphic
+(vecdot conjugates its first argument and has its own pullback), so with the
+package's complex convention (a pullback is the transpose of the pushforward)
+the same formulas serve complex inputs. ``matmul``, ``tensordot``, ``vecdot`` and
 ``matrix_transpose`` are also exported as ``linalg.<name>``, as the standard asks.
+The rest of the linalg extension: ``linalg_vectors`` (outer, cross, trace,
+diagonal), ``linalg_solve``, ``linalg_decomp``, ``linalg_spectral``, ``linalg_norms``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ._matrix import eye_like, is_complex, linalg_impl, mT
+from ._matrix import is_complex, mT
 from ._registry import (
     F,
     align_batched,
@@ -314,172 +316,13 @@ defrule(
 )
 
 
-# -- outer ---------------------------------------------------------------------------------
-outer_p = primitive("outer", linalg_impl("outer"), module="linalg", export_as=False)
-
-
-def _outer_jvp(primals: list, tangents: list) -> tuple:
-    x, y = primals
-    tx, ty = tangents
-    t = None
-    if tx is not None:
-        t = outer_p(tx, y)
-    if ty is not None:
-        u = outer_p(x, ty)
-        t = u if t is None else F.add(t, u)
-    return outer_p(x, y), t
-
-
-def _outer_vjp(primals: list, needs: list) -> tuple:
-    x, y = primals
-
-    def outer_pullback(ct: Any) -> tuple:
-        gx = project(mm(ct, y), x) if needs[0] else None
-        gy = project(mm(x, ct), y) if needs[1] else None
-        return gx, gy
-
-    return outer_p(x, y), outer_pullback
-
-
-def _outer_batch(args: list, batched: list) -> tuple:
-    x, y = args
-    return mul(F.expand_dims(x, axis=-1), F.expand_dims(y, axis=-2)), True
-
-
-def outer(x1: Any, x2: Any, /) -> Any:
-    """``xp.linalg.outer`` of two vectors: ``x1[:, None] * x2[None, :]``."""
-    return outer_p(x1, x2)
-
-
-defrule(outer_p, jvp=_outer_jvp, vjp=_outer_vjp, batch=_outer_batch,
-        samples=lambda make: [((make((3,)), make((2,))), {}), ((make((1,)), make((4,))), {})])
-
-
-# -- cross -----------------------------------------------------------------------------------
-cross_p = primitive("cross", linalg_impl("cross"), module="linalg", export_as=False)
-
-
-def _cross_jvp(primals: list, tangents: list, axis: int) -> tuple:
-    x, y = primals
-    tx, ty = tangents
-    t = None
-    if tx is not None:
-        t = cross_p(tx, y, axis=axis)
-    if ty is not None:
-        u = cross_p(x, ty, axis=axis)
-        t = u if t is None else F.add(t, u)
-    return cross_p(x, y, axis=axis), t
-
-
-def _cross_vjp(primals: list, needs: list, axis: int) -> tuple:
-    x, y = primals
-
-    # <ct, x × y> = <y × ct, x> = <ct × x, y>
-    def cross_pullback(ct: Any) -> tuple:
-        gx = unbroadcast(cross_p(y, ct, axis=axis), x) if needs[0] else None
-        gy = unbroadcast(cross_p(ct, x, axis=axis), y) if needs[1] else None
-        return gx, gy
-
-    return cross_p(x, y, axis=axis), cross_pullback
-
-
-def _cross_batch(args: list, batched: list, axis: int) -> tuple:
-    return cross_p(*align_batched(args, batched), axis=axis), True
-
-
-def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
-    """``xp.linalg.cross`` of 3-vectors along ``axis``, with broadcasting."""
-    return cross_p(x1, x2, axis=_negative_axis(axis, (tuple(x1.shape), tuple(x2.shape)),
-                                               "linalg.cross"))
-
-
-defrule(
-    cross_p,
-    jvp=_cross_jvp,
-    vjp=_cross_vjp,
-    batch=_cross_batch,
-    samples=lambda make: [
-        ((make((3,)), make((3,))), {"axis": -1}),
-        ((make((2, 3)), make((3,))), {"axis": -1}),
-        ((make((3, 2)), make((3, 2))), {"axis": -2}),
-    ],
-)
-
-
-# -- trace and diagonal: linear, transposes put values back on a diagonal -------------------
-trace_p = primitive("trace", linalg_impl("trace"), module="linalg", export_as=False)
-diagonal_p = primitive("diagonal", linalg_impl("diagonal"), module="linalg", export_as=False)
-
-
-def _diagonal_length(n: int, m: int, offset: int) -> int:
-    return max(0, min(n, m - offset) if offset >= 0 else min(n + offset, m))
-
-
-def _trace_jvp(primals: list, tangents: list, **params: Any) -> tuple:
-    return trace_p(primals[0], **params), trace_p(tangents[0], **params)
-
-
-def _trace_vjp(primals: list, needs: list, offset: int = 0, dtype: Any = None) -> tuple:
-    x = primals[0]
-    n, m = x.shape[-2:]
-    out = trace_p(x, offset=offset, dtype=dtype)
-
-    def trace_pullback(ct: Any) -> tuple:
-        e = eye_like(x, n, m, k=offset)
-        g = mul(F.expand_dims(F.expand_dims(ct, axis=-1), axis=-1), e)
-        return (project(F.broadcast_to(g, tuple(x.shape)), x),)
-
-    return out, trace_pullback
-
-
-def _diagonal_jvp(primals: list, tangents: list, offset: int = 0) -> tuple:
-    return diagonal_p(primals[0], offset=offset), diagonal_p(tangents[0], offset=offset)
-
-
-def _diagonal_vjp(primals: list, needs: list, offset: int = 0) -> tuple:
-    x = primals[0]
-    n, m = x.shape[-2:]
-    length = _diagonal_length(n, m, offset)
-
-    def diagonal_pullback(ct: Any) -> tuple:
-        # entry l of the diagonal sits at (r0 + l, c0 + l): place it with two
-        # constant selection matrices, R^T (ct[..., :, None] * C)
-        rows = eye_like(x, length, n, k=max(0, -offset))
-        cols = eye_like(x, length, m, k=max(0, offset))
-        g = mm(mT(rows), mul(F.expand_dims(ct, axis=-1), cols))
-        return (project(F.broadcast_to(g, tuple(x.shape)), x),)
-
-    return diagonal_p(x, offset=offset), diagonal_pullback
-
-
-def trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Any:
-    """``xp.linalg.trace``: the sum of the ``offset`` diagonal of each matrix."""
-    return trace_p(x, offset=offset, dtype=dtype)
-
-
-def diagonal(x: Any, /, *, offset: int = 0) -> Any:
-    """``xp.linalg.diagonal``: the ``offset`` diagonal of each matrix."""
-    return diagonal_p(x, offset=offset)
-
-
-_diag_samples = [((2, 3), {}), ((3, 3), {"offset": 1}), ((3, 2), {"offset": -1}),
-                 ((2, 3, 3), {}), ((2, 4, 3), {"offset": 1})]
-defrule(trace_p, jvp=_trace_jvp, vjp=_trace_vjp,
-        batch=lambda args, batched, **p: (trace_p(args[0], **p), True),
-        samples=lambda make: [((make(s),), dict(p)) for s, p in _diag_samples])
-defrule(diagonal_p, jvp=_diagonal_jvp, vjp=_diagonal_vjp,
-        batch=lambda args, batched, **p: (diagonal_p(args[0], **p), True),
-        samples=lambda make: [((make(s),), dict(p)) for s, p in _diag_samples])
-
-
 # -- exports: the standard's signatures; the shared ones under both names -------------------
 export("tensordot", tensordot)
 export("vecdot", vecdot)
 for _name, _fn in (("matmul", matmul), ("tensordot", tensordot), ("vecdot", vecdot),
-                   ("matrix_transpose", F.matrix_transpose), ("outer", outer),
-                   ("cross", cross), ("trace", trace), ("diagonal", diagonal)):
+                   ("matrix_transpose", F.matrix_transpose)):
     export(f"linalg.{_name}", _fn)
 
 # Holomorphic (vecdot: conjugate-linear in x1, with its own pullback): the same
 # rules hold for complex inputs under the transpose convention.
-complex_ok(matmul, tensordot_p, vecdot_p, outer_p, cross_p, trace_p, diagonal_p)
+complex_ok(matmul, tensordot_p, vecdot_p)

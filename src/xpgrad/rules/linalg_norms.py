@@ -22,7 +22,7 @@ from typing import Any
 from ._axes import kept_shape, normalize_axes, shift_axis
 from ._matrix import col, extremum_weights, linalg_impl, safe_denominator
 from ._registry import F, defrule, export, primitive
-from .linalg_decomp import svd_p
+from .linalg_spectral import svd_p
 
 mul = F.multiply
 

@@ -20,30 +20,16 @@ from __future__ import annotations
 import operator
 from typing import Any, NamedTuple
 
-from ._matrix import linalg_impl, mT
+from ._matrix import linalg_impl, mT, stack_batch, well_conditioned_sample
 from ._registry import F, align_batched, complex_ok, defrule, export, primitive, unbroadcast
-from .linalg import trace_p
+from .linalg_vectors import trace_p
 
 mm = F.matmul
 mul = F.multiply
 
 
-def _stack_batch(p: Any) -> Any:
-    """Batch rule of a function of the last two axes: the batch axis is one more stack axis."""
-
-    def batch(args: list, batched: list, **params: Any) -> tuple:
-        return p(args[0], **params), True
-
-    return batch
-
-
-def _well_conditioned(make: Any, shape: tuple) -> Any:
-    a = make(shape, -1.0, 1.0)
-    return a + 4 * make.xp.eye(shape[-1], dtype=a.dtype)
-
-
 def _square_samples(make: Any) -> list:
-    return [((_well_conditioned(make, s),), {}) for s in ((3, 3), (2, 3, 3), (1, 1))]
+    return [((well_conditioned_sample(make, s),), {}) for s in ((3, 3), (2, 3, 3), (1, 1))]
 
 
 def _scale(ct: Any) -> Any:
@@ -70,7 +56,7 @@ def _inv_vjp(primals: list, needs: list) -> tuple:
     return y, inv_pullback
 
 
-defrule(inv_p, jvp=_inv_jvp, vjp=_inv_vjp, batch=_stack_batch(inv_p), samples=_square_samples)
+defrule(inv_p, jvp=_inv_jvp, vjp=_inv_vjp, batch=stack_batch(inv_p), samples=_square_samples)
 
 
 # -- solve -----------------------------------------------------------------------------------
@@ -129,7 +115,7 @@ def _solve_batch(args: list, batched: list) -> tuple:
 
 
 def _solve_samples(make: Any) -> list:
-    w = _well_conditioned
+    w = well_conditioned_sample
     return [
         ((w(make, (3, 3)), make((3,))), {}),
         ((w(make, (3, 3)), make((3, 2))), {}),
@@ -162,7 +148,7 @@ def _det_vjp(primals: list, needs: list) -> tuple:
     return d, det_pullback
 
 
-defrule(det_p, jvp=_det_jvp, vjp=_det_vjp, batch=_stack_batch(det_p), samples=_square_samples)
+defrule(det_p, jvp=_det_jvp, vjp=_det_vjp, batch=stack_batch(det_p), samples=_square_samples)
 
 
 class SlogdetResult(NamedTuple):
@@ -204,7 +190,7 @@ def slogdet(x: Any, /) -> SlogdetResult:
     return SlogdetResult(*slogdet_p(x))
 
 
-defrule(slogdet_p, jvp=_slogdet_jvp, vjp=_slogdet_vjp, batch=_stack_batch(slogdet_p),
+defrule(slogdet_p, jvp=_slogdet_jvp, vjp=_slogdet_vjp, batch=stack_batch(slogdet_p),
         samples=_slogdet_samples)
 export("linalg.slogdet", slogdet)
 
@@ -291,7 +277,7 @@ def matrix_power(x: Any, n: int, /) -> Any:
 
 def _matrix_power_samples(make: Any) -> list:
     a = make((3, 3), -1.0, 1.0)
-    w = _well_conditioned
+    w = well_conditioned_sample
     return [((a,), {"n": k}) for k in (0, 1, 2, 3, 5)] + [
         ((w(make, (3, 3)),), {"n": -1}),
         ((w(make, (2, 3, 3)),), {"n": -3}),
@@ -300,7 +286,7 @@ def _matrix_power_samples(make: Any) -> list:
 
 
 defrule(matrix_power_p, jvp=_matrix_power_jvp, vjp=_matrix_power_vjp,
-        batch=_stack_batch(matrix_power_p), samples=_matrix_power_samples)
+        batch=stack_batch(matrix_power_p), samples=_matrix_power_samples)
 export("linalg.matrix_power", matrix_power)
 
 
@@ -345,11 +331,11 @@ defrule(
     pinv_p,
     jvp=_pinv_jvp,
     vjp=_pinv_vjp,
-    batch=_stack_batch(pinv_p),
+    batch=stack_batch(pinv_p),
     samples=lambda make: [
         ((make((3, 2)),), {}),
         ((make((2, 3)),), {}),
-        ((_well_conditioned(make, (3, 3)),), {}),
+        ((well_conditioned_sample(make, (3, 3)),), {}),
         ((make((2, 3, 2)),), {"rtol": 1e-8}),
     ],
 )
@@ -360,7 +346,7 @@ export("linalg.pinv", pinv)
 matrix_rank_p = primitive("matrix_rank", linalg_impl("matrix_rank"), module="linalg",
                           export_as=False)
 matrix_rank_p.differentiable = False
-matrix_rank_p.batch = _stack_batch(matrix_rank_p)
+matrix_rank_p.batch = stack_batch(matrix_rank_p)
 matrix_rank_p.samples = lambda make: [((make((3, 2)),), {}), ((make((2, 3, 3)),), {"rtol": 0.1})]
 
 

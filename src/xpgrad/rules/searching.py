@@ -128,9 +128,10 @@ def _searchsorted_batch(args: list, batched: list, side: str = "left") -> tuple:
 
 def _searchsorted_samples(make: Any) -> list:
     xp = xp_of(make((1,)))
+    dt = make((1,)).dtype
     # well separated, so the conformance suite's batch perturbations keep them sorted
-    x1 = xp.asarray([-1.5, -0.5, 0.5, 1.5], dtype=xp.float64)
-    unsorted = xp.asarray([0.5, -1.5, 1.5, -0.5], dtype=xp.float64)
+    x1 = xp.asarray([-1.5, -0.5, 0.5, 1.5], dtype=dt)
+    unsorted = xp.asarray([0.5, -1.5, 1.5, -0.5], dtype=dt)
     sorter = xp.asarray([1, 3, 0, 2], dtype=xp.int64)
     return [((x1, make((5,))), {"side": "left"}), ((x1, make((2, 3))), {"side": "right"}),
             ((unsorted, make((3,)), sorter), {"side": "left"})]

@@ -1,0 +1,205 @@
+"""The documentation cannot drift: every example in it runs here.
+
+- Every fenced ``python`` block of every Markdown page under ``docs/`` (and of
+  README.md) is executed with Sybil, page by page, in order, in one namespace
+  per page; blocks that start with ``>>>`` are doctests and their output is
+  compared. Pages that need an optional library are skipped without it.
+- Every docstring example (``>>>``) of every module of ``src/xpgrad`` runs
+  with doctest, module by module.
+- Every public name has an API-reference entry and a runnable example.
+
+Rules registered by an example (``xpgrad.extend``, ``custom_rule``) are
+removed again after its page or module, so the registry the other tests see
+is the built-in one.
+"""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+import re
+import types
+import unittest
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import xpgrad
+import xpgrad.backends as B
+from xpgrad.rules import _registry as R
+
+sybil = pytest.importorskip("sybil")
+from sybil.parsers.markdown import (  # noqa: E402
+    ClearNamespaceParser,
+    PythonCodeBlockParser,
+    SkipParser,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+
+#: Pages that need optional libraries: skipped (with the reason) where missing.
+REQUIRES: dict[str, tuple[str, ...]] = {
+    "getting-started.md": ("dask", "distributed"),
+    "dask.md": ("dask", "distributed"),
+    "performance.md": (),
+}
+#: Pages that start worker processes (a LocalCluster): tens of seconds on a busy machine.
+SLOW = {"dask.md"}
+
+PAGES = sorted(DOCS.rglob("*.md")) + [ROOT / "README.md"]
+
+
+def _page_id(p: Path) -> str:
+    return str(p.relative_to(ROOT))
+
+
+@pytest.fixture
+def clean_registry() -> Iterator[None]:
+    """Undo rules, exports and adapters that an example registers."""
+    prims, ns, funcs = dict(R.PRIMITIVES), dict(R.NAMESPACE), dict(vars(R.F))
+    adapters = dict(B.available())
+    budget = xpgrad.config.memory_budget
+    try:
+        yield
+    finally:
+        R.PRIMITIVES.clear()
+        R.PRIMITIVES.update(prims)
+        R.NAMESPACE.clear()
+        R.NAMESPACE.update(ns)
+        for k in list(vars(R.F)):
+            if k not in funcs:
+                delattr(R.F, k)
+        for name in set(B.available()) - set(adapters):
+            B.unregister(name)
+        xpgrad.config.memory_budget = budget
+
+
+_SYBIL = sybil.Sybil(
+    parsers=[
+        PythonCodeBlockParser(doctest_optionflags=FLAGS),
+        SkipParser(),
+        ClearNamespaceParser(),
+    ],
+)
+
+
+def _marks(p: Path) -> list:
+    return [pytest.mark.slow] if p.name in SLOW else []
+
+
+@pytest.mark.parametrize(
+    "page", [pytest.param(p, id=_page_id(p), marks=_marks(p)) for p in PAGES]
+)
+def test_page_examples_run(page: Path, clean_registry: None, tmp_path: Path,
+                           monkeypatch: pytest.MonkeyPatch) -> None:
+    for mod in REQUIRES.get(page.name, ()):
+        pytest.importorskip(mod, reason=f"{_page_id(page)} needs {mod}")
+    monkeypatch.chdir(tmp_path)  # examples that write files write them here
+    document = _SYBIL.parse(page)
+    # scripts on the pages guard their entry point, as scripts must for Dask's
+    # worker processes: run it
+    document.namespace["__name__"] = "__main__"
+    skipped = []
+    ran = 0
+    for example in document:
+        try:
+            example.evaluate()
+            ran += 1
+        except unittest.SkipTest as e:  # a <!-- skip: next if(...) --> block
+            skipped.append(f"line {example.line}: {e}")
+    if skipped and not ran:
+        pytest.skip("; ".join(skipped))
+
+
+# -- docstrings ---------------------------------------------------------------------------
+
+
+def _modules() -> list[str]:
+    """The modules of src/xpgrad that have docstring examples."""
+    names = ["xpgrad"] + [m.name for m in pkgutil.walk_packages(xpgrad.__path__, "xpgrad.")
+                          if not m.name.endswith("__main__")]
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    return sorted(n for n in names
+                  if any(t.examples for t in finder.find(importlib.import_module(n), n)))
+
+
+@pytest.mark.parametrize("name", _modules())
+def test_docstring_examples_run(name: str, clean_registry: None) -> None:
+    module = importlib.import_module(name)
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    runner = doctest.DocTestRunner(optionflags=FLAGS)
+    tests = [t for t in finder.find(module, name) if t.examples]
+    report: list[str] = []
+    for t in tests:
+        runner.run(t, out=report.append)
+    res = runner.summarize(verbose=False)
+    assert res.failed == 0, "".join(report)
+
+
+# -- every public name is documented, with an example ----------------------------------------
+
+
+def _public_names() -> list[str]:
+    """``module.name`` for every public name of the user-facing modules."""
+    import xpgrad.extend
+    import xpgrad.optimisers
+    import xpgrad.testing
+
+    out = [f"xpgrad.{n}" for n in xpgrad.__all__]
+    for mod in (xpgrad.optimisers, xpgrad.testing, B):
+        out += [f"{mod.__name__}.{n}" for n in mod.__all__]
+    out += [f"xpgrad.extend.{n}" for n in dir(xpgrad.extend) if not n.startswith("_")
+            and not isinstance(getattr(xpgrad.extend, n), types.ModuleType)]
+    return sorted(set(out))
+
+
+def _reference() -> dict[str, str]:
+    """Each ``::: name`` directive of the API pages, with the page text up to the next one."""
+    sections: dict[str, str] = {}
+    for page in sorted((DOCS / "api").glob("*.md")):
+        parts = re.split(r"^::: *([\w.]+)[^\n]*$", page.read_text(), flags=re.MULTILINE)
+        for name, body in zip(parts[1::2], parts[2::2]):
+            sections[name] = body
+    return sections
+
+
+def _resolve(dotted: str) -> Any:
+    mod, _, attr = dotted.rpartition(".")
+    return getattr(importlib.import_module(mod), attr)
+
+
+# Names the reference documents under their defining module (instances, constants).
+_ALIASES = {"xpgrad.config": "xpgrad.api.config.Config"}
+
+
+def test_every_public_name_is_in_the_reference_with_an_example() -> None:
+    sections = _reference()
+    documented = {id(_resolve(n)): n for n in sections if not n.startswith("xpgrad.backends.")}
+    missing, no_example = [], []
+    for name in _public_names():
+        key = _ALIASES.get(name, name)
+        obj = _resolve(name)
+        section = sections.get(key)
+        if section is None and not isinstance(obj, (str, int, dict, types.SimpleNamespace)):
+            section = sections.get(documented.get(id(obj), ""))
+        if section is None:
+            missing.append(name)
+            continue
+        short = name.rsplit(".", 1)[1]
+        doc = getattr(_resolve(key), "__doc__", None) or ""
+        own_doc = not isinstance(obj, (str, int, dict, types.SimpleNamespace))
+        has_example = (own_doc and ">>>" in doc) or (
+            "```python" in section and short in section.split("```python", 1)[1]
+        )
+        if not has_example:
+            no_example.append(name)
+    assert not missing, f"public names missing from docs/api/*.md: {missing}"
+    assert not no_example, (
+        f"public names without a runnable example (in the docstring or below the ::: entry): "
+        f"{no_example}"
+    )
