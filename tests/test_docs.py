@@ -92,11 +92,10 @@ def _marks(p: Path) -> list:
     return [pytest.mark.slow] if p.name in SLOW else []
 
 
-@pytest.mark.parametrize(
-    "page", [pytest.param(p, id=_page_id(p), marks=_marks(p)) for p in PAGES]
-)
-def test_page_examples_run(page: Path, clean_registry: None, tmp_path: Path,
-                           monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("page", [pytest.param(p, id=_page_id(p), marks=_marks(p)) for p in PAGES])
+def test_page_examples_run(
+    page: Path, clean_registry: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for mod in REQUIRES.get(page.name, ()):
         pytest.importorskip(mod, reason=f"{_page_id(page)} needs {mod}")
     monkeypatch.chdir(tmp_path)  # examples that write files write them here
@@ -121,11 +120,15 @@ def test_page_examples_run(page: Path, clean_registry: None, tmp_path: Path,
 
 def _modules() -> list[str]:
     """The modules of src/xpgrad that have docstring examples."""
-    names = ["xpgrad"] + [m.name for m in pkgutil.walk_packages(xpgrad.__path__, "xpgrad.")
-                          if not m.name.endswith("__main__")]
+    names = ["xpgrad"] + [
+        m.name
+        for m in pkgutil.walk_packages(xpgrad.__path__, "xpgrad.")
+        if not m.name.endswith("__main__")
+    ]
     finder = doctest.DocTestFinder(exclude_empty=True)
-    return sorted(n for n in names
-                  if any(t.examples for t in finder.find(importlib.import_module(n), n)))
+    return sorted(
+        n for n in names if any(t.examples for t in finder.find(importlib.import_module(n), n))
+    )
 
 
 @pytest.mark.parametrize("name", _modules())
@@ -153,8 +156,11 @@ def _public_names() -> list[str]:
     out = [f"xpgrad.{n}" for n in xpgrad.__all__]
     for mod in (xpgrad.optimisers, xpgrad.testing, B):
         out += [f"{mod.__name__}.{n}" for n in mod.__all__]
-    out += [f"xpgrad.extend.{n}" for n in dir(xpgrad.extend) if not n.startswith("_")
-            and not isinstance(getattr(xpgrad.extend, n), types.ModuleType)]
+    out += [
+        f"xpgrad.extend.{n}"
+        for n in dir(xpgrad.extend)
+        if not n.startswith("_") and not isinstance(getattr(xpgrad.extend, n), types.ModuleType)
+    ]
     return sorted(set(out))
 
 

@@ -18,7 +18,8 @@ from ..rules import F
 from . import _edge as E
 from .config import config
 
-__all__ = ["WORK_FACTOR", "Blocks", "basis", "choose_chunk", "itemsize", "size_of"]
+__all__ = ["NO_PROGRESS", "WORK_FACTOR", "Blocks", "basis", "choose_chunk", "itemsize",
+           "progress", "size_of"]
 
 #: Copies of the inputs and outputs that one basis direction is assumed to
 #: need while it is pushed through the program (its tangents or cotangents of
@@ -84,6 +85,45 @@ def choose_chunk(
         budget = memory_budget
     per = WORK_FACTOR * nbytes_item * max(1, per_direction)
     return max(1, min(ndirs, budget // per))
+
+
+class _NoProgress:
+    """The progress bar of ``progress=False``: does nothing."""
+
+    __slots__ = ()
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+NO_PROGRESS: Any = _NoProgress()
+
+
+def progress(enabled: Any, total: int, name: str, lazy: bool = False) -> Any:
+    """A progress bar over ``total`` basis directions, or :data:`NO_PROGRESS`.
+
+    ``enabled`` is the ``progress=`` argument of ``jacobian``, ``hessian``,
+    ``hessian_reverse`` and ``diaghessian``. The bar is tqdm's (``tqdm.auto``:
+    a widget in notebooks), imported only when asked for. On a lazy backend
+    (Dask) the chunk loop only builds the graph, so the bar says so: the work
+    happens at ``compute``, where Dask's own diagnostics show it.
+    """
+    if enabled is False or enabled is None:
+        return NO_PROGRESS
+    if enabled is not True:
+        raise TypeError(f"xpgrad.{name}: progress must be True or False, got {enabled!r}")
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        raise ImportError(
+            f"xpgrad.{name}: progress=True needs the tqdm package: pip install tqdm "
+            f"(or pip install 'xpgrad[progress]'); or pass progress=False"
+        ) from None
+    desc = f"{name} (building the Dask graph)" if lazy else name
+    return tqdm(total=total, desc=desc, unit="dir", leave=False)
 
 
 def basis(xp: Any, start: int, k: int, n: int, dtype: Any, shape: tuple, device: Any,

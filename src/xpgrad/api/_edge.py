@@ -91,12 +91,11 @@ def backend_xp(x: Any) -> Any:
 def common_xp(leaves: list) -> Any:
     """The one backend namespace of the array leaves (numpy's if there are none)."""
     xp = None
-    first = None
     for a in leaves:
         if is_array(a):
             ns = backend_xp(a)
             if xp is None:
-                xp, first = ns, a
+                xp = ns
             elif ns is not xp:
                 raise TypeError(
                     f"xpgrad: arrays from two backends in one call ({_name(xp)} and "
@@ -160,3 +159,16 @@ def namespace(xp: Any) -> Any:
 def map_leaves(fn: Callable, tree: Any) -> Any:
     leaves, treedef = flatten(tree)
     return unflatten(treedef, [fn(x) for x in leaves])
+
+
+def private(x: Any, xp: Any) -> Any:
+    """``x``, copied if it is a caller's mutable backend array.
+
+    Derivatives may pass a cotangent or tangent straight through (identity,
+    reshape, slicing): copying what the caller hands in means no result can
+    alias or view the caller's arrays. Tracers and immutable (lazy) arrays are
+    returned as they are.
+    """
+    if isinstance(x, Tracer) or not is_array(x) or not backends.capabilities(x)["inplace"]:
+        return x
+    return xp.asarray(x, copy=True)

@@ -62,7 +62,7 @@ def _finish(H: Any, x: Any, kind: str, xp: Any) -> Any:
 
 
 def hessian(f: Callable, x: Any, *, chunk_size: int | None = None,
-            memory_budget: int | None = None) -> Any:
+            memory_budget: int | None = None, progress: bool = False) -> Any:
     """The Hessian ``H[i, j] = d^2 f / dx[i] dx[j]`` of a real scalar function.
 
     For an array ``x`` the result is the ``(x.size, x.size)`` matrix in C-order
@@ -75,6 +75,7 @@ def hessian(f: Callable, x: Any, *, chunk_size: int | None = None,
     ``16 * itemsize * x.size`` bytes per direction) under ``memory_budget``
     (default ``xpgrad.config.memory_budget``), unless ``chunk_size`` is given.
     JAX's ``hessian`` pushes the whole basis at once instead.
+    ``progress=True`` shows a progress bar over the chunks (as in ``jacobian``).
 
     >>> import math, numpy as np, xpgrad
     >>> xpgrad.hessian(lambda x: x[0] * x[1], np.array([0.3, -1.2]))
@@ -94,13 +95,17 @@ def hessian(f: Callable, x: Any, *, chunk_size: int | None = None,
     xp = E.common_xp([x])
     kind = _check_point(x, xp, "hessian")
     n = C.size_of(tuple(E.as_array(x, xp).shape))
-    H = _forward_one(_gradient_of(f, "hessian"), [x], 0, n, xp, chunk_size, memory_budget,
-                     "hessian")
+    bar = C.progress(progress, n, "hessian", C.one_pass(x))
+    try:
+        H = _forward_one(_gradient_of(f, "hessian"), [x], 0, n, xp, chunk_size, memory_budget,
+                         "hessian", bar)
+    finally:
+        bar.close()
     return _finish(H, x, kind, xp)
 
 
 def hessian_reverse(f: Callable, x: Any, *, chunk_size: int | None = None,
-                    memory_budget: int | None = None) -> Any:
+                    memory_budget: int | None = None, progress: bool = False) -> Any:
     """``hessian(f, x)`` computed reverse over reverse (the reverse jacobian of the gradient).
 
     Same results and shapes as ``hessian``; usually slower (the gradient's
@@ -120,13 +125,17 @@ def hessian_reverse(f: Callable, x: Any, *, chunk_size: int | None = None,
     xp = E.common_xp([x])
     kind = _check_point(x, xp, "hessian_reverse")
     g, back = pullback(_gradient_of(f, "hessian_reverse"), x)
-    (H,) = _reverse(back, E.as_array(g, xp), [x], xp, chunk_size, memory_budget,
-                    "hessian_reverse")
+    ga = E.as_array(g, xp)
+    bar = C.progress(progress, C.size_of(tuple(ga.shape)), "hessian_reverse", C.one_pass(ga))
+    try:
+        (H,) = _reverse(back, ga, [x], xp, chunk_size, memory_budget, "hessian_reverse", bar)
+    finally:
+        bar.close()
     return _finish(H, x, kind, xp)
 
 
 def _diagonal(grad_i: Callable, x: Any, xp: Any, chunk_size: Any, budget: Any,
-              name: str) -> Any:
+              name: str, bar: Any = C.NO_PROGRESS) -> Any:
     """``diag(H)`` of ``x``, by chunked forward over reverse keeping the diagonal only."""
     xa = E.as_array(x, xp)
     shape = tuple(xa.shape)
@@ -149,6 +158,7 @@ def _diagonal(grad_i: Callable, x: Any, xp: Any, chunk_size: Any, budget: Any,
         # basis, so that an infinite off-diagonal entry cannot leak in as nan
         mask = C.flat_rows(e, kk) != 0
         parts.append(F.sum(F.where(mask, Ht, F.zeros_like(Ht)), axis=1))
+        bar.update(kk)
     d = parts[0] if len(parts) == 1 else _concat(parts, xp)
     return F.reshape(d, shape)
 
@@ -162,7 +172,7 @@ def _concat(parts: list, xp: Any) -> Any:
 
 
 def diaghessian(f: Callable, *args: Any, chunk_size: int | None = None,
-                memory_budget: int | None = None) -> tuple:
+                memory_budget: int | None = None, progress: bool = False) -> tuple:
     """The diagonal of the Hessian of a real scalar ``y = f(*args)``, per argument.
 
     For each argument ``x``, an array ``h`` shaped like ``x`` with
@@ -176,6 +186,7 @@ def diaghessian(f: Callable, *args: Any, chunk_size: int | None = None,
     directional derivative of the gradient per element), so prefer
     ``hvp(f, x, ones)`` when you know the Hessian is diagonal (an elementwise
     separable ``f``), which gives the same diagonal from a single product.
+    ``progress=True`` shows a progress bar over the chunks (as in ``jacobian``).
 
     >>> import numpy as np, xpgrad
     >>> xpgrad.diaghessian(lambda x: np.sum(x ** 3), np.array([[1, 2], [3, 4]]))[0]
@@ -189,14 +200,21 @@ def diaghessian(f: Callable, *args: Any, chunk_size: int | None = None,
     E.check_callable(f, "diaghessian")
     xp = E.common_xp(E.flatten(args)[0])
     out: list[Any] = []
-    for i, x in enumerate(args):
-        kind = _kind(x, xp)
-        if kind is None:
-            out.append(None)
-            continue
-        grad_i = _gradient_of(f, "diaghessian", args, i)
-        d = _diagonal(grad_i, x, xp, chunk_size, memory_budget, "diaghessian")
-        out.append(E.to_python(d, x, xp) if kind == "scalar" else d)
+    kinds = [_kind(x, xp) for x in args]
+    total = sum(C.size_of(tuple(E.as_array(x, xp).shape))
+                for x, kind in zip(args, kinds) if kind is not None)
+    lazy = any(C.one_pass(x) for x in args if E.is_array(x))
+    bar = C.progress(progress, total, "diaghessian", lazy)
+    try:
+        for i, (x, kind) in enumerate(zip(args, kinds)):
+            if kind is None:
+                out.append(None)
+                continue
+            grad_i = _gradient_of(f, "diaghessian", args, i)
+            d = _diagonal(grad_i, x, xp, chunk_size, memory_budget, "diaghessian", bar)
+            out.append(E.to_python(d, x, xp) if kind == "scalar" else d)
+    finally:
+        bar.close()
     return tuple(out)
 
 

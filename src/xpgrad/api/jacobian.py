@@ -60,8 +60,11 @@ def _output(y: Any, xp: Any, name: str) -> Any:
 
 
 def _reverse(back: Callable, y: Any, dargs: list, xp: Any, chunk_size: Any, budget: Any,
-             name: str) -> list:
-    """``[J_i]`` for each differentiated argument, by batched pullbacks over rows."""
+             name: str, bar: Any = C.NO_PROGRESS) -> list:
+    """``[J_i]`` for each differentiated argument, by batched pullbacks over rows.
+
+    ``bar`` (see ``_chunks.progress``) advances by the rows of each chunk.
+    """
     m = C.size_of(tuple(y.shape))
     sizes = [C.size_of(tuple(E.as_array(a, xp).shape)) for a in dargs]
     n = sum(sizes)
@@ -82,9 +85,10 @@ def _reverse(back: Callable, y: Any, dargs: list, xp: Any, chunk_size: Any, budg
                 missing[i] = True
             else:
                 blocks[i].add(C.flat_rows(ct, kk))
+        bar.update(kk)
     out = []
     for i, a in enumerate(dargs):
-        if missing[i] or not blocks[i].parts and blocks[i].out is None:
+        if missing[i] or (not blocks[i].parts and blocks[i].out is None):
             out.append(_zero_jacobian(xp, y, a, m, sizes[i]))
         else:
             out.append(blocks[i].result())
@@ -122,8 +126,11 @@ def _pushforward(g: Callable, dargs: list, i: int, xp: Any) -> Callable:
 
 
 def _forward_one(g: Callable, dargs: list, i: int, m: int, xp: Any, chunk_size: Any,
-                 budget: Any, name: str) -> Any:
-    """``J`` of ``g`` in argument ``i`` (shape ``(m, size)``), by batched jvps over columns."""
+                 budget: Any, name: str, bar: Any = C.NO_PROGRESS) -> Any:
+    """``J`` of ``g`` in argument ``i`` (shape ``(m, size)``), by batched jvps over columns.
+
+    ``bar`` (see ``_chunks.progress``) advances by the columns of each chunk.
+    """
     xa = E.as_array(dargs[i], xp)
     shape = tuple(xa.shape)
     n = C.size_of(shape)
@@ -139,6 +146,7 @@ def _forward_one(g: Callable, dargs: list, i: int, m: int, xp: Any, chunk_size: 
         dy = batched_push(C.basis(xp, start, kk, n, xa.dtype, shape, dev,
                                   chunk=chunk_size, like=xa))
         blocks.add(F.permute_dims(C.flat_rows(dy, kk), (1, 0)))
+        bar.update(kk)
     return blocks.result()
 
 
@@ -148,7 +156,7 @@ def _shape_result(J: Any, kind: str) -> Any:
 
 
 def _jacobian(f: Callable, args: tuple, mode: str, chunk_size: Any, budget: Any,
-              name: str) -> tuple[Any, tuple]:
+              name: str, progress: bool = False) -> tuple[Any, tuple]:
     E.check_callable(f, name)
     if mode not in _MODES:
         raise ValueError(f"xpgrad.{name}: mode must be one of {_MODES}, got {mode!r}")
@@ -175,11 +183,15 @@ def _jacobian(f: Callable, args: tuple, mode: str, chunk_size: Any, budget: Any,
     m = C.size_of(tuple(y.shape))
     if mode == "auto" and m >= n:
         back = None  # forward mode: n pushforwards instead of m pullbacks
-    if back is not None:
-        Js = _reverse(back, y, dargs, xp, chunk_size, budget, name)
-    else:
-        Js = [_forward_one(g, dargs, j, m, xp, chunk_size, budget, name)
-              for j in range(len(dargs))]
+    bar = C.progress(progress, m if back is not None else n, name, C.one_pass(y))
+    try:
+        if back is not None:
+            Js = _reverse(back, y, dargs, xp, chunk_size, budget, name, bar)
+        else:
+            Js = [_forward_one(g, dargs, j, m, xp, chunk_size, budget, name, bar)
+                  for j in range(len(dargs))]
+    finally:
+        bar.close()
     res: list[Any] = [None] * len(args)
     for i, J in zip(idx, Js):
         res[i] = _shape_result(J, kinds[i])
@@ -187,7 +199,7 @@ def _jacobian(f: Callable, args: tuple, mode: str, chunk_size: Any, budget: Any,
 
 
 def jacobian(f: Callable, *args: Any, mode: str = "auto", chunk_size: int | None = None,
-             memory_budget: int | None = None) -> tuple:
+             memory_budget: int | None = None, progress: bool = False) -> tuple:
     """The Jacobian of ``y = f(*args)`` with respect to each argument.
 
     For each array argument ``a`` the result holds the matrix
@@ -228,6 +240,11 @@ def jacobian(f: Callable, *args: Any, mode: str = "auto", chunk_size: int | None
         intermediates are much larger than its inputs and outputs needs a
         smaller budget or an explicit ``chunk_size``. The result itself comes
         on top of the budget.
+    progress : bool, default False
+        Show a progress bar (tqdm, which must be installed) counting the basis
+        directions done, chunk by chunk. On Dask the loop only builds the
+        graph; show the progress of the computation with Dask's diagnostics
+        (``dask.diagnostics.ProgressBar``, ``distributed.progress``).
 
     Returns
     -------
@@ -255,12 +272,12 @@ def jacobian(f: Callable, *args: Any, mode: str = "auto", chunk_size: int | None
         from .grads import implicit_jacobian
 
         return implicit_jacobian(jacobian, f, args[0], mode=mode, chunk_size=chunk_size,
-                                 memory_budget=memory_budget)
-    return _jacobian(f, args, mode, chunk_size, memory_budget, "jacobian")[1]
+                                 memory_budget=memory_budget, progress=progress)
+    return _jacobian(f, args, mode, chunk_size, memory_budget, "jacobian", progress)[1]
 
 
 def withjacobian(f: Callable, *args: Any, mode: str = "auto", chunk_size: int | None = None,
-                 memory_budget: int | None = None) -> WithJacobian:
+                 memory_budget: int | None = None, progress: bool = False) -> WithJacobian:
     """The value and the Jacobians, as the named tuple ``(val, grad)``.
 
     ``grad`` is exactly ``jacobian(f, *args)``; the keyword arguments are
@@ -285,6 +302,6 @@ def withjacobian(f: Callable, *args: Any, mode: str = "auto", chunk_size: int | 
 
         return implicit_withgradient(withjacobian, f, args[0], mode=mode,
                                      chunk_size=chunk_size, memory_budget=memory_budget)
-    y, Js = _jacobian(f, args, mode, chunk_size, memory_budget, "withjacobian")
+    y, Js = _jacobian(f, args, mode, chunk_size, memory_budget, "withjacobian", progress)
     xp = E.common_xp(E.flatten(args)[0])
     return WithJacobian(_python_val(y, args, xp), Js)

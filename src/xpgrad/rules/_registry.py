@@ -97,7 +97,7 @@ def primitive(
     *,
     module: str | None = None,
     multiple_results: bool = False,
-    export_as: str | None | bool = True,
+    export_as: str | bool | None = True,
 ) -> Primitive:
     """Create and register a primitive.
 

@@ -21,7 +21,16 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from ._matrix import check_unique, eye_like, linalg_impl, mT, spd_sample, stack_batch, sym
+from ._matrix import (
+    check_unique,
+    eye_like,
+    linalg_impl,
+    mT,
+    real_only,
+    spd_sample,
+    stack_batch,
+    sym,
+)
 from ._registry import F, defrule, export, primitive
 from .linalg_solve import solve_p
 
@@ -42,6 +51,7 @@ cholesky_p = primitive("cholesky", linalg_impl("cholesky", symmetric=True), modu
 def _cholesky_jvp(primals: list, tangents: list, upper: bool = False) -> tuple:
     # L dL^T + dL L^T = dA  =>  dL = L Phi(L^-1 dA L^-T)
     a, t = primals[0], tangents[0]
+    real_only(a, "linalg.cholesky")
     out = cholesky_p(a, upper=upper)
     low = mT(out) if upper else out
     x = solve_p(low, mT(solve_p(low, sym(t))))
@@ -51,6 +61,7 @@ def _cholesky_jvp(primals: list, tangents: list, upper: bool = False) -> tuple:
 
 def _cholesky_vjp(primals: list, needs: list, upper: bool = False) -> tuple:
     a = primals[0]
+    real_only(a, "linalg.cholesky")
     out = cholesky_p(a, upper=upper)
     low = mT(out) if upper else out
 
@@ -141,6 +152,7 @@ def _qr_square_vjp(q: Any, r: Any, cq: Any, cr: Any) -> Any:
 
 def _qr_jvp(primals: list, tangents: list, mode: str = "reduced") -> tuple:
     a, t = primals[0], tangents[0]
+    real_only(a, "linalg.qr")
     _check_reduced_qr(a, mode)
     q, r = qr_p(a, mode=mode)
     m, n = a.shape[-2:]
@@ -156,6 +168,7 @@ def _qr_jvp(primals: list, tangents: list, mode: str = "reduced") -> tuple:
 
 def _qr_vjp(primals: list, needs: list, mode: str = "reduced") -> tuple:
     a = primals[0]
+    real_only(a, "linalg.qr")
     _check_reduced_qr(a, mode)
     q, r = qr_p(a, mode=mode)
     m, n = a.shape[-2:]

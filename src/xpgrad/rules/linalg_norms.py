@@ -20,7 +20,7 @@ import math
 from typing import Any
 
 from ._axes import kept_shape, normalize_axes, shift_axis
-from ._matrix import col, extremum_weights, linalg_impl, safe_denominator
+from ._matrix import col, extremum_weights, linalg_impl, real_only, safe_denominator
 from ._registry import F, defrule, export, primitive
 from .linalg_spectral import svd_p
 
@@ -54,6 +54,7 @@ def _kept(out: Any, shape: tuple, axis: Any, keepdims: bool) -> Any:
 def _vector_norm_jvp(primals: list, tangents: list, axis: Any = None, keepdims: bool = False,
                      ord: Any = 2) -> tuple:
     x, t = primals[0], tangents[0]
+    real_only(x, "linalg.vector_norm")
     out = vector_norm_p(x, axis=axis, keepdims=keepdims, ord=ord)
     w = _vector_weights(x, _kept(out, tuple(x.shape), axis, keepdims), axis, ord)
     if w is None:
@@ -64,6 +65,7 @@ def _vector_norm_jvp(primals: list, tangents: list, axis: Any = None, keepdims: 
 def _vector_norm_vjp(primals: list, needs: list, axis: Any = None, keepdims: bool = False,
                      ord: Any = 2) -> tuple:
     x = primals[0]
+    real_only(x, "linalg.vector_norm")
     shape = tuple(x.shape)
     out = vector_norm_p(x, axis=axis, keepdims=keepdims, ord=ord)
 
@@ -143,6 +145,7 @@ def _matrix_kept(out: Any, keepdims: bool) -> Any:
 def _matrix_norm_jvp(primals: list, tangents: list, keepdims: bool = False,
                      ord: Any = "fro") -> tuple:
     x, t = primals[0], tangents[0]
+    real_only(x, "linalg.matrix_norm")
     out = matrix_norm_p(x, keepdims=keepdims, ord=ord)
     w = _matrix_weights(x, _matrix_kept(out, keepdims), ord)
     return out, F.sum(mul(w, t), axis=(-2, -1), keepdims=keepdims)
@@ -151,6 +154,7 @@ def _matrix_norm_jvp(primals: list, tangents: list, keepdims: bool = False,
 def _matrix_norm_vjp(primals: list, needs: list, keepdims: bool = False,
                      ord: Any = "fro") -> tuple:
     x = primals[0]
+    real_only(x, "linalg.matrix_norm")
     out = matrix_norm_p(x, keepdims=keepdims, ord=ord)
 
     def matrix_norm_pullback(ct: Any) -> tuple:

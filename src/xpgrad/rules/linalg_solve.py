@@ -20,7 +20,7 @@ from __future__ import annotations
 import operator
 from typing import Any, NamedTuple
 
-from ._matrix import linalg_impl, mT, stack_batch, well_conditioned_sample
+from ._matrix import linalg_impl, mT, real_only, stack_batch, well_conditioned_sample
 from ._registry import F, align_batched, complex_ok, defrule, export, primitive, unbroadcast
 from .linalg_vectors import trace_p
 
@@ -162,6 +162,7 @@ slogdet_p = primitive("slogdet", linalg_impl("slogdet", multiple=True), module="
 
 def _slogdet_jvp(primals: list, tangents: list) -> tuple:
     a, t = primals[0], tangents[0]
+    real_only(a, "linalg.slogdet")
     sign, logabs = slogdet_p(a)
     # the sign is locally constant; it has no tangent
     return (sign, logabs), (None, trace_p(solve_p(a, t)))
@@ -169,6 +170,7 @@ def _slogdet_jvp(primals: list, tangents: list) -> tuple:
 
 def _slogdet_vjp(primals: list, needs: list) -> tuple:
     a = primals[0]
+    real_only(a, "linalg.slogdet")
     sign, logabs = slogdet_p(a)
 
     def slogdet_pullback(cts: list) -> tuple:
@@ -297,6 +299,7 @@ pinv_p = primitive("pinv", linalg_impl("pinv"), module="linalg", export_as=False
 def _pinv_jvp(primals: list, tangents: list, rtol: Any = None) -> tuple:
     # dP = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P   (Golub & Pereyra 1973)
     a, da = primals[0], tangents[0]
+    real_only(a, "linalg.pinv")
     p = pinv_p(a, rtol=rtol)
     pt, dat = mT(p), mT(da)
     t1 = -mm(mm(p, da), p)
@@ -307,6 +310,7 @@ def _pinv_jvp(primals: list, tangents: list, rtol: Any = None) -> tuple:
 
 def _pinv_vjp(primals: list, needs: list, rtol: Any = None) -> tuple:
     a = primals[0]
+    real_only(a, "linalg.pinv")
     p = pinv_p(a, rtol=rtol)
 
     def pinv_pullback(ct: Any) -> tuple:

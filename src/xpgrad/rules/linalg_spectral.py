@@ -40,6 +40,7 @@ from ._matrix import (
     linalg_impl,
     matrix_diagonal,
     mT,
+    real_only,
     row,
     spd_sample,
     stack_batch,
@@ -67,6 +68,7 @@ eigvalsh_p = primitive("eigvalsh", linalg_impl("eigvalsh", symmetric=True), modu
 def _eigh_jvp(primals: list, tangents: list) -> tuple:
     # M = V^T dA V: dw = diag(M), dV = V (F o M) with F_ij = 1 / (w_j - w_i)
     a, t = primals[0], tangents[0]
+    real_only(a, "linalg.eigh")
     w, v = eigh_p(a)
     m = mm(mT(v), mm(sym(t), v))
     return (w, v), (matrix_diagonal(m), mm(v, mul(gap_reciprocals(w), m)))
@@ -74,6 +76,7 @@ def _eigh_jvp(primals: list, tangents: list) -> tuple:
 
 def _eigh_vjp(primals: list, needs: list) -> tuple:
     a = primals[0]
+    real_only(a, "linalg.eigh")
     w, v = eigh_p(a)
 
     def eigh_pullback(cts: list) -> tuple:
@@ -94,6 +97,7 @@ def _eigh_vjp(primals: list, needs: list) -> tuple:
 
 def _eigvalsh_jvp(primals: list, tangents: list) -> tuple:
     a, t = primals[0], tangents[0]
+    real_only(a, "linalg.eigvalsh")
     w, v = eigh_p(a)
     # dw_i = v_i^T dA v_i (the quadratic form ignores dA's antisymmetric part)
     return w, F.sum(mul(v, mm(t, v)), axis=-2)
@@ -101,6 +105,7 @@ def _eigvalsh_jvp(primals: list, tangents: list) -> tuple:
 
 def _eigvalsh_vjp(primals: list, needs: list) -> tuple:
     a = primals[0]
+    real_only(a, "linalg.eigvalsh")
     w, v = eigh_p(a)
 
     def eigvalsh_pullback(ct: Any) -> tuple:
@@ -157,6 +162,7 @@ svdvals_p = primitive("svdvals", linalg_impl("svdvals"), module="linalg", export
 
 def _svd_jvp(primals: list, tangents: list, full_matrices: bool = True) -> tuple:
     a, t = primals[0], tangents[0]
+    real_only(a, "linalg.svd")
     check_unique(a, full_matrices, "svd(full_matrices=True)", "full_matrices=False")
     u, s, vh = svd_p(a, full_matrices=full_matrices)
     v = mT(vh)
@@ -180,6 +186,7 @@ def _svd_jvp(primals: list, tangents: list, full_matrices: bool = True) -> tuple
 
 def _svd_vjp(primals: list, needs: list, full_matrices: bool = True) -> tuple:
     a = primals[0]
+    real_only(a, "linalg.svd")
     check_unique(a, full_matrices, "svd(full_matrices=True)", "full_matrices=False")
     u, s, vh = svd_p(a, full_matrices=full_matrices)
     m, n = a.shape[-2:]
@@ -220,6 +227,7 @@ def _svd_vjp(primals: list, needs: list, full_matrices: bool = True) -> tuple:
 
 def _svdvals_jvp(primals: list, tangents: list) -> tuple:
     a, t = primals[0], tangents[0]
+    real_only(a, "linalg.svdvals")
     u, s, vh = svd_p(a, full_matrices=False)
     # ds_i = u_i^T dA v_i
     return s, F.sum(mul(u, mm(t, mT(vh))), axis=-2)
@@ -227,6 +235,7 @@ def _svdvals_jvp(primals: list, tangents: list) -> tuple:
 
 def _svdvals_vjp(primals: list, needs: list) -> tuple:
     a = primals[0]
+    real_only(a, "linalg.svdvals")
     u, s, vh = svd_p(a, full_matrices=False)
 
     def svdvals_pullback(ct: Any) -> tuple:

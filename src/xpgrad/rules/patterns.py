@@ -229,18 +229,22 @@ def _sort(tr: Any, primals: list, pats: list, out: Any, *, axis: int = -1,
     return along_axes(tr, pats[0], shape, shape, _axes(axis, len(shape)))
 
 
-def _fft_axes(params: dict, nd: int) -> tuple:
-    if "axis" in params:
-        return _axes(params["axis"], nd)
+def _fft_axes(params: dict, nd: int, one_axis: bool) -> tuple:
+    if one_axis:
+        return _axes(params.get("axis", -1), nd)
     axes, s = params.get("axes"), params.get("s")
     if axes is None:
         axes = tuple(range(nd)) if s is None else tuple(range(nd - len(s), nd))
     return _axes(axes, nd)
 
 
-def _fft(tr: Any, primals: list, pats: list, out: Any, **params: Any) -> Pattern:
-    shape = _shape(primals[0])
-    return along_axes(tr, pats[0], shape, _shape(out), _fft_axes(params, len(shape)))
+def _fft(one_axis: bool) -> Callable:
+    def fft_pattern(tr: Any, primals: list, pats: list, out: Any, **params: Any) -> Pattern:
+        shape = _shape(primals[0])
+        axes = _fft_axes(params, len(shape), one_axis)
+        return along_axes(tr, pats[0], shape, _shape(out), axes)
+
+    return fft_pattern
 
 
 def _cross(tr: Any, primals: list, pats: list, out: Any, *, axis: int = -1) -> Pattern:
@@ -324,8 +328,7 @@ def _matmul(tr: Any, primals: list, pats: list, out: Any) -> Pattern:
     xs2 = (1,) + xs if len(xs) == 1 else xs
     ys2 = ys + (1,) if len(ys) == 1 else ys
     xp = tr.xp
-    batch = tuple(xp.broadcast_shapes(xs2[:-2], ys2[:-2])) if hasattr(
-        xp, "broadcast_shapes") else _broadcast_shapes(xs2[:-2], ys2[:-2])
+    batch = _broadcast_shapes(xs2[:-2], ys2[:-2])
     I, K = xs2[-2:]
     J = ys2[-1]
     qx = broadcast(tr, pats[0], xs2, batch + (I, K))
@@ -509,7 +512,7 @@ def install() -> None:
     for name in _REDUCTIONS:
         table[name] = reduction
     for name in _FFTS:
-        table[f"fft.{name}"] = _fft
+        table[f"fft.{name}"] = _fft(not name.endswith("n"))
     for name, (cin, cout) in _LINALG.items():
         table[name] = core(cin, cout)
     for name, data in _MOVEMENT.items():

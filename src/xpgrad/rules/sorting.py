@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._axes import shift_axis
-from ._registry import F, defrule, export, nondifferentiable, primitive
+from ._registry import defrule, export, nondifferentiable, primitive
 from .indexing import take_along_axis_p
 
 __all__ = ["sort", "argsort"]
