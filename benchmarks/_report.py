@@ -91,7 +91,7 @@ def _fmt_t(t: float) -> str:
 
 
 def _fmt_r(r: float | None) -> str:
-    return "–" if r is None else (f"{r:.2f}" if r < 10 else f"{r:.1f}" if r < 100 else f"{r:.0f}")
+    return "-" if r is None else (f"{r:.2f}" if r < 10 else f"{r:.1f}" if r < 100 else f"{r:.0f}")
 
 
 def _cols(rows: list[dict]) -> list[str]:
@@ -100,12 +100,12 @@ def _cols(rows: list[dict]) -> list[str]:
 
 def _cell(entry: dict | None, notes: dict, value: str | None = None) -> str:
     if entry is None:
-        return "–"
+        return "-"
     st = entry["status"]
     if st in ("skipped", "error"):
         reason = entry.get("reason", "")
         if reason == "not applicable":
-            return "–"
+            return "-"
         tag = notes.setdefault(reason, len(notes) + 1)
         return f"{st} [{tag}]"
     text = value if value is not None else _fmt_t(entry["median_s"])
@@ -126,7 +126,7 @@ def markdown(record: dict) -> str:
             cells = [_cell(r["libs"].get(c), notes) for c in cols]
             rb = r["ratio_to_best_eager"].get("xpgrad")
             out.append(f"| {r['row']} | {_fmt_t(r['forward']['median_s'])} | "
-                       + " | ".join(cells) + f" | {_fmt_r(rb)} | {r['best_eager'] or '–'} |")
+                       + " | ".join(cells) + f" | {_fmt_r(rb)} | {r['best_eager'] or '-'} |")
         out.append("\n### Ratio to the plain-NumPy forward evaluation\n")
         out.append("| row | " + " | ".join(cols) + " |")
         out.append("|---" * (len(cols) + 1) + "|")
@@ -139,7 +139,7 @@ def markdown(record: dict) -> str:
             out.append(f"| {r['row']} | " + " | ".join(cells) + " |")
         mem = [r for r in rows if any("peak_mib" in e for e in r["libs"].values())]
         if mem:
-            out.append("\n### Peak memory (tracemalloc, MiB; working = peak − the gradient's "
+            out.append("\n### Peak memory (tracemalloc, MiB; working = peak - the gradient's "
                        "own size)\n")
             out.append("| row | library | peak | working | median s |")
             out.append("|---|---|---|---|---|")
@@ -160,7 +160,7 @@ def markdown(record: dict) -> str:
         ex = []
         for c in cols:
             e, rng = sc["exponents"].get(c), sc["fit_ranges"].get(c)
-            ex.append("–" if e is None else f"{e:.2f} (n={rng[0]}–{rng[1]})")
+            ex.append("-" if e is None else f"{e:.2f} (n={rng[0]}-{rng[1]})")
         out.append("| exponent of n (fit) | | " + " | ".join(ex) + " |")
     tg = targets(record)
     if tg:
@@ -168,12 +168,12 @@ def markdown(record: dict) -> str:
         out.append("| target | measured | met |")
         out.append("|---|---|---|")
         for name, value, met in tg:
-            out.append(f"| {name} | {value} | {'yes' if met else 'no' if met is False else '–'} |")
+            out.append(f"| {name} | {value} | {'yes' if met else 'no' if met is False else '-'} |")
     if notes:
         out.append("")
         for reason, tag in notes.items():
             out.append(f"[{tag}] {reason}  ")
-    out.append("\n≠: differs from the reference (np.allclose failed); –: not applicable.")
+    out.append("\n≠: differs from the reference (np.allclose failed); -: not applicable.")
     return "\n".join(out)
 
 
@@ -189,21 +189,21 @@ def targets(record: dict) -> list[tuple]:
         if r["workload"] in ("W9",):
             continue
         v = xr(r, "ratio_to_best_eager")
-        res.append((f"{r['row']}: xpgrad ≤ fastest eager peer", _fmt_r(v) + "×" if v else "–",
+        res.append((f"{r['row']}: xpgrad ≤ fastest eager peer", _fmt_r(v) + "x" if v else "-",
                     None if v is None else v <= 1.0))
-    for row, key, limit, what in (("W2 tiny_ops_grad", "ratio_to_forward", 9.0, "≤ 9× fwd (a bare NumPy tape)"),
-                                  ("W1 mlp_grad", "ratio_to_forward", 3.0, "≤ 3× fwd"),
-                                  ("W7 hvp_rosen n=100000", "ratio_to_forward", 5.0, "≤ 5× fwd")):
+    for row, key, limit, what in (("W2 tiny_ops_grad", "ratio_to_forward", 9.0, "≤ 9x fwd (a bare NumPy tape)"),
+                                  ("W1 mlp_grad", "ratio_to_forward", 3.0, "≤ 3x fwd"),
+                                  ("W7 hvp_rosen n=100000", "ratio_to_forward", 5.0, "≤ 5x fwd")):
         if row in rows:
             v = xr(rows[row], key)
-            res.append((f"{row}: {what}", _fmt_r(v) + "×" if v else "–",
+            res.append((f"{row}: {what}", _fmt_r(v) + "x" if v else "-",
                         None if v is None else v <= limit))
     w3 = rows.get("W3 jacobian_square")
     if w3:
         a, b = w3["libs"].get("xpgrad", {}), w3["libs"].get("xpgrad loop", {})
         if "median_s" in a and "median_s" in b:
             sp = b["median_s"] / a["median_s"]
-            res.append(("W3: ≥ 20× faster than the per-row loop", f"{sp:.1f}×", sp >= 20))
+            res.append(("W3: ≥ 20x faster than the per-row loop", f"{sp:.1f}x", sp >= 20))
     plain = rows.get("W9 checkpoint_mem plain", {}).get("libs", {}).get("xpgrad", {})
     for r in record["rows"]:
         if r["workload"] == "W9" and r is not rows.get("W9 checkpoint_mem plain"):
@@ -214,14 +214,14 @@ def targets(record: dict) -> list[tuple]:
                 t = e["median_s"] / plain["median_s"]
                 # the gradient itself (40 weight matrices) is in both peaks: the target is
                 # read on the working memory, the peak ratio is shown next to it
-                res.append((f"{r['row']}: working memory ≥ 3× smaller",
-                            f"{w:.2f}× (peak incl. gradient {m:.2f}×)", w >= 3))
-                res.append((f"{r['row']}: time ≤ 1.5× plain", f"{t:.2f}×", t <= 1.5))
+                res.append((f"{r['row']}: working memory ≥ 3x smaller",
+                            f"{w:.2f}x (peak incl. gradient {m:.2f}x)", w >= 3))
+                res.append((f"{r['row']}: time ≤ 1.5x plain", f"{t:.2f}x", t <= 1.5))
     for sc in record.get("scaling", []):
         cmp = scaling_comparison(sc)
         if cmp:
             peer, lo, hi, ex_x, ex_p = cmp
-            name = f"scaling {sc['name']}: exponent ≤ best eager peer's ({peer}) + 0.15, n={lo}–{hi}"
+            name = f"scaling {sc['name']}: exponent ≤ best eager peer's ({peer}) + 0.15, n={lo}-{hi}"
             res.append((name, f"{ex_x:.2f} vs {ex_p:.2f}", ex_x <= ex_p + 0.15))
     return res
 
@@ -282,7 +282,7 @@ def plots(record: dict, out: Path) -> list[Path]:
                 if pts:
                     e = sc["exponents"].get(lib)
                     lab = lib + (f" (n^{e:.2f})" if e is not None else "")
-                    ax.loglog(*zip(*pts), "o-", label=lab)
+                    ax.loglog(*zip(*pts), "o-", label=lab, color=_color(lib))
             ax.set_xlabel("n")
             ax.set_ylabel("median seconds")
             ax.set_title(sc["name"])
@@ -301,7 +301,7 @@ def plots(record: dict, out: Path) -> list[Path]:
         w = 0.8 / max(1, len(cols))
         for i, lib in enumerate(cols):
             vals = [r["ratio_to_forward"].get(lib, np.nan) for r in rows]
-            a1.bar(x + (i - (len(cols) - 1) / 2) * w, vals, w, label=lib)
+            a1.bar(x + (i - (len(cols) - 1) / 2) * w, vals, w, label=lib, color=_color(lib))
         a1.set_yscale("log")
         a1.set_ylabel("time ÷ NumPy forward")
         a1.set_xticks(x, [r["row"] for r in rows], rotation=30, ha="right", fontsize=8)
@@ -320,3 +320,8 @@ def plots(record: dict, out: Path) -> list[Path]:
         plt.close(fig)
         paths.append(p)
     return paths
+
+
+def _color(lib: str) -> str:
+    """One colour per library in every plot."""
+    return f"C{LIBS.index(lib)}"

@@ -88,6 +88,11 @@ def _ns(a: Any) -> Any:
     return get() if get is not None else np
 
 
+def _bound(f: Callable, const: Any, x: Any) -> Any:
+    """``f(xp, x, const)`` with ``xp`` from ``x``: a function of ``x`` alone."""
+    return f(_ns(x), x, const)
+
+
 def xpg(f: Callable) -> Callable:
     """``f(xp, *args)`` as user code writes it: ``xp`` from the first argument."""
     return lambda *a: f(_ns(a[0]), *a)
@@ -191,7 +196,7 @@ def w3_case(P: Peers, n: int, loop: bool = True) -> Case:
     A, x = r.standard_normal((n, n)) / np.sqrt(n), r.standard_normal(n)
     c = Case(f"W3 jacobian_square n={n}" if n != 400 else "W3 jacobian_square", "W3",
              lambda: tanh_affine(np, x, A), n=n)
-    fx = lambda x: tanh_affine(_ns(x), x, A)
+    fx = partial(_bound, tanh_affine, A)
     c.add("xpgrad", lambda: _jac(fx, x, "reverse"))
     if loop:
         c.add("xpgrad loop", lambda: partial(_row_loop, fx, x))
@@ -219,7 +224,7 @@ def w3(P: Peers) -> list[Case]:
 def _wide_tall(P: Peers, wl: str, label: str, n_in: int, n_out: int) -> list[Case]:
     r = _rng()
     B, x = r.standard_normal((n_out, n_in)) / np.sqrt(n_in), r.standard_normal(n_in)
-    fx = lambda x: tanh_affine_sin(_ns(x), x, B)
+    fx = partial(_bound, tanh_affine_sin, B)
     cases = []
     for mode in ("reverse", "forward"):
         c = Case(f"{wl} {label} ({mode[:3]})", wl, lambda: tanh_affine_sin(np, x, B))
@@ -300,7 +305,7 @@ def w9(P: Peers) -> list[Case]:
     r = _rng()
     Ws = [r.standard_normal((256, 256)) / 16 for _ in range(W9_LAYERS)]
     h0 = r.standard_normal((256, 256))
-    fwd = lambda: deep_tanh(np, Ws, h0)
+    fwd = partial(deep_tanh, np, Ws, h0)
     ns = _namespaces(P)
     cases = []
     for label, block in (("plain", 0), ("ckpt per layer", 1), (f"ckpt per {W9_BLOCK} layers",
@@ -310,9 +315,11 @@ def w9(P: Peers) -> list[Case]:
         def xpg_make(block: int = block) -> Callable:
             ckpt = None
             if block:
-                checkpointed = api("checkpointed")
-                ckpt = lambda fn: partial(checkpointed, fn)
-            f = lambda Ws: deep_tanh(_ns(Ws), Ws, h0, ckpt, block or 1)
+                ckpt = partial(partial, api("checkpointed"))  # ckpt(fn)(*a) = checkpointed(fn, *a)
+
+            def f(Ws: list) -> Any:
+                return deep_tanh(_ns(Ws), Ws, h0, ckpt, block or 1)
+
             return first(api("gradient"), f, Ws)
 
         c.add("xpgrad", xpg_make)

@@ -29,6 +29,7 @@ import pytest
 
 import xpgrad
 import xpgrad.backends as B
+from xpgrad._core import namespace
 from xpgrad.rules import _registry as R
 
 sybil = pytest.importorskip("sybil")
@@ -74,6 +75,7 @@ def clean_registry() -> Iterator[None]:
         for k in list(vars(R.F)):
             if k not in funcs:
                 delattr(R.F, k)
+        namespace._cache.clear()  # traced namespaces built with the example's exports
         for name in set(B.available()) - set(adapters):
             B.unregister(name)
         xpgrad.config.memory_budget = budget
@@ -103,16 +105,22 @@ def test_page_examples_run(
     # scripts on the pages guard their entry point, as scripts must for Dask's
     # worker processes: run it
     document.namespace["__name__"] = "__main__"
-    skipped = []
+    skipped: dict[str, list[int]] = {}
     ran = 0
     for example in document:
         try:
             example.evaluate()
             ran += 1
-        except unittest.SkipTest as e:  # a <!-- skip: next if(...) --> block
-            skipped.append(f"line {example.line}: {e}")
-    if skipped and not ran:
-        pytest.skip("; ".join(skipped))
+        except unittest.SkipTest as e:  # inside <!-- skip: start if(...) -->
+            skipped.setdefault(str(e), []).append(example.line)
+    if skipped:  # the examples that ran passed; say which did not run, and why
+        why = "; ".join(
+            f"{reason} (lines {lines[0]}-{lines[-1]})" for reason, lines in skipped.items()
+        )
+        pytest.skip(
+            f"{_page_id(page)}: {ran} examples passed, {sum(map(len, skipped.values()))} "
+            f"skipped: {why}"
+        )
 
 
 # -- docstrings ---------------------------------------------------------------------------

@@ -99,12 +99,6 @@ def basis(xp: Any, start: int, k: int, n: int, dtype: Any, shape: tuple, chunk: 
     return e if tuple(shape) == (n,) else e.reshape((k,) + tuple(shape))
 
 
-def _bincount(pos: Any, w: Any, size: int) -> Any:
-    da = _da()
-    w = w.rechunk(pos.chunks)
-    return da.bincount(pos, weights=w, minlength=size)
-
-
 from ._linalg import linalg  # noqa: E402,F401  (the linalg hook; imports Dask lazily)
 
 
@@ -115,16 +109,27 @@ def whole_axes(x: Any, axes: Any) -> Any:
     return x
 
 
-def _positions(da: Any, shape: tuple, key: tuple) -> Any:
-    """The flat position of every element of ``zeros(shape)[key]``.
+def _positions(da: Any, target: Any, key: tuple) -> Any:
+    """The flat position of every element of ``target[key]``, chunked like ``target``.
 
     Dask indexes with one integer array at a time; a key of one integer array
     (or int) per axis -- the standard's form -- is therefore turned into
     positions arithmetically, ``sum(index_i * stride_i)``.
     """
+    shape = tuple(target.shape)
     arrays = [k for k in key if hasattr(k, "dtype")]
     if len(arrays) <= 1:
-        return da.arange(math.prod(shape), chunks=-1).reshape(shape)[key]
+        grid: Any = 0
+        stride = 1
+        for ax in reversed(range(len(shape))):
+            n = shape[ax]
+            bshape = [1] * len(shape)
+            bshape[ax] = n
+            a = da.arange(n, chunks=(target.chunks[ax],)).reshape(tuple(bshape))
+            grid = grid + a * stride
+            stride *= n
+        grid = da.broadcast_to(da.asarray(grid), shape, chunks=target.chunks)
+        return grid[key]
     if len(key) != len(shape) or not all(hasattr(k, "dtype") or isinstance(k, int)
                                          for k in key):
         raise NotImplementedError(
@@ -136,7 +141,28 @@ def _positions(da: Any, shape: tuple, key: tuple) -> Any:
         k = da.asarray(k) if hasattr(k, "dtype") else k
         pos = pos + (k % n) * stride  # % n: negative indices count from the end
         stride *= n
-    return pos
+    return da.asarray(pos)
+
+
+def _segment_sum(da: Any, pos: Any, w: Any, size: int) -> Any:
+    """``out[p] = sum(w[pos == p])`` for ``p < size``, as a 1-D array in bounded chunks.
+
+    One ``bincount`` per output chunk over the entries that fall in it, so no
+    task holds more than one output chunk (Dask's own ``bincount`` makes one
+    chunk of ``size``).
+    """
+    w = w.rechunk(pos.chunks)
+    bounds = da.core.normalize_chunks("auto", (size,), dtype=w.dtype)[0]
+    if len(bounds) == 1:
+        return da.bincount(pos, weights=w, minlength=size)
+    parts = []
+    lo = 0
+    for n in bounds:
+        inside = (pos >= lo) & (pos < lo + n)
+        parts.append(da.bincount(da.where(inside, pos - lo, 0), weights=da.where(inside, w, 0),
+                                 minlength=n))
+        lo += n
+    return da.concatenate(parts)
 
 
 def scatter_add(xp: Any, target: Any, key: Any, values: Any) -> Any:
@@ -150,15 +176,15 @@ def scatter_add(xp: Any, target: Any, key: Any, values: Any) -> Any:
     size = math.prod(shape)
     if size == 0:
         return target
-    idx = _positions(da, shape, key if isinstance(key, tuple) else (key,))
+    idx = _positions(da, target, key if isinstance(key, tuple) else (key,))
     pos = idx.reshape(-1)
     vals = da.broadcast_to(da.asarray(values), idx.shape).reshape(-1)
     dt = target.dtype
     if xp.isdtype(dt, "complex floating"):
-        added = (_bincount(pos, xp.real(vals), size)
-                 + 1j * _bincount(pos, xp.imag(vals), size))
+        added = (_segment_sum(da, pos, xp.real(vals), size)
+                 + 1j * _segment_sum(da, pos, xp.imag(vals), size))
     else:
-        added = _bincount(pos, vals, size)
+        added = _segment_sum(da, pos, vals, size)
     added = added.astype(dt).reshape(shape)
     if added.chunks != target.chunks:
         added = added.rechunk(target.chunks)

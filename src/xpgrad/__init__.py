@@ -20,6 +20,10 @@ from .api.hooks import hook, showgrad  # noqa: E402
 from .api.forward import forwarddiff  # noqa: E402
 from .api.checkpoint import checkpointed  # noqa: E402
 from .api.eager import eager_update  # noqa: E402
+from .api.sparse import (  # noqa: E402
+    SparseMatrix, SparsityPattern, hessian_sparsity, jacobian_sparsity, sparse_hessian,
+    sparse_jacobian,
+)
 from . import optimisers  # noqa: E402
 
 __version__ = "0.1.0"
@@ -53,6 +57,12 @@ __all__ = [
     "forwarddiff",
     "checkpointed",
     "eager_update",
+    "sparse_jacobian",
+    "sparse_hessian",
+    "jacobian_sparsity",
+    "hessian_sparsity",
+    "SparseMatrix",
+    "SparsityPattern",
     "optimisers",
     "WithGradient",
     "LeakedTracerError",

@@ -106,6 +106,18 @@ class Backend(Protocol):
     ``rechunk_batch(x, chunk) -> array``
         ``x`` with its leading (batch) axis split into chunks of ``chunk``
         elements: a Jacobian's basis and result are chunked this way on Dask.
+    ``basis(xp, start, k, n, dtype, shape, chunk, like) -> array``
+        Rows ``start .. start+k`` of the ``n x n`` identity, shaped
+        ``(k, *shape)``, for a lazy backend to build without materialising it:
+        ``chunk`` directions per block of the batch axis (``None``: the
+        adapter's choice), the other axes chunked like ``like``. With a lazy
+        backend, ``jacobian``/``hessian`` make one batched pass over this whole
+        basis, so the basis chunks become the result's chunks.
+    ``whole_axes(x, axes) -> array``
+        ``x`` with each of ``axes`` in one chunk (Dask's FFTs need this).
+    ``linalg(xp, name, *args, **params) -> array or tuple``
+        ``xp.linalg.<name>`` where the library's own is partial (Dask's is
+        2-D only and lacks ``det``, ``eigh``, ...).
     """
 
     name: str

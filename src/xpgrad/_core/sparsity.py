@@ -28,7 +28,20 @@ from typing import Any
 
 from .trace import Primitive, Trace, Tracer, bind
 
-__all__ = ["Pattern", "PatternTooLargeError", "SparsityTrace", "SparsityTracer"]
+__all__ = ["Pattern", "PatternTooLargeError", "SparsityTrace", "SparsityTracer", "distinct"]
+
+
+def distinct(xp: Any, k: Any) -> Any:
+    """Sorted distinct values of the 1-D ``k``.
+
+    Sort and compare neighbours rather than ``unique_values``: NumPy 2.4's
+    hash-based ``unique`` is ~50 times slower than a sort on int64 keys.
+    """
+    k = xp.sort(k)
+    if k.shape[0] <= 1:
+        return k
+    first = xp.ones((1,), dtype=xp.bool)
+    return k[xp.concat([first, k[1:] != k[:-1]])]
 
 
 class PatternTooLargeError(ValueError):
@@ -162,17 +175,7 @@ class SparsityTrace(Trace):
             )
 
     def _dedupe(self, k: Any) -> Any:
-        """Sorted distinct values of ``k``.
-
-        Sort and compare neighbours rather than ``unique_values``: NumPy 2.4's
-        hash-based ``unique`` is ~50 times slower than a sort on int64 keys.
-        """
-        xp = self.xp
-        k = xp.sort(k)
-        if k.shape[0] <= 1:
-            return k
-        first = xp.ones((1,), dtype=xp.bool)
-        return k[xp.concat([first, k[1:] != k[:-1]])]
+        return distinct(self.xp, k)
 
     def _expand(self, keys: Any, src: Any, shift: Any, what: str) -> Any:
         """For each group ``g``: the keys of row ``src[g]``, plus ``shift[g]``.

@@ -28,8 +28,11 @@ __all__ = ["Buffer", "index_update", "write"]
 def write(x: Any, key: Any, v: Any) -> Any:
     """``x`` with ``x[key] = v`` on a backend array: in place where the backend allows."""
     if backends.capabilities(x)["inplace"]:
-        x[key] = _cast(x, v)
-        return x
+        try:
+            x[key] = _cast(x, v)
+            return x
+        except ValueError:  # a read-only array (NumPy): update a copy instead
+            pass
     return _updated(x, key, v)
 
 
@@ -242,6 +245,7 @@ class Buffer:
             )
         value = unbox(value)
         data = self._data
+        E.common_xp([data, value])  # one backend (a clear TypeError otherwise)
         template, arrays = split_key(key)
         if self._own and not isinstance(value, Tracer) and not any(
             isinstance(a, Tracer) for a in arrays

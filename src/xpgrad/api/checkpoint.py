@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .._core.reverse import ReverseTracer
-from .._core.trace import LeakedTracerError
+from .. import backends
+from .._core.trace import LeakedTracerError, Tracer
 from ..rules._registry import defrule, primitive
 from . import _edge as E
 from .forward import FlatFn, drop_owner, pushforward, top_trace
@@ -54,6 +55,7 @@ def _vjp(primals: list, needs: list, fn: FlatFn, owner: Any) -> tuple:
     from .gradient import _Recorded
 
     out = _checked(fn(*primals), owner)  # one level down: nothing is recorded here
+    seen = _fingerprint(out)
     idx = [i for i, nd in enumerate(needs) if nd]
     nargs = len(primals)
 
@@ -71,6 +73,7 @@ def _vjp(primals: list, needs: list, fn: FlatFn, owner: Any) -> tuple:
             rec = _Recorded(again, tuple(primals[i] for i in idx))
         except LeakedTracerError:
             raise _closure_error() from None
+        _same_as_before(seen, [rec.unwrap(o) for o in rec.out])
         roots = [(o.node, ct) for o, ct in zip(rec.out, cts)
                  if ct is not None and type(o) is ReverseTracer and o._trace is rec.trace]
         grads = rec.backward(roots)
@@ -81,6 +84,54 @@ def _vjp(primals: list, needs: list, fn: FlatFn, owner: Any) -> tuple:
         return tuple(res)
 
     return out, checkpointed_pullback
+
+
+def _fingerprint(outs: Any) -> list:
+    """Shape, dtype and, where cheap, two sums of each output, to check the recomputation.
+
+    The sums (of the values and of their magnitudes) are taken only for concrete
+    floating arrays of an eager backend; they stay 0-d arrays until compared,
+    so the forward pass does not wait for the device.
+    """
+    fp = []
+    for o in outs:
+        sums = None
+        if (not isinstance(o, Tracer) and E.is_array(o)
+                and not backends.capabilities(o)["lazy"]):
+            xp = E.backend_xp(o)
+            if xp.isdtype(o.dtype, ("real floating", "complex floating")):
+                sums = (xp.sum(o), xp.sum(xp.abs(o)))
+        fp.append((tuple(o.shape), o.dtype, sums))
+    return fp
+
+
+def _num(z: complex) -> str:
+    return f"{z.real:.6g}" if z.imag == 0 else f"{z:.6g}"
+
+
+def _same_as_before(fp: list, outs: list) -> None:
+    """Raise if the recomputed ``outs`` differ from the forward pass's (see _fingerprint)."""
+    again = _fingerprint(outs)
+    problem = None
+    if len(again) != len(fp):
+        problem = f"{len(fp)} outputs, then {len(again)}"
+    for k, ((shape, dtype, sums), (shape2, dtype2, sums2)) in enumerate(zip(fp, again)):
+        if problem is not None:
+            break
+        if shape != shape2 or dtype != dtype2:
+            problem = f"output {k} had shape {shape} and dtype {dtype}, then {shape2}, {dtype2}"
+        elif sums is not None and sums2 is not None:
+            s1, s2, mag = complex(sums[0]), complex(sums2[0]), float(sums[1])
+            # equal up to rounding (the rules may compute a value by another formula)
+            if not (s1 == s2 or (s1 != s1 and s2 != s2) or abs(s1 - s2) <= 1e-5 * mag):
+                problem = f"the values of output {k} sum to {_num(s1)}, then to {_num(s2)}"
+    if problem is not None:
+        raise ValueError(
+            f"xpgrad.checkpointed: the function gave a different result when it was "
+            f"recomputed in the backward pass ({problem}), so its derivative would be "
+            f"wrong. checkpointed needs a deterministic function: pass random keys or "
+            f"state as arguments, and do not read globals that change between the passes."
+        )
 
 
 def _batch(args: list, batched: list, fn: FlatFn, owner: Any) -> tuple:
@@ -111,6 +162,12 @@ def checkpointed(f: Callable, *xs: Any) -> Any:
     intermediates at the cost of running ``f`` twice. ``f`` must be pure and
     take every differentiated value it uses as an argument (closures over
     differentiated values raise an error). Arguments are pytrees.
+
+    ``f`` must also be deterministic (random numbers come from a key or state
+    passed as an argument): recomputed outputs of another shape or dtype raise
+    ``ValueError``, and so do other values on eager backends (compared by two
+    sums per output, up to rounding). Lazy backends (Dask) compare shapes and
+    dtypes only.
 
     >>> import numpy as np, xpgrad
     >>> layer = lambda h, w: np.tanh(h @ w)

@@ -61,11 +61,18 @@ class _Recorded:
                     t.node.ct = None
             backward(trace.tape, roots, F.add)
             grads = []
+            # a rule may hand one cotangent to several inputs (add's pullback): each
+            # result must be its own array, or writing into one would change another
+            seen = {id(x) for x in self.leaves}
             for x, t in zip(self.leaves, self.tracers):
                 if t is None:
                     grads.append(None)
                 else:
-                    grads.append(E.to_python(t.node.ct, x, self.xp))
+                    g = E.to_python(t.node.ct, x, self.xp)
+                    if id(g) in seen:
+                        g = E.private(g, self.xp)
+                    seen.add(id(g))
+                    grads.append(g)
                     t.node.ct = None
             for fin in trace.finalizers:
                 fin()
@@ -175,8 +182,11 @@ def _python_val(val: Any, args: tuple, xp: Any) -> Any:
 def pullback(f: Callable, *args: Any) -> tuple[Any, Callable]:
     """``(y, back)``: the value and its pullback, ``back(dy) -> tuple`` of cotangents.
 
-    ``dy`` has the structure, shapes and dtypes of ``y``. ``back`` may be called
-    many times; the recorded tape lives as long as ``back``.
+    ``dy`` has the structure and shapes of ``y`` (``None`` leaves are zeros);
+    a numeric ``dy`` leaf is cast to the dtype of a floating output, while
+    boolean leaves, and complex ones for a real output, raise. Results never
+    alias ``dy`` (it is copied where the backend has mutable arrays). ``back``
+    may be called many times; the recorded tape lives as long as ``back``.
 
     >>> import xpgrad
     >>> y, back = xpgrad.pullback(lambda x: x * x, 3.0)
@@ -192,39 +202,63 @@ def pullback(f: Callable, *args: Any) -> tuple[Any, Callable]:
         dy_leaves, dy_tree = E.flatten(dy)
         if dy_tree != out_tree:
             raise ValueError(
-                f"xpgrad.pullback: the cotangent must have the structure of the output "
-                f"({out_tree}), got {dy_tree}"
+                f"xpgrad.pullback: the cotangent must have the structure of the output, "
+                f"{out_tree} ({len(out_leaves)} leaves), got {dy_tree} ({len(dy_leaves)} "
+                f"leaves). Pass one cotangent per output leaf, shaped like it (None for zero)."
             )
         roots = []
         for o, d in zip(out_leaves, dy_leaves):
             if d is None:
                 continue
             if type(o) is ReverseTracer and o._trace is rec.trace:
-                d = E.as_array(d, rec.xp)
-                _check_cotangent(o, d, rec.xp)
-                roots.append((o.node, d))
+                roots.append((o.node, _cotangent(o, d, rec.xp, "pullback", "cotangent",
+                                                 "output")))
         return rec.backward(roots)
 
     return y, back
 
 
-def _check_cotangent(o: Any, d: Any, xp: Any) -> None:
+def _cotangent(o: Any, d: Any, xp: Any, name: str, what: str, of: str) -> Any:
+    """The caller's (co)tangent ``d`` for ``o``, checked, in ``o``'s dtype, never aliased.
+
+    Numeric ``d`` is cast to a floating ``o``'s dtype (an ``int`` 1 for a
+    ``float32`` output gives ``float32`` derivatives); booleans, strings and
+    complex values for a real ``o`` are refused.
+    """
+    if not (E.is_array(d) or E.is_number(d)):
+        raise TypeError(
+            f"xpgrad.{name}: a {what} must be an array or a number (None for zero), got "
+            f"{type(d).__name__}"
+        )
+    d = E.as_array(d, xp)
+    E.common_xp([o, d])  # one backend
     if tuple(d.shape) != tuple(o.shape):
         raise ValueError(
-            f"xpgrad.pullback: a cotangent of shape {tuple(d.shape)} was given for an "
-            f"output of shape {tuple(o.shape)}; they must match"
+            f"xpgrad.{name}: a {what} of shape {tuple(d.shape)} was given for an "
+            f"{of} of shape {tuple(o.shape)}; they must match"
         )
-    if xp.isdtype(d.dtype, "complex floating") and not xp.isdtype(o.dtype, "complex floating"):
+    if xp.isdtype(d.dtype, "bool"):
+        raise TypeError(
+            f"xpgrad.{name}: a boolean {what} was given; pass a floating array of the "
+            f"{of}'s dtype ({o.dtype})"
+        )
+    o_complex = xp.isdtype(o.dtype, "complex floating")
+    if xp.isdtype(d.dtype, "complex floating") and not o_complex:
         raise ValueError(
-            "xpgrad.pullback: a complex cotangent was given for a real output; pass a real one"
+            f"xpgrad.{name}: a complex {what} was given for a real {of}; pass a real one"
         )
+    if d.dtype != o.dtype and xp.isdtype(o.dtype, ("real floating", "complex floating")):
+        return F.astype(d, o.dtype)  # a new array
+    return E.private(d, xp)
 
 
 def jvp(f: Callable, primals: tuple, tangents: tuple) -> tuple[Any, Any]:
     """Forward mode: ``(f(*primals), directional derivative along tangents)``.
 
-    ``tangents`` has the structure of ``primals``; outputs that do not depend on
-    the inputs get zero tangents.
+    ``tangents`` has the structure of ``primals`` (checked like ``pullback``'s
+    cotangents: same shapes, cast to a floating argument's dtype, never aliased);
+    outputs that do not depend on the inputs get zero tangents, and boolean
+    arguments get no tangent.
 
     >>> import xpgrad
     >>> xpgrad.jvp(lambda x: x ** 3, (2.0,), (1.0,))
@@ -244,12 +278,8 @@ def jvp(f: Callable, primals: tuple, tangents: tuple) -> tuple[Any, Any]:
         wrapped = []
         for x, t in zip(p_leaves, t_leaves):
             if E.differentiable_leaf(x, xp) and t is not None:
-                xa, ta = E.as_array(x, xp), E.as_array(t, xp)
-                if tuple(ta.shape) != tuple(xa.shape):
-                    raise ValueError(
-                        f"xpgrad.jvp: a tangent of shape {tuple(ta.shape)} was given for a "
-                        f"primal of shape {tuple(xa.shape)}"
-                    )
+                xa = E.as_array(x, xp)
+                ta = _cotangent(xa, t, xp, "jvp", "tangent", "argument")
                 wrapped.append(ForwardTracer(trace, xa, ta))
             else:
                 wrapped.append(x)

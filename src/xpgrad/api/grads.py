@@ -49,6 +49,11 @@ class Grads(Mapping):
 
     def __init__(self, grads: Mapping | None = None):
         self._grads: dict[Param, Any] = {}
+        if grads is not None and not isinstance(grads, Mapping):
+            raise TypeError(
+                f"xpgrad.Grads: expected a mapping from Param boxes to gradients, got "
+                f"{type(grads).__name__}"
+            )
         for p, g in (grads or {}).items():
             if not isinstance(p, Param):
                 raise TypeError(f"xpgrad.Grads: keys must be Param boxes, got {type(p).__name__}")
@@ -227,7 +232,13 @@ def _ns_of(vs: list) -> Any:
     return backends.namespace_of(vs[0])
 
 
-def _check_size(n: int, vec: Any, name: str) -> None:
+def _check_size(n: int, vec: Any, name: str, entries: list | None = None) -> None:
+    if not E.is_array(vec):
+        raise TypeError(
+            f"xpgrad.{name}: the vector must be a 1-d backend array of length {n}, got "
+            f"{type(vec).__name__}"
+        )
+    E.common_xp([vec] + [p.value for p, _ in entries or ()])  # one backend
     if tuple(vec.shape) != (n,):
         raise ValueError(
             f"xpgrad.{name}: the vector has shape {tuple(vec.shape)}, but the parameters "
@@ -249,7 +260,7 @@ def copy_to(vec: Any, src: Params | Grads) -> Any:
     """
     entries = _entries(src)
     n = sum(_size(tuple(p.value.shape)) for p, _ in entries)
-    _check_size(n, vec, "copy_to")
+    _check_size(n, vec, "copy_to", entries)
     flat = flatten_values([v for _, v in entries], [p for p, _ in entries])
     xp = backends.namespace_of(vec)
     if flat.dtype != vec.dtype:
@@ -276,7 +287,7 @@ def copy_from(dst: Params | Grads, vec: Any) -> Params | Grads:
     """
     entries = _entries(dst)
     n = sum(_size(tuple(p.value.shape)) for p, _ in entries)
-    _check_size(n, vec, "copy_from")
+    _check_size(n, vec, "copy_from", entries)
     xp = backends.namespace_of(vec)
     o = 0
     for p, _ in entries:

@@ -45,9 +45,12 @@ def _gradient_of(f: Callable, name: str, args: tuple = (None,), i: int = 0) -> C
 def _check_point(x: Any, xp: Any, name: str) -> str:
     kind = _kind(x, xp)
     if kind is None:
+        what = type(x).__name__
+        if E.is_array(x):  # a boolean array: it has no derivative
+            what = f"an array of dtype {x.dtype}, which has no derivative"
         raise TypeError(
             f"xpgrad.{name}: x must be a real number or a numeric array, got "
-            f"{type(x).__name__}. For several arguments, pass them as one array or use "
+            f"{what}. For several arguments, pass them as one array or use "
             f"diaghessian / jacobian of gradient."
         )
     return kind

@@ -30,7 +30,19 @@ def _hook_jvp(primals: list, tangents: list, fn: Callable) -> tuple:
 
 def _hook_vjp(primals: list, needs: list, fn: Callable) -> tuple:
     def hook_pullback(ct: Any) -> tuple:
-        return (fn(ct),)
+        g = fn(ct)
+        if g is not None:
+            if not E.is_array(g):
+                raise TypeError(
+                    f"xpgrad.hook: the function must return the new cotangent (an array "
+                    f"shaped like the one it receives, or None), got {type(g).__name__}"
+                )
+            if tuple(g.shape) != tuple(ct.shape):
+                raise ValueError(
+                    f"xpgrad.hook: the function returned a cotangent of shape "
+                    f"{tuple(g.shape)} for one of shape {tuple(ct.shape)}; keep the shape"
+                )
+        return (g,)
 
     # binding again keeps the hook for the transformations below this one
     return hook_p(primals[0], fn=fn), hook_pullback

@@ -100,9 +100,16 @@ class Plan:
 
     __slots__ = ("has_adv", "adjacent", "p", "n_adv", "n_out", "ell")
 
+    def __init__(self) -> None:
+        self.has_adv = False
+        self.adjacent = False
+        self.p = 0
+        self.n_adv = 0
+        self.n_out = 0
+        self.ell = 0
+
     def __repr__(self) -> str:
-        return (f"Plan(adjacent={self.adjacent}, p={self.p}, n_adv={self.n_adv}, "
-                f"n_out={self.n_out})")
+        return f"Plan(adjacent={self.adjacent}, p={self.p}, n_adv={self.n_adv}, n_out={self.n_out})"
 
 
 def plan(template: tuple, metas: list, ndim: int) -> Plan:
@@ -112,7 +119,7 @@ def plan(template: tuple, metas: list, ndim: int) -> Plan:
     has_adv = any(k is ARRAY for k in template)
     it = iter(metas)
     consumed = 0
-    info = []  # (is_advanced, output dims or None for the ellipsis)
+    info: list[tuple[bool, int | None]] = []  # (advanced?, output dims; None: the ellipsis)
     n_adv = 0
     for k in template:
         if k is None:
@@ -177,13 +184,20 @@ def native_getitem(x: Any, key: tuple) -> Any:
 class _Decomp:
     __slots__ = ("key1", "adv_axes", "adv_idx", "adv_sizes", "y_shape", "adjacent")
 
+    def __init__(self) -> None:
+        self.key1: Any = []  # the basic part of the key (a tuple once built)
+        self.adv_axes: list[int] = []  # axes of the basic result indexed by arrays
+        self.adv_idx: list[Any] = []  # their integer indices (arrays or ints)
+        self.adv_sizes: list[int] = []  # their sizes
+        self.y_shape: list[int] = []  # shape of the basic result
+        self.adjacent = False
+
 
 def _decompose(xp: Any, template: tuple, arrays: list, shape: tuple) -> _Decomp:
     """Split a key with arrays into a basic key and integer indices over the kept axes."""
     ndim = len(shape)
     pl = plan(template, metas_of(arrays), ndim)
     d = _Decomp()
-    d.key1, d.adv_axes, d.adv_idx, d.adv_sizes, d.y_shape = [], [], [], [], []
     adv_items = []
     it = iter(arrays)
     xa = 0
@@ -204,7 +218,7 @@ def _decompose(xp: Any, template: tuple, arrays: list, shape: tuple) -> _Decomp:
             d.y_shape.append(1)
         elif k is Ellipsis:
             d.key1.append(Ellipsis)
-            d.y_shape.extend(shape[xa: xa + pl.ell])
+            d.y_shape.extend(shape[xa : xa + pl.ell])
             xa += pl.ell
         elif isinstance(k, slice):
             d.key1.append(k)
@@ -324,8 +338,9 @@ def _gather_decomposed(xp: Any, x: Any, template: tuple, arrays: list) -> Any:
     p = d.adv_axes[0]
     if d.adjacent and p > 0:
         ns, nr = len(s), len(rest_shape)
-        out = xp.permute_dims(out, tuple(range(ns, ns + p)) + tuple(range(ns))
-                              + tuple(range(ns + p, ns + nr)))
+        out = xp.permute_dims(
+            out, tuple(range(ns, ns + p)) + tuple(range(ns)) + tuple(range(ns + p, ns + nr))
+        )
     return out
 
 
@@ -352,7 +367,7 @@ def _basic_scatter(xp: Any, y: Any, key: tuple, shape: tuple) -> Any:
         for k in key:
             w = ell if k is Ellipsis else (0 if isinstance(k, int) else 1)
             if k is not None:
-                dims.extend(y.shape[pos: pos + w])
+                dims.extend(y.shape[pos : pos + w])
             pos += w
         dims.extend(y.shape[pos:])
         y = xp.reshape(y, tuple(dims))
@@ -392,12 +407,14 @@ def _scatter_decomposed(xp: Any, ct: Any, template: tuple, arrays: list, shape: 
     p = d.adv_axes[0] if d.adjacent else 0
     if p > 0:  # the advanced dimensions sit at p: move them first
         nr = len(rest_shape)
-        ct = xp.permute_dims(ct, tuple(range(p, p + ns)) + tuple(range(p))
-                             + tuple(range(p + ns, ns + nr)))
+        ct = xp.permute_dims(
+            ct, tuple(range(p, p + ns)) + tuple(range(p)) + tuple(range(p + ns, ns + nr))
+        )
     r = math.prod(rest_shape)
     m = math.prod(d.adv_sizes)
     flat = xp.reshape(lin, (-1, 1)) * r + xp.reshape(
-        xp.arange(r, dtype=xp.int64, device=getattr(ct, "device", None)), (1, r))
+        xp.arange(r, dtype=xp.int64, device=getattr(ct, "device", None)), (1, r)
+    )
     vals = xp.reshape(xp.broadcast_to(ct, s + rest_shape), (-1,))
     target = backends.scatter_add(xp, _zeros(xp, (m * r,), ct), (xp.reshape(flat, (-1,)),), vals)
     y = xp.reshape(target, tuple(d.adv_sizes) + rest_shape)

@@ -119,8 +119,11 @@ def primitive(
 
 def export(name: str, fn: Callable) -> Callable:
     """Put ``fn`` into the traced namespace under ``name`` (``"linalg.x"`` for extensions)."""
+    from .._core import namespace as _namespace
+
     NAMESPACE[name] = fn
     setattr(F, name.replace(".", "_"), fn)
+    _namespace._cache.clear()  # traced namespaces built before this export must see it
     return fn
 
 

@@ -437,7 +437,7 @@ def _where_vjp(primals: list, needs: list) -> tuple:
 
 
 def _where_samples(make: Any) -> list:
-    c = make((2, 3), -1.0, 1.0) > 0
+    c = make.int((2, 3), 0, 2) == 1  # not make(): its values may be complex
     return [
         ((c, make((2, 3)), make((2, 3))), {}),
         ((c, make((3,)), make((2, 1))), {}),
@@ -533,5 +533,5 @@ complex_ok(
     "exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "square", "sin", "cos", "tan",
     "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "reciprocal",
     "abs", "sign", "negative", "positive", "conj", "real",
-    "add", "subtract", "multiply", "divide", "pow",
+    "add", "subtract", "multiply", "divide", "pow", "where",
 )

@@ -1,4 +1,4 @@
-"""Indexing: ``x[key]``, ``take``, ``take_along_axis``, and their transpose, a scatter-add.
+"""Indexing: ``x[key]`` and its transpose, a scatter-add (``take`` is in ``indexing_take``).
 
 ``getitem`` takes the key's arrays as arguments (see :mod:`._indexkeys`); its
 pullback is ``scatter_add`` into zeros, where repeated integer indices
@@ -17,10 +17,9 @@ from typing import Any
 from .. import backends
 from ._axes import shift_axis
 from ._indexkeys import ARRAY, gather, join_key, metas_of, plan, scatter, split_key
-from ._registry import F, complex_ok, defrule, export, primitive, xp_of
+from ._registry import F, complex_ok, defrule, primitive, xp_of
 
-__all__ = ["getitem", "getitem_p", "scatter_add_p", "take", "take_along_axis", "ARRAY",
-           "split_key", "join_key"]
+__all__ = ["getitem", "getitem_p", "scatter_add_p", "ARRAY", "split_key", "join_key"]
 
 
 def getitem(x: Any, key: Any) -> Any:
@@ -44,8 +43,10 @@ scatter_add_p = primitive("scatter_add", _scatter_impl, export_as=False)
 
 def _getitem_jvp(primals: list, tangents: list, template: tuple) -> tuple:
     x, *arrays = primals
-    return (getitem_p(x, *arrays, template=template),
-            getitem_p(tangents[0], *arrays, template=template))
+    return (
+        getitem_p(x, *arrays, template=template),
+        getitem_p(tangents[0], *arrays, template=template),
+    )
 
 
 def _getitem_vjp(primals: list, needs: list, template: tuple) -> tuple:
@@ -61,8 +62,10 @@ def _getitem_vjp(primals: list, needs: list, template: tuple) -> tuple:
 
 def _scatter_jvp(primals: list, tangents: list, template: tuple, shape: tuple) -> tuple:
     ct, *arrays = primals
-    return (scatter_add_p(ct, *arrays, template=template, shape=shape),
-            scatter_add_p(tangents[0], *arrays, template=template, shape=shape))
+    return (
+        scatter_add_p(ct, *arrays, template=template, shape=shape),
+        scatter_add_p(tangents[0], *arrays, template=template, shape=shape),
+    )
 
 
 def _scatter_vjp(primals: list, needs: list, template: tuple, shape: tuple) -> tuple:
@@ -80,8 +83,8 @@ def _scatter_vjp(primals: list, needs: list, template: tuple, shape: tuple) -> t
 def _move_block(x: Any, start: int, n: int, dest: int) -> Any:
     """Move axes ``start .. start+n-1`` of ``x`` so that they begin at ``dest``."""
     axes = list(range(len(x.shape)))
-    block = axes[start: start + n]
-    others = axes[:start] + axes[start + n:]
+    block = axes[start : start + n]
+    others = axes[:start] + axes[start + n :]
     perm = others[:dest] + block + others[dest:]
     return x if perm == axes else F.permute_dims(x, tuple(perm))
 
@@ -99,7 +102,7 @@ def _with_batch_index(arrays: list, batched: list, template: tuple, size: int) -
             t.append(k)
             continue
         a, b = next(it)
-        if xp_of(_raw(a)).isdtype(a.dtype, "bool"):
+        if xp_of(raw(a)).isdtype(a.dtype, "bool"):
             if b:
                 raise ValueError(
                     "xpgrad: vmap over a boolean mask index gives each batch element a "
@@ -116,17 +119,18 @@ def _with_batch_index(arrays: list, batched: list, template: tuple, size: int) -
     nds = [len(a.shape) - 1 if b else len(a.shape) for a, b in zip(arrs, bs)]
     top = max(nds)
     aligned = [
-        F.reshape(a, (a.shape[0],) + (1,) * (top - nd) + tuple(a.shape[1:])) if b and nd < top
+        F.reshape(a, (a.shape[0],) + (1,) * (top - nd) + tuple(a.shape[1:]))
+        if b and nd < top
         else a
         for a, b, nd in zip(arrs, bs, nds)
     ]
     ref = next(a for a, b in zip(arrs, bs) if b)
-    xp = xp_of(_raw(ref))
+    xp = xp_of(raw(ref))
     iota = xp.reshape(xp.arange(size, dtype=xp.int64), (size,) + (1,) * top)
     return (ARRAY,) + tuple(t), [iota] + aligned, tuple(t), [(False, n) for n in nds]
 
 
-def _raw(x: Any) -> Any:
+def raw(x: Any) -> Any:
     from .._core.trace import Tracer
 
     while isinstance(x, Tracer):
@@ -134,11 +138,11 @@ def _raw(x: Any) -> Any:
     return x
 
 
-def _batch_size(args: list, batched: list) -> int:
+def batch_size(args: list, batched: list) -> int:
     return next(a for a, b in zip(args, batched) if b).shape[0]
 
 
-def _getitem_batch(args: list, batched: list, template: tuple) -> tuple:
+def getitem_batch(args: list, batched: list, template: tuple) -> tuple:
     x, *arrays = args
     if not any(batched[1:]):
         pl = plan(template, metas_of(arrays), len(x.shape) - 1)
@@ -146,7 +150,7 @@ def _getitem_batch(args: list, batched: list, template: tuple) -> tuple:
         if pl.has_adv and not pl.adjacent and pl.n_adv:
             out = _move_block(out, pl.n_adv, 1, 0)  # the advanced dims went before the batch axis
         return out, True
-    size = _batch_size(args, batched)
+    size = batch_size(args, batched)
     new_t, new_a, logical_t, metas = _with_batch_index(arrays, batched[1:], template, size)
     shape = tuple(x.shape[1:]) if batched[0] else tuple(x.shape)
     if not batched[0]:
@@ -160,14 +164,15 @@ def _getitem_batch(args: list, batched: list, template: tuple) -> tuple:
 
 def _scatter_batch(args: list, batched: list, template: tuple, shape: tuple) -> tuple:
     ct, *arrays = args
-    size = _batch_size(args, batched)
+    size = batch_size(args, batched)
     shape = tuple(shape)
     if not any(batched[1:]):
         pl = plan(template, metas_of(arrays), len(shape))
         if pl.has_adv and not pl.adjacent and pl.n_adv:
             ct = _move_block(ct, 0, 1, pl.n_adv)
-        return scatter_add_p(ct, *arrays, template=(slice(None),) + template,
-                             shape=(size,) + shape), True
+        return scatter_add_p(
+            ct, *arrays, template=(slice(None),) + template, shape=(size,) + shape
+        ), True
     new_t, new_a, logical_t, metas = _with_batch_index(arrays, batched[1:], template, size)
     if not batched[0]:
         ct = F.broadcast_to(F.reshape(ct, (1,) + tuple(ct.shape)), (size,) + tuple(ct.shape))
@@ -200,8 +205,10 @@ def _index_samples(make: Any) -> list:
         return out
     return out + [
         ((x, xp.asarray([True, False, True, True])), {"template": (ARRAY,)}),
-        ((x, xp.reshape(xp.asarray([True, False, False] * 2 + [False, True, True] * 2),
-                        (4, 3))), {"template": (ARRAY,)}),
+        (
+            (x, xp.reshape(xp.asarray([True, False, False] * 2 + [False, True, True] * 2), (4, 3))),
+            {"template": (ARRAY,)},
+        ),
         ((x3, xp.asarray([True, False, True])), {"template": (slice(None), ARRAY, 0)}),
     ]
 
@@ -211,184 +218,21 @@ def _scatter_samples(make: Any) -> list:
     return [
         ((make((2, 3)),), {"template": (slice(1, 3), Ellipsis), "shape": (4, 3)}),
         ((make((2, 1)),), {"template": (slice(None), None, 0), "shape": (2, 3)}),
-        ((make((4, 2)), xp.asarray([1, 1, 0, 1])), {"template": (ARRAY, slice(None)),
-                                                    "shape": (3, 2)}),
+        (
+            (make((4, 2)), xp.asarray([1, 1, 0, 1])),
+            {"template": (ARRAY, slice(None)), "shape": (3, 2)},
+        ),
     ]
 
 
-defrule(getitem_p, jvp=_getitem_jvp, vjp=_getitem_vjp, batch=_getitem_batch,
-        samples=_index_samples)
-defrule(scatter_add_p, jvp=_scatter_jvp, vjp=_scatter_vjp, batch=_scatter_batch,
-        samples=_scatter_samples)
+defrule(getitem_p, jvp=_getitem_jvp, vjp=_getitem_vjp, batch=getitem_batch, samples=_index_samples)
+defrule(
+    scatter_add_p,
+    jvp=_scatter_jvp,
+    vjp=_scatter_vjp,
+    batch=_scatter_batch,
+    samples=_scatter_samples,
+)
 
 
-# -- take ------------------------------------------------------------------------------
-
-
-def _take_template(axis: int) -> tuple:
-    return (slice(None),) * axis + (ARRAY, Ellipsis)
-
-
-def _take_impl(x: Any, indices: Any, *, axis: int) -> Any:
-    xp = xp_of(x)
-    if len(indices.shape) == 1:
-        return xp.take(x, indices, axis=axis)
-    return gather(xp, x, _take_template(axis), [indices])  # beyond the standard's 1-D
-
-
-take_p = primitive("take", _take_impl, export_as=False)
-
-
-def _take_jvp(primals: list, tangents: list, axis: int) -> tuple:
-    x, idx = primals
-    return take_p(x, idx, axis=axis), take_p(tangents[0], idx, axis=axis)
-
-
-def _take_vjp(primals: list, needs: list, axis: int) -> tuple:
-    x, idx = primals
-    shape = tuple(x.shape)
-
-    def take_pullback(ct: Any) -> tuple:
-        return scatter_add_p(ct, idx, template=_take_template(axis), shape=shape), None
-
-    return take_p(x, idx, axis=axis), take_pullback
-
-
-def _take_batch(args: list, batched: list, axis: int) -> tuple:
-    if not batched[1]:
-        return take_p(args[0], args[1], axis=shift_axis(axis)), True
-    return _getitem_batch(args, batched, template=_take_template(axis))
-
-
-def _take_samples(make: Any) -> list:
-    xp = xp_of(make((1,)))
-    idx = xp.asarray([2, 0, 2, 1], dtype=xp.int64)
-    return [((make((3,)), idx), {"axis": 0}), ((make((3, 4)), idx), {"axis": 1}),
-            ((make((3, 2)), idx), {"axis": 0})]
-
-
-defrule(take_p, jvp=_take_jvp, vjp=_take_vjp, batch=_take_batch, samples=_take_samples)
-
-
-def _axis(axis: int, ndim: int, fn: str) -> int:
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"xpgrad.{fn}: axis {axis} is out of bounds for an array of "
-                         f"{ndim} dimensions")
-    return axis % ndim
-
-
-def take(x: Any, indices: Any, /, *, axis: int | None = None) -> Any:
-    """Elements of ``x`` at integer ``indices`` along ``axis`` (differentiable in ``x``).
-
-    Repeated indices accumulate in the derivative.
-
-    >>> import array_api_compat, numpy as np, xpgrad
-    >>> def f(x):
-    ...     xp = array_api_compat.array_namespace(x)
-    ...     return xp.sum(xp.take(x, np.array([0, 0, 2])))
-    >>> xpgrad.gradient(f, np.ones(3))[0]
-    array([2., 0., 1.])
-    """
-    if axis is None:
-        if len(x.shape) != 1:
-            raise ValueError(
-                "xpgrad.take: axis is required for an array of more than one dimension "
-                "(the standard's rule); pass axis=, or reshape x to 1-D first"
-            )
-        axis = 0
-    return take_p(x, indices, axis=_axis(axis, len(x.shape), "take"))
-
-
-export("take", take)
-
-
-# -- take_along_axis -----------------------------------------------------------------
-
-
-def _along_key(idx: Any, shape: tuple, axis: int) -> list:
-    """Integer arrays, one per axis, that index like ``take_along_axis``: aranges elsewhere."""
-    xp = xp_of(_raw(idx))
-    nd = len(shape)
-    out = []
-    for d in range(nd):
-        if d == axis:
-            out.append(idx)
-        else:
-            r = xp.arange(shape[d], dtype=xp.int64)
-            out.append(xp.reshape(r, (1,) * d + (shape[d],) + (1,) * (nd - d - 1)))
-    return out
-
-
-def _tala_impl(x: Any, indices: Any, *, axis: int = -1) -> Any:
-    xp = xp_of(x)
-    fn = getattr(xp, "take_along_axis", None)
-    if fn is not None:
-        return fn(x, indices, axis=axis)
-    # a library without it (Dask): one integer array per axis
-    nd = len(x.shape)
-    return gather(xp, x, (ARRAY,) * nd, _along_key(indices, tuple(x.shape), axis % nd))
-
-
-take_along_axis_p = primitive("take_along_axis", _tala_impl, export_as=False)
-
-
-def _tala_jvp(primals: list, tangents: list, axis: int) -> tuple:
-    x, idx = primals
-    return (take_along_axis_p(x, idx, axis=axis),
-            take_along_axis_p(tangents[0], idx, axis=axis))
-
-
-def _tala_vjp(primals: list, needs: list, axis: int) -> tuple:
-    x, idx = primals
-    shape = tuple(x.shape)
-
-    def take_along_axis_pullback(ct: Any) -> tuple:
-        key = _along_key(idx, shape, axis)
-        return scatter_add_p(ct, *key, template=(ARRAY,) * len(shape), shape=shape), None
-
-    return take_along_axis_p(x, idx, axis=axis), take_along_axis_pullback
-
-
-def _tala_batch(args: list, batched: list, axis: int) -> tuple:
-    size = _batch_size(args, batched)
-    x, idx = [a if b else F.broadcast_to(F.reshape(a, (1,) + tuple(a.shape)),
-                                          (size,) + tuple(a.shape))
-              for a, b in zip(args, batched)]
-    return take_along_axis_p(x, idx, axis=shift_axis(axis)), True
-
-
-def _tala_samples(make: Any) -> list:
-    xp = xp_of(make((1,)))
-    idx = xp.asarray([[3, 0], [1, 1], [0, 3]], dtype=xp.int64)
-    return [((make((3, 4)), idx), {"axis": 1}),
-            ((make((4, 3)), xp.asarray([[3, 0, 0]], dtype=xp.int64)), {"axis": 0}),
-            ((make((5,)), xp.asarray([4, 4, 0], dtype=xp.int64)), {"axis": 0})]
-
-
-defrule(take_along_axis_p, jvp=_tala_jvp, vjp=_tala_vjp, batch=_tala_batch,
-        samples=_tala_samples)
-
-
-def take_along_axis(x: Any, indices: Any, /, *, axis: int = -1) -> Any:
-    """Elements of ``x`` at ``indices`` along ``axis``, matched elementwise elsewhere.
-
-    ``indices`` has the rank of ``x``; as in ``sort``/``argsort`` pairs,
-    ``take_along_axis(x, argsort(x))`` sorts ``x``. Differentiable in ``x``.
-
-    >>> import numpy as np, xpgrad
-    >>> x = np.array([[3.0, 1.0], [0.0, 2.0]])
-    >>> take_along_axis(x, np.array([[1], [0]]), axis=1)
-    array([[1.],
-           [0.]])
-    """
-    if len(indices.shape) != len(x.shape):
-        raise ValueError(
-            f"xpgrad.take_along_axis: indices must have the rank of x ({len(x.shape)}), "
-            f"got {len(indices.shape)}"
-        )
-    return take_along_axis_p(x, indices, axis=_axis(axis, len(x.shape), "take_along_axis"))
-
-
-export("take_along_axis", take_along_axis)
-
-complex_ok(getitem_p, scatter_add_p, take_p, take_along_axis_p)
+complex_ok(getitem_p, scatter_add_p)

@@ -199,3 +199,8 @@ defrule(unstack_p, jvp=_unstack_jvp, vjp=_unstack_vjp, batch=_unstack_batch,
         samples=_unstack_samples)
 for _fn in (concat, stack, unstack):
     export(_fn.__name__, _fn)
+
+from ._registry import complex_ok  # noqa: E402
+
+# Defined on complex inputs by the standard: conformance checks them on complex128 too.
+complex_ok("concat", "stack", "unstack")

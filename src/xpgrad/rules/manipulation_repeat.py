@@ -167,3 +167,8 @@ defrule(repeat_p, jvp=_repeat_jvp, vjp=_repeat_vjp, batch=_repeat_batch,
         samples=_repeat_samples)
 export("tile", tile)
 export("repeat", repeat)
+
+from ._registry import complex_ok  # noqa: E402
+
+# Defined on complex inputs by the standard: conformance checks them on complex128 too.
+complex_ok("tile", "repeat")

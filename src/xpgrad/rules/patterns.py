@@ -465,8 +465,14 @@ def identity(tr: Any, primals: list, pats: list, out: Any, **params: Any) -> Any
 
 def inline(tr: Any, primals: list, pats: list, out: Any, *, fn: Callable,
            **params: Any) -> Any:
-    """Run the primitive's function ``fn`` on traced arguments (``checkpointed``)."""
-    res = fn(*[tr.lift(p, q) for p, q in zip(primals, pats)])
+    """Run the primitive's function ``fn`` on traced arguments (``checkpointed``).
+
+    Constant array arguments are traced too, with the empty pattern: a strict
+    backend refuses ``raw_array @ tracer``.
+    """
+    args = [tr.lift(p, q if q is not None or not _is_array(p) else tr.empty(_size(_shape(p))))
+            for p, q in zip(primals, pats)]
+    res = fn(*args)
     return [tr.pattern_of(r) for r in res]
 
 

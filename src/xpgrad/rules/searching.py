@@ -18,8 +18,7 @@ __all__ = ["argmax", "argmin", "nonzero", "count_nonzero", "searchsorted"]
 
 # -- argmax, argmin ---------------------------------------------------------------
 def _arg_batch(p: Any) -> Any:
-    def batch(args: list, batched: list, axis: int | None = None, keepdims: bool = False
-              ) -> tuple:
+    def batch(args: list, batched: list, axis: int | None = None, keepdims: bool = False) -> tuple:
         x = args[0]
         if axis is None:  # over all logical axes: flatten each batch element
             size, nd = x.shape[0], len(x.shape) - 1
@@ -31,13 +30,18 @@ def _arg_batch(p: Any) -> Any:
 
 
 def _arg_samples(make: Any) -> list:
-    return [((make((5,)),), {}), ((make((3, 4)),), {"axis": 0}),
-            ((make((3, 4)),), {"axis": -1, "keepdims": True}),
-            ((make((2, 3)),), {"keepdims": True})]
+    return [
+        ((make((5,)),), {}),
+        ((make((3, 4)),), {"axis": 0}),
+        ((make((3, 4)),), {"axis": -1, "keepdims": True}),
+        ((make((2, 3)),), {"keepdims": True}),
+    ]
 
 
-argmax_p, argmin_p = nondifferentiable("argmax", "argmin", batch=None)
+argmax_p = primitive("argmax", export_as=False)
+argmin_p = primitive("argmin", export_as=False)
 for _p in (argmax_p, argmin_p):
+    _p.differentiable = False
     defrule(_p, batch=_arg_batch(_p), samples=_arg_samples)
 
 
@@ -87,16 +91,20 @@ def _count_samples(make: Any) -> list:
     def some_zeros(shape: tuple) -> Any:  # floor gives exact zeros on [0, 1)
         return xp.floor(make(shape, -1.0, 2.0))
 
-    return [((some_zeros((6,)),), {}), ((some_zeros((3, 4)),), {"axis": 1}),
-            ((some_zeros((2, 3, 2)),), {"axis": (0, 2), "keepdims": True})]
+    return [
+        ((some_zeros((6,)),), {}),
+        ((some_zeros((3, 4)),), {"axis": 1}),
+        ((some_zeros((2, 3, 2)),), {"axis": (0, 2), "keepdims": True}),
+    ]
 
 
 (count_nonzero_p,) = nondifferentiable("count_nonzero", batch=_count_batch)
 defrule(count_nonzero_p, samples=_count_samples)
 
 
-def count_nonzero(x: Any, /, *, axis: int | tuple[int, ...] | None = None,
-                  keepdims: bool = False) -> Any:
+def count_nonzero(
+    x: Any, /, *, axis: int | tuple[int, ...] | None = None, keepdims: bool = False
+) -> Any:
     """Number of nonzero elements along ``axis`` (all axes if ``None``)."""
     return count_nonzero_p(x, axis=axis, keepdims=keepdims)
 
@@ -133,8 +141,11 @@ def _searchsorted_samples(make: Any) -> list:
     x1 = xp.asarray([-1.5, -0.5, 0.5, 1.5], dtype=dt)
     unsorted = xp.asarray([0.5, -1.5, 1.5, -0.5], dtype=dt)
     sorter = xp.asarray([1, 3, 0, 2], dtype=xp.int64)
-    return [((x1, make((5,))), {"side": "left"}), ((x1, make((2, 3))), {"side": "right"}),
-            ((unsorted, make((3,)), sorter), {"side": "left"})]
+    return [
+        ((x1, make((5,))), {"side": "left"}),
+        ((x1, make((2, 3))), {"side": "right"}),
+        ((unsorted, make((3,)), sorter), {"side": "left"}),
+    ]
 
 
 defrule(searchsorted_p, batch=_searchsorted_batch, samples=_searchsorted_samples)

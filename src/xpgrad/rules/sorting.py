@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from ._axes import shift_axis
-from ._registry import defrule, export, nondifferentiable, primitive
-from .indexing import take_along_axis_p
+from ._registry import defrule, export, primitive
+from .indexing_take import take_along_axis_p
 
 __all__ = ["sort", "argsort"]
 
@@ -27,7 +27,8 @@ def _axis_batch(p: Any) -> Any:
     return batch
 
 
-(argsort_p,) = nondifferentiable("argsort", batch=None)
+argsort_p = primitive("argsort", export_as=False)
+argsort_p.differentiable = False
 sort_p = primitive("sort", export_as=False)
 
 
@@ -35,16 +36,20 @@ def _order(x: Any, axis: int, descending: bool) -> Any:
     return argsort_p(x, axis=axis, descending=descending, stable=True)
 
 
-def _sort_jvp(primals: list, tangents: list, axis: int = -1, descending: bool = False,
-              stable: bool = True) -> tuple:
+def _sort_jvp(
+    primals: list, tangents: list, axis: int = -1, descending: bool = False, stable: bool = True
+) -> tuple:
     x = primals[0]
     order = _order(x, axis, descending)
-    return (take_along_axis_p(x, order, axis=axis),
-            take_along_axis_p(tangents[0], order, axis=axis))
+    return (
+        take_along_axis_p(x, order, axis=axis),
+        take_along_axis_p(tangents[0], order, axis=axis),
+    )
 
 
-def _sort_vjp(primals: list, needs: list, axis: int = -1, descending: bool = False,
-              stable: bool = True) -> tuple:
+def _sort_vjp(
+    primals: list, needs: list, axis: int = -1, descending: bool = False, stable: bool = True
+) -> tuple:
     x = primals[0]
     order = _order(x, axis, descending)
 
@@ -57,9 +62,12 @@ def _sort_vjp(primals: list, needs: list, axis: int = -1, descending: bool = Fal
 
 
 def _sort_samples(make: Any) -> list:
-    return [((make((5,)),), {}), ((make((3, 4)),), {"axis": 0}),
-            ((make((3, 4)),), {"axis": 1, "descending": True}),
-            ((make((2, 3, 2)),), {"axis": -1, "stable": False})]
+    return [
+        ((make((5,)),), {}),
+        ((make((3, 4)),), {"axis": 0}),
+        ((make((3, 4)),), {"axis": 1, "descending": True}),
+        ((make((2, 3, 2)),), {"axis": -1, "stable": False}),
+    ]
 
 
 defrule(sort_p, jvp=_sort_jvp, vjp=_sort_vjp, batch=_axis_batch(sort_p), samples=_sort_samples)
@@ -71,8 +79,9 @@ def _check_axis(x: Any, axis: int, fn: str) -> int:
     if nd == 0:
         raise ValueError(f"xpgrad.{fn}: x must have at least one dimension")
     if not -nd <= axis < nd:
-        raise ValueError(f"xpgrad.{fn}: axis {axis} is out of bounds for an array of "
-                         f"{nd} dimensions")
+        raise ValueError(
+            f"xpgrad.{fn}: axis {axis} is out of bounds for an array of {nd} dimensions"
+        )
     return axis % nd
 
 
@@ -93,8 +102,7 @@ def sort(x: Any, /, *, axis: int = -1, descending: bool = False, stable: bool = 
 
 def argsort(x: Any, /, *, axis: int = -1, descending: bool = False, stable: bool = True) -> Any:
     """Indices that sort ``x`` along ``axis`` (no derivative)."""
-    return argsort_p(x, axis=_check_axis(x, axis, "argsort"), descending=descending,
-                     stable=stable)
+    return argsort_p(x, axis=_check_axis(x, axis, "argsort"), descending=descending, stable=stable)
 
 
 export("sort", sort)

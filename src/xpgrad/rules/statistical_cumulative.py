@@ -207,3 +207,8 @@ defrule(cumulative_prod_p, jvp=_cumprod_jvp, vjp=_cumprod_vjp,
         batch=_cumulative_batch(cumulative_prod_p), samples=_cumprod_samples)
 export("cumulative_sum", cumulative_sum)
 export("cumulative_prod", cumulative_prod)
+
+from ._registry import complex_ok  # noqa: E402
+
+# Defined on complex inputs by the standard: conformance checks them on complex128 too.
+complex_ok("cumulative_prod")

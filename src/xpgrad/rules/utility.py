@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._axes import shift_axis
-from ._registry import F, defrule, export, is_scalar, nondifferentiable, primitive, xp_of
+from ._registry import F, defrule, export, is_scalar, primitive, xp_of
 
 __all__ = ["all", "any", "diff", "isin"]
 
@@ -28,24 +28,28 @@ def _truth_samples(make: Any) -> list:
     def mixed(shape: tuple) -> Any:  # about half the entries truthy
         return make(shape) > 0
 
-    return [((make((4,)),), {}), ((mixed((3, 4)),), {"axis": 1}),
-            ((mixed((2, 3, 2)),), {"axis": (0, 2), "keepdims": True}),
-            ((mixed((2, 3)),), {"axis": -1})]
+    return [
+        ((make((4,)),), {}),
+        ((mixed((3, 4)),), {"axis": 1}),
+        ((mixed((2, 3, 2)),), {"axis": (0, 2), "keepdims": True}),
+        ((mixed((2, 3)),), {"axis": -1}),
+    ]
 
 
-all_p, any_p = nondifferentiable("all", "any", batch=None)
+all_p = primitive("all", export_as=False)
+any_p = primitive("any", export_as=False)
 for _p in (all_p, any_p):
+    _p.differentiable = False
     defrule(_p, batch=_reduce_batch(_p), samples=_truth_samples)
 
 
-def all(x: Any, /, *, axis: int | tuple[int, ...] | None = None, keepdims: bool = False
-        ) -> Any:  # noqa: A001 (the standard's name)
+# The standard's names: they shadow the builtins all/any in this module, which uses neither.
+def all(x: Any, /, *, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
     """Whether every element along ``axis`` is true (nonzero)."""
     return all_p(x, axis=axis, keepdims=keepdims)
 
 
-def any(x: Any, /, *, axis: int | tuple[int, ...] | None = None, keepdims: bool = False
-        ) -> Any:  # noqa: A001 (the standard's name)
+def any(x: Any, /, *, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
     """Whether some element along ``axis`` is true (nonzero)."""
     return any_p(x, axis=axis, keepdims=keepdims)
 
@@ -80,8 +84,10 @@ def _isin_samples(make: Any) -> list:
     # tests/test_rules_utility.py, since the suite batches floating arguments only
     xp = xp_of(make((1,)))
     x = make.int((3, 4), -3, 3)
-    return [((x, xp.asarray([-1, 0, 2], dtype=xp.int64)), {}),
-            ((x, make.int((5,), -3, 3)), {"invert": True})]
+    return [
+        ((x, xp.asarray([-1, 0, 2], dtype=xp.int64)), {}),
+        ((x, make.int((5,), -3, 3)), {"invert": True}),
+    ]
 
 
 defrule(isin_p, batch=_isin_batch, samples=_isin_samples)
@@ -107,8 +113,7 @@ def _as_part(v: Any, like: Any, axis: int) -> Any:
     return xp_of(_raw(like)).full(tuple(shape), v, dtype=like.dtype)
 
 
-def diff(x: Any, /, *, axis: int = -1, n: int = 1, prepend: Any = None, append: Any = None
-         ) -> Any:
+def diff(x: Any, /, *, axis: int = -1, n: int = 1, prepend: Any = None, append: Any = None) -> Any:
     """``n``-th forward difference along ``axis``: ``x[1:] - x[:-1]``, repeated ``n`` times.
 
     ``prepend``/``append`` are joined to ``x`` along ``axis`` first. Differentiable
@@ -122,8 +127,9 @@ def diff(x: Any, /, *, axis: int = -1, n: int = 1, prepend: Any = None, append: 
     if nd == 0:
         raise ValueError("xpgrad.diff: x must have at least one dimension")
     if not -nd <= axis < nd:
-        raise ValueError(f"xpgrad.diff: axis {axis} is out of bounds for an array of {nd} "
-                         f"dimensions")
+        raise ValueError(
+            f"xpgrad.diff: axis {axis} is out of bounds for an array of {nd} dimensions"
+        )
     if int(n) != n or n < 0:
         raise ValueError(f"xpgrad.diff: n must be a non-negative integer, got {n!r}")
     axis %= nd
