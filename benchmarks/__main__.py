@@ -34,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--peers", default="jax,torch,autograd",
                    help="comma-separated peers to compare with (jax, torch, autograd) or 'none'")
     p.add_argument("--no-plots", action="store_true", help="skip the matplotlib plots")
+    p.add_argument("--threads", type=int, default=None,
+                   help="limit every library's thread pool (NumPy's BLAS, torch, and for 1 "
+                        "also XLA's) to this many threads; default: each library's own default. "
+                        "On a machine shared with other jobs, --threads 1 avoids spinning BLAS "
+                        "threads fighting for cores")
     p.add_argument("--unset-openblas-env", action="store_true",
                    help="rerun this command with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset "
                         "(they pin an older, slower OpenBLAS kernel on some machines); the JSON "
@@ -49,6 +54,18 @@ def _reexec_without_openblas_env(argv: list[str]) -> None:
     env = dict(os.environ)
     env["XPGRAD_BENCH_UNSET"] = ";".join(f"{k}={env.pop(k)}" for k in found)
     os.execve(sys.executable, [sys.executable, "-m", "benchmarks", *argv], env)
+
+
+def _limit_threads(n: int) -> None:
+    """Set the thread-pool sizes before NumPy, torch or JAX is imported."""
+    if n < 1:
+        raise SystemExit("--threads must be at least 1")
+    for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[k] = str(n)
+    if n == 1:  # XLA's CPU client has no thread-count flag other than "single-threaded"
+        flags = os.environ.get("XLA_FLAGS", "")
+        os.environ["XLA_FLAGS"] = (flags + " --xla_cpu_multi_thread_eigen=false "
+                                   "intra_op_parallelism_threads=1").strip()
 
 
 def _selection(only: str) -> tuple[list[str], list[str]]:
@@ -72,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.unset_openblas_env:
         _reexec_without_openblas_env(argv)
+    if args.threads is not None:
+        _limit_threads(args.threads)
     # imported only now, after a possible re-exec: NumPy reads the OpenBLAS variables on load
     from . import _report
     from ._harness import Settings, log, run_case
@@ -91,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     t_start = time.perf_counter()
     load_start = os.getloadavg() if hasattr(os, "getloadavg") else None
     P = Peers(peers)
+    if args.threads is not None and P.torch is not None:
+        P.torch.set_num_threads(args.threads)
     if args.quick:
         s = Settings(repeats=2, min_time=0.0, max_total=0.5)
         ss, sizes, max_call = Settings(repeats=1, min_time=0.0, max_total=0.5), QUICK_SIZES, 0.5
@@ -112,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                      "scaling": vars(ss) | {"libs": list(LIBS), "sizes": list(sizes),
                                             "max_call_s": max_call}},
         "dtype": "float64",
+        "threads": args.threads,
         "machine": _report.machine_info(P.versions),
         "skipped_peers": P.skipped,
         "rows": rows,

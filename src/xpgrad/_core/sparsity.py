@@ -51,11 +51,13 @@ class PatternTooLargeError(ValueError):
 class Pattern:
     """Sorted, distinct keys ``row * n + col`` of a value with ``size`` elements."""
 
-    __slots__ = ("keys", "size")
+    __slots__ = ("keys", "size", "ptr", "single")
 
-    def __init__(self, keys: Any, size: int):
+    def __init__(self, keys: Any, size: int, single: bool | None = None):
         self.keys = keys
         self.size = size
+        self.ptr: Any = None  # row pointers, made on first use (see SparsityTrace.row_ptr)
+        self.single = single  # at most one entry per element? (None: not known yet)
 
     @property
     def nnz(self) -> int:
@@ -177,14 +179,41 @@ class SparsityTrace(Trace):
     def _dedupe(self, k: Any) -> Any:
         return distinct(self.xp, k)
 
-    def _expand(self, keys: Any, src: Any, shift: Any, what: str) -> Any:
-        """For each group ``g``: the keys of row ``src[g]``, plus ``shift[g]``.
+    def row_ptr(self, p: Pattern) -> Any:
+        """``ptr[e]:ptr[e + 1]`` are the entries of element ``e``; two trailing ``nnz``
+        so that element ``size`` (standing for "none") has no entries."""
+        if p.ptr is None:
+            xp = self.xp
+            ptr = xp.searchsorted(p.keys, xp.arange(p.size + 1, dtype=self.i64) * self.n)
+            p.ptr = xp.concat([ptr, ptr[-1:]])
+        return p.ptr
+
+    def is_single(self, p: Pattern) -> bool:
+        """Whether no element has two entries (``x`` itself, elementwise maps, padding)."""
+        if p.single is None:
+            xp = self.xp
+            rows = p.keys // self.n
+            p.single = p.nnz < 2 or bool(xp.all(rows[1:] > rows[:-1]))
+        return p.single
+
+    def _lookup(self, p: Pattern, src: Any) -> tuple[Any, Any]:
+        """``(lo, cnt)``: where the entries of each element ``src[g]`` (-1: none) are."""
+        xp, n = self.xp, self.n
+        if 4 * src.shape[0] >= p.size:  # many lookups: row pointers, then take
+            ptr = self.row_ptr(p)
+            at = xp.where(src < 0, p.size, src)
+            lo = xp.take(ptr, at)
+            return lo, xp.take(ptr, at + 1) - lo
+        lo = xp.searchsorted(p.keys, src * n)
+        return lo, xp.searchsorted(p.keys, src * n + n) - lo
+
+    def _expand(self, p: Pattern, src: Any, shift: Any, what: str) -> Any:
+        """For each group ``g``: the keys of element ``src[g]`` (-1: none), plus ``shift[g]``.
 
         The output is grouped by ``g`` in order, each group's keys ascending.
         """
-        xp, n = self.xp, self.n
-        lo = xp.searchsorted(keys, src * n)
-        cnt = xp.searchsorted(keys, src * n + n) - lo
+        xp, keys = self.xp, p.keys
+        lo, cnt = self._lookup(p, src)
         total = int(xp.sum(cnt)) if cnt.shape[0] else 0
         if total == 0:
             return xp.zeros((0,), dtype=self.i64)
@@ -197,18 +226,26 @@ class SparsityTrace(Trace):
     # -- the pattern algebra ------------------------------------------------------
     def gather(self, p: Pattern, src: Any) -> Pattern:
         """Output element ``e`` is input element ``src[e]`` (``-1``: no element)."""
-        xp = self.xp
+        xp, n = self.xp, self.n
         m = int(src.shape[0])
         if p.nnz == 0:
             return self.empty(m)
-        shift = (xp.arange(m, dtype=self.i64) - src) * self.n
-        return Pattern(self._expand(p.keys, src, shift, "an indexing result"), m)
+        e = xp.arange(m, dtype=self.i64)
+        if m == p.size and bool(xp.all(src == e)):  # reshape, squeeze, a full slice
+            return p
+        if self.is_single(p):  # at most one entry per element: no repeat needed
+            lo, cnt = self._lookup(p, src)
+            has = cnt > 0
+            if not bool(xp.all(has)):
+                e, src, lo = e[has], src[has], lo[has]
+            return Pattern(xp.take(p.keys, lo) + (e - src) * n, m, single=True)
+        return Pattern(self._expand(p, src, (e - src) * n, "an indexing result"), m)
 
     def pull(self, p: Pattern, s: Any, d: Any, size: int) -> Pattern:
         """Output element ``d[r]`` depends on input element ``s[r]``, for every ``r``."""
         if p.nnz == 0 or s.shape[0] == 0:
             return self.empty(size)
-        k = self._expand(p.keys, s, (d - s) * self.n, "a contraction")
+        k = self._expand(p, s, (d - s) * self.n, "a contraction")
         return Pattern(self._dedupe(k), size)
 
     def remap(self, p: Pattern, dest: Any, size: int) -> Pattern:
@@ -228,11 +265,14 @@ class SparsityTrace(Trace):
         return Pattern(p.keys[keep], p.size)
 
     def union(self, pats: list, size: int) -> Pattern:
-        ps = [p for p in pats if p is not None and p.nnz]
+        ps: list[Pattern] = []
+        for p in pats:  # the same pattern twice (x * x) counts once
+            if p is not None and p.nnz and all(p.keys is not q.keys for q in ps):
+                ps.append(p)
         if not ps:
             return self.empty(size)
         if len(ps) == 1:
-            return Pattern(ps[0].keys, size)
+            return ps[0] if ps[0].size == size else Pattern(ps[0].keys, size)
         return Pattern(self._dedupe(self.xp.concat([p.keys for p in ps])), size)
 
     def dense(self, pats: list, size: int) -> Pattern:

@@ -51,7 +51,17 @@ _strong_cache: dict = {}  # functions that cannot be weakly referenced
 
 
 def clear_cache() -> None:
-    """Forget every pattern and coloring stored by ``cache=True`` calls."""
+    """Forget every pattern and coloring stored by ``cache=True`` calls.
+
+    >>> import numpy as np, xpgrad
+    >>> from xpgrad.api.sparse import clear_cache
+    >>> f = lambda x: x[1:] - x[:-1]
+    >>> xpgrad.sparse_jacobian(f, np.zeros(4), cache=True).npasses  # detects
+    2
+    >>> xpgrad.sparse_jacobian(f, np.ones(4), cache=True).npasses   # reuses
+    2
+    >>> clear_cache()
+    """
     _cache.clear()
     _strong_cache.clear()
 

@@ -63,6 +63,17 @@ class SparseMatrix(_MatrixFields):
     and ``sparse_hessian``: ``npasses`` (the number of colors: directional
     derivatives computed, where a dense Jacobian needs ``n`` or ``m``),
     ``mode`` and ``coloring``.
+
+    >>> import numpy as np, xpgrad
+    >>> rows, cols, values, shape = S = xpgrad.sparse_jacobian(np.sin, np.zeros(3))
+    >>> S
+    SparseMatrix(shape=(3, 3), nnz=3)
+    >>> values, S.npasses, S.mode
+    (array([1., 1., 1.]), 1, 'forward')
+    >>> S.to_scipy().toarray()
+    array([[1., 0., 0.],
+           [0., 1., 0.],
+           [0., 0., 1.]])
     """
 
     npasses: int
@@ -108,6 +119,13 @@ class SparsityPattern(_PatternFields):
     entry) and sorted row-major. ``fallbacks`` names the primitives that had
     no pattern rule (treated as dense); pass the pattern back as
     ``pattern=`` to skip detection.
+
+    >>> import numpy as np, xpgrad
+    >>> P = xpgrad.jacobian_sparsity(lambda x: x[::-1] * x[0], np.ones(3))
+    >>> P.rows, P.cols
+    (array([0, 0, 1, 1, 2]), array([0, 2, 0, 1, 0]))
+    >>> P.fallbacks
+    ()
     """
 
     fallbacks: tuple

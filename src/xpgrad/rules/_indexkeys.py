@@ -95,21 +95,20 @@ class Plan:
     ``n_adv``: dimensions of the broadcast advanced indices; ``adjacent``: whether
     the advanced items are consecutive in the key (then their dimensions replace
     them in place, at output position ``p``; else they go first, as in NumPy);
-    ``n_out``: dimensions of the result.
+    ``ell``: dimensions the ellipsis stands for.
     """
 
-    __slots__ = ("has_adv", "adjacent", "p", "n_adv", "n_out", "ell")
+    __slots__ = ("has_adv", "adjacent", "p", "n_adv", "ell")
 
     def __init__(self) -> None:
         self.has_adv = False
         self.adjacent = False
         self.p = 0
         self.n_adv = 0
-        self.n_out = 0
         self.ell = 0
 
     def __repr__(self) -> str:
-        return f"Plan(adjacent={self.adjacent}, p={self.p}, n_adv={self.n_adv}, n_out={self.n_out})"
+        return f"Plan(adjacent={self.adjacent}, p={self.p}, n_adv={self.n_adv})"
 
 
 def plan(template: tuple, metas: list, ndim: int) -> Plan:
@@ -152,11 +151,7 @@ def plan(template: tuple, metas: list, ndim: int) -> Plan:
     pl.adjacent = bool(adv) and adv == list(range(adv[0], adv[-1] + 1))
     dims = [ell if d is None else d for _, d in info]
     pl.p = sum(dims[: adv[0]]) if adv else 0
-    rest = sum(d for (a, _), d in zip(info, dims) if not a)
-    if not any(k is Ellipsis for k in template):
-        rest += ell  # the implicit trailing dimensions
     pl.n_adv = n_adv if has_adv else 0
-    pl.n_out = rest + pl.n_adv
     return pl
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backends
-from ._axes import shift_axis
 from ._indexkeys import ARRAY, gather, join_key, metas_of, plan, scatter, split_key
 from ._registry import F, complex_ok, defrule, primitive, xp_of
 
