@@ -46,12 +46,14 @@ FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 #: Pages that need optional libraries: skipped (with the reason) where missing.
 REQUIRES: dict[str, tuple[str, ...]] = {
-    "getting-started.md": ("dask", "distributed"),
-    "dask.md": ("dask", "distributed"),
-    "performance.md": (),
+    "docs/getting-started.md": ("dask", "distributed", "array_api_strict"),
+    "docs/dask.md": ("dask", "distributed"),
+    "docs/rules.md": ("array_api_strict",),
+    "docs/backends.md": ("array_api_strict",),
+    "docs/pitfalls.md": ("array_api_strict",),
 }
 #: Pages that start worker processes (a LocalCluster): tens of seconds on a busy machine.
-SLOW = {"dask.md"}
+SLOW = {"docs/dask.md"}
 
 PAGES = sorted(DOCS.rglob("*.md")) + [ROOT / "README.md"]
 
@@ -94,14 +96,14 @@ _SYBIL = sybil.Sybil(
 
 
 def _marks(p: Path) -> list:
-    return [pytest.mark.slow] if p.name in SLOW else []
+    return [pytest.mark.slow] if _page_id(p) in SLOW else []
 
 
 @pytest.mark.parametrize("page", [pytest.param(p, id=_page_id(p), marks=_marks(p)) for p in PAGES])
 def test_page_examples_run(
     page: Path, clean_registry: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for mod in REQUIRES.get(page.name, ()):
+    for mod in REQUIRES.get(_page_id(page), ()):
         pytest.importorskip(mod, reason=f"{_page_id(page)} needs {mod}")
     monkeypatch.chdir(tmp_path)  # examples that write files write them here
     document = _SYBIL.parse(page)

@@ -479,3 +479,26 @@ def test_checkpointed_deterministic_function_passes(xp: Any) -> None:
     g2 = xpgrad.gradient(lambda h, w: ns(h).sum(layer(h, w)), h, w)
     for a, b in zip(g1, g2):
         assert np.allclose(to_host(a), to_host(b), rtol=1e-6)
+
+
+# -- the user's own errors ---------------------------------------------------------------
+
+
+def test_errors_raised_by_f_propagate_unchanged() -> None:
+    class Mine(KeyError):
+        pass
+
+    err = Mine("from f")
+
+    def f(x: Any) -> Any:
+        raise err
+
+    for call in (lambda: xpgrad.gradient(f, 1.0), lambda: xpgrad.jvp(f, (1.0,), (1.0,)),
+                 lambda: xpgrad.jacobian(f, np.ones(2)), lambda: xpgrad.hessian(f, np.ones(2)),
+                 lambda: xpgrad.vmap(f)(np.ones(2))):
+        with pytest.raises(Mine) as info:
+            call()
+        assert info.value is err
+    # and the next call starts from a clean trace stack
+    assert xpgrad.gradient(lambda x: x * x, 3.0) == (6.0,)
+    assert xpgrad.hessian(lambda x: x**3, 2.0) == 12.0

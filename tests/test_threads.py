@@ -75,7 +75,7 @@ def test_concurrent_calls_match_sequential(xp: Any) -> None:
             errors.append(e)
 
     old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)
+    sys.setswitchinterval(1e-4)
     try:
         threads = [threading.Thread(target=work, args=(t,)) for t in range(THREADS)]
         for th in threads:

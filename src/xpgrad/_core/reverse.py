@@ -60,7 +60,7 @@ class ReverseTrace(Trace):
                 raise _no_rule(prim, "reverse-mode (vjp)", "vjp")
             return bind(prim, tuple(_lower(a, self) for a in args), params)
         primals = []
-        parents = []
+        parents: list[Node | None] = []
         needs = []
         for a in args:
             if type(a) is ReverseTracer and a._trace is self:

@@ -123,6 +123,7 @@ class SparsityTrace(Trace):
                 pats.append(None)
         out = bind(prim, tuple(primals), params)
         outs = out if prim.multiple_results else (out,)
+        res: Any  # a list, or the pattern rule's tuple
         if not prim.differentiable:
             res = [self.empty(_size(tuple(o.shape))) for o in outs]
         elif prim.pattern is not None:
@@ -162,18 +163,20 @@ class SparsityTrace(Trace):
         return xp.reshape(r, tuple(shape))
 
     def empty(self, size: int) -> Pattern:
-        return Pattern(self.xp.zeros((0,), dtype=self.i64), size)
+        return Pattern(self.xp.zeros((0,), dtype=self.i64), size, single=True)
 
     def identity(self) -> Pattern:
+        """The pattern of ``x`` itself: element ``i`` depends on element ``i``."""
         n = self.n
-        return Pattern(self.xp.arange(n, dtype=self.i64) * (n + 1), n)
+        return Pattern(self.xp.arange(n, dtype=self.i64) * (n + 1), n, single=True)
 
     def _check(self, total: int, what: str) -> None:
         if total > self.max_nnz:
             raise PatternTooLargeError(
                 f"xpgrad: the sparsity pattern of {what} would hold {total} entries, more "
                 f"than max_nnz={self.max_nnz}: the Jacobian is too dense for a sparse "
-                f"evaluation. Use xpgrad.jacobian, pass a known pattern=, or raise max_nnz."
+                f"evaluation. Use xpgrad.jacobian, pass a known pattern=, or raise the limit "
+                f"(xpgrad.api.sparse_plan.MAX_NNZ)."
             )
 
     def _dedupe(self, k: Any) -> Any:

@@ -189,6 +189,10 @@ class Tracer:
 
     __slots__ = ("_trace",)
     __array_priority__ = 1000
+    # declared for type checkers (no runtime effect): every subclass sets _trace
+    # in __init__ and defines _concrete_value
+    _trace: Any
+    _concrete_value: Callable[[str], Any]
 
     # -- what every subclass provides ----------------------------------------
     @property

@@ -46,7 +46,7 @@ def _register_dataclass(cls: type) -> None:
         return tuple(getattr(obj, n) for n in names), None, names
 
     def unflatten(_: Any, children: Any) -> Any:
-        obj = object.__new__(cls)
+        obj: Any = object.__new__(cls)
         for n, c in zip(names, children):
             object.__setattr__(obj, n, c)
         return obj

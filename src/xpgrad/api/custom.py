@@ -30,7 +30,7 @@ class CustomPrimitive:
     def __init__(self, fn: Callable, name: str | None = None):
         functools.update_wrapper(self, fn)
         self.fn = fn
-        self.prim = Primitive(name or getattr(fn, "__qualname__", "custom"), fn)
+        self.prim = Primitive(str(name or getattr(fn, "__qualname__", "custom")), fn)
         self.prim.batch = self._default_batch
         PRIMITIVES.setdefault(self.prim.name, self.prim)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from .._core.forward import ForwardTrace, ForwardTracer
 from .._core.reverse import ReverseTrace, ReverseTracer, backward
@@ -10,6 +10,9 @@ from .._core.trace import new_level
 from ..rules import F
 from . import _edge as E
 from .params import Params
+
+if TYPE_CHECKING:
+    from .grads import Grads
 
 __all__ = ["gradient", "withgradient", "pullback", "jvp", "WithGradient"]
 
@@ -60,7 +63,7 @@ class _Recorded:
                 if t is not None:
                     t.node.ct = None
             backward(trace.tape, roots, F.add)
-            grads = []
+            grads: list[Any] = []
             # a rule may hand one cotangent to several inputs (add's pullback): each
             # result must be its own array, or writing into one would change another
             seen = {id(x) for x in self.leaves}
@@ -108,7 +111,7 @@ def _scalar_root(out: Any, rec: _Recorded, name: str) -> list:
     return []
 
 
-def gradient(f: Callable, *args: Any) -> tuple:
+def gradient(f: Callable, *args: Any) -> tuple | Grads:
     """The gradient of a real scalar function, one entry per argument.
 
     Each entry has the structure of its argument (tuples, lists, dicts,

@@ -170,7 +170,8 @@ class Grads(Mapping):
 
     def copy_from(self, vec: Any) -> Grads:
         """Replace the gradients by consecutive pieces of ``vec``."""
-        return copy_from(self, vec)
+        copy_from(self, vec)
+        return self
 
 
 def _apply(op: Callable, a: Any, b: Any) -> Any:

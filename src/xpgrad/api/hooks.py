@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import sys
-from typing import Any, Callable, TextIO
+from typing import Any, Callable, TextIO, cast
 
 from .._core.reverse import ReverseTracer
 from .._core.trace import Tracer
@@ -150,7 +150,7 @@ class _Sink:
 
 
 defrule(showgrad_p, jvp=_showgrad_jvp, vjp=_showgrad_vjp, batch=_showgrad_batch,
-        samples=lambda make: [((make((3,)),), {"report": _Report("x", _Sink())})])
+        samples=lambda make: [((make((3,)),), {"report": _Report("x", cast(TextIO, _Sink()))})])
 
 
 def _caller_name(x: Any, frame: Any) -> str | None:

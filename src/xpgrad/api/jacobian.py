@@ -11,7 +11,7 @@ bounded however large the Jacobian is.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .._core.forward import ForwardTrace, ForwardTracer
 from .._core.trace import new_level
@@ -20,6 +20,9 @@ from . import _chunks as C
 from . import _edge as E
 from .gradient import _python_val, pullback
 from .vmap import vmap
+
+if TYPE_CHECKING:
+    from .grads import Grads
 
 __all__ = ["WithJacobian", "jacobian", "withjacobian"]
 
@@ -150,7 +153,7 @@ def _forward_one(g: Callable, dargs: list, i: int, m: int, xp: Any, chunk_size: 
     return blocks.result()
 
 
-def _shape_result(J: Any, kind: str) -> Any:
+def _shape_result(J: Any, kind: str | None) -> Any:
     # a scalar argument gets the vector J[k] = dy[k]/dx
     return F.reshape(J, (J.shape[0],)) if kind == "scalar" else J
 
@@ -199,7 +202,7 @@ def _jacobian(f: Callable, args: tuple, mode: str, chunk_size: Any, budget: Any,
 
 
 def jacobian(f: Callable, *args: Any, mode: str = "auto", chunk_size: int | None = None,
-             memory_budget: int | None = None, progress: bool = False) -> tuple:
+             memory_budget: int | None = None, progress: bool = False) -> tuple | Grads:
     """The Jacobian of ``y = f(*args)`` with respect to each argument.
 
     For each array argument ``a`` the result holds the matrix

@@ -271,7 +271,8 @@ class Params:
         """Write ``vec`` (as made by ``to_vector``) back into the boxes, in place."""
         from .grads import copy_from
 
-        return copy_from(self, vec)
+        copy_from(self, vec)
+        return self
 
 
 def _describe(p: Param) -> str:

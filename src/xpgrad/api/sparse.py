@@ -15,13 +15,9 @@ of the symmetric pattern (``xpgrad.api.coloring``).
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from typing import Any
 
-from .. import backends
-from .._core.sparsity import SparsityTrace, SparsityTracer, distinct
-from .._core.trace import new_level
 from ..rules import F
 from ..rules import patterns as _patterns  # noqa: F401  (attaches the pattern rules)
 from . import _chunks as C
@@ -31,6 +27,7 @@ from .gradient import pullback
 from .hessian import _gradient_of
 from .jacobian import _output, _pushforward
 from .sparse_matrix import SparseMatrix, SparsityPattern
+from .sparse_plan import Plan, clear_cache, plan_for, point, to_xp
 from .vmap import vmap
 
 __all__ = ["sparse_jacobian", "sparse_hessian", "jacobian_sparsity", "hessian_sparsity",
@@ -41,188 +38,6 @@ _COLORINGS = ("auto", "star", "column")
 #: Up to this many nonzeros, ``coloring="auto"`` also tries a column coloring of a
 #: Hessian and keeps whichever needs fewer colors.
 BOTH_COLORINGS_NNZ = 1_000_000
-
-#: The most entries a pattern (of any intermediate value) may hold before detection
-#: stops with ``PatternTooLargeError``: 2**28 entries take 2 GiB as int64 keys.
-MAX_NNZ = 1 << 28
-
-_cache: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
-_strong_cache: dict = {}  # functions that cannot be weakly referenced
-
-
-def clear_cache() -> None:
-    """Forget every pattern and coloring stored by ``cache=True`` calls.
-
-    >>> import numpy as np, xpgrad
-    >>> from xpgrad.api.sparse import clear_cache
-    >>> f = lambda x: x[1:] - x[:-1]
-    >>> xpgrad.sparse_jacobian(f, np.zeros(4), cache=True).npasses  # detects
-    2
-    >>> xpgrad.sparse_jacobian(f, np.ones(4), cache=True).npasses   # reuses
-    2
-    >>> clear_cache()
-    """
-    _cache.clear()
-    _strong_cache.clear()
-
-
-def _cache_for(f: Callable) -> dict:
-    try:
-        return _cache.setdefault(f, {})
-    except TypeError:
-        return _strong_cache.setdefault(f, {})
-
-
-class _Plan:
-    """A pattern (in the pattern namespace ``pxp``) and its colorings, made on demand."""
-
-    __slots__ = ("rows", "cols", "shape", "pxp", "fallbacks", "colorings")
-
-    def __init__(self, rows: Any, cols: Any, shape: tuple, pxp: Any, fallbacks: tuple = ()):
-        self.rows, self.cols, self.shape, self.pxp = rows, cols, shape, pxp
-        self.fallbacks = fallbacks
-        self.colorings: dict[str, tuple[Any, int]] = {}
-
-    def coloring(self, how: str) -> tuple[Any, int]:
-        """``(colors, ncolors)``: colors as an int64 array of the pattern namespace."""
-        got = self.colorings.get(how)
-        if got is None:
-            xp, (m, n) = self.pxp, self.shape
-            if how == "column":
-                c = K.column_coloring(xp, self.rows, self.cols, (m, n))
-            elif how == "row":
-                c = K.row_coloring(xp, self.rows, self.cols, (m, n))
-            else:
-                c = K.star_coloring(xp, self.rows, self.cols, n)
-            got = (xp.asarray(c, dtype=xp.int64), (max(c) + 1) if c else 0)
-            self.colorings[how] = got
-        return got
-
-    def counts_bound(self) -> tuple[int, int]:
-        """The most nonzeros in one row and in one column: lower bounds on the colors."""
-        return _max_run(self.pxp, self.rows), _max_run(self.pxp, self.cols)
-
-
-def _max_run(xp: Any, a: Any) -> int:
-    if a.shape[0] == 0:
-        return 0
-    s = xp.sort(a)
-    return int(xp.max(xp.searchsorted(s, s, side="right") - xp.searchsorted(s, s)))
-
-
-# -- the point and the pattern namespace ----------------------------------------------------
-
-
-def _point(x: Any, name: str) -> tuple[Any, Any]:
-    xp = E.common_xp([x])
-    if not (E.is_number(x) or E.is_array(x)) or not E.differentiable_leaf(x, xp) \
-            or type(x) is complex:
-        raise TypeError(
-            f"xpgrad.{name}: x must be a numeric array or a real number, got "
-            f"{type(x).__name__}. For several inputs, concatenate them into one array."
-        )
-    return E.as_array(x, xp), xp
-
-
-def _raw(x: Any) -> Any:
-    from .._core.trace import Tracer
-
-    while isinstance(x, Tracer):
-        x = x._value
-    return x
-
-
-def _pattern_xp(xa: Any, xp: Any) -> tuple[Any, Any]:
-    """Where patterns live: the backend itself, or the host for a lazy backend (Dask)."""
-    if not backends.is_lazy(_raw(xa)):
-        return xp, None
-    hxp = backends.namespace_of(backends.to_host(xp.zeros((1,))))
-    return hxp, lambda a: hxp.asarray(backends.to_host(a))
-
-
-def _to_xp(a: Any, xp: Any, pxp: Any, like: Any) -> Any:
-    if pxp is xp:
-        return a
-    dev = C.device_of(like)
-    return xp.asarray(a) if dev is None else xp.asarray(a, device=dev)
-
-
-# -- detection ------------------------------------------------------------------------------
-
-
-def _detect(f: Callable, xa: Any, xp: Any, name: str, hessian: bool) -> _Plan:
-    n = C.size_of(tuple(xa.shape))
-    pxp, host = _pattern_xp(xa, xp)
-    g = _gradient_of(f, name) if hessian else f
-    with new_level(SparsityTrace, E.namespace(xp), n=n, xp=pxp, host=host,
-                   max_nnz=MAX_NNZ) as tr:
-        y = g(SparsityTracer(tr, xa, tr.identity()))
-        y = _output(y, xp, name)
-        pat = tr.pattern_of(y)
-        fallbacks = tuple(sorted(tr.fallbacks))
-    keys = pat.keys
-    if hessian:  # a conservative superset need not be symmetric; the coloring needs it
-        rows, cols = keys // n, keys % n
-        keys = distinct(pxp, pxp.concat([keys, cols * n + rows]))
-    rows, cols = keys // n, keys % n
-    return _Plan(rows, cols, (pat.size, n), pxp, fallbacks)
-
-
-def _plan(f: Callable, xa: Any, xp: Any, pattern: Any, cache: bool, name: str,
-          hessian: bool) -> _Plan:
-    n = C.size_of(tuple(xa.shape))
-    if pattern is not None:
-        return _given(pattern, xa, xp, n, name, hessian)
-    if not cache:
-        return _detect(f, xa, xp, name, hessian)
-    key = ("hessian" if hessian else "jacobian", tuple(xa.shape), str(xa.dtype), id(xp))
-    store = _cache_for(f)
-    plan = store.get(key)
-    if plan is None:
-        plan = store[key] = _detect(f, xa, xp, name, hessian)
-    return plan
-
-
-def _given(pattern: Any, xa: Any, xp: Any, n: int, name: str, hessian: bool) -> _Plan:
-    """A caller's pattern: SparsityPattern, ``(rows, cols, shape)`` or a SciPy sparse matrix."""
-    if hasattr(pattern, "tocoo"):
-        coo = pattern.tocoo()
-        rows, cols, shape = coo.row, coo.col, coo.shape
-    elif isinstance(pattern, tuple) and len(pattern) == 3:
-        rows, cols, shape = pattern
-    else:
-        raise TypeError(
-            f"xpgrad.{name}: pattern must be a SparsityPattern (from jacobian_sparsity / "
-            f"hessian_sparsity), a tuple (rows, cols, shape) or a SciPy sparse matrix, got "
-            f"{type(pattern).__name__}"
-        )
-    pxp, _ = _pattern_xp(xa, xp)
-    rows, cols = _index(rows, pxp), _index(cols, pxp)
-    shape = tuple(int(s) for s in shape)
-    if len(shape) != 2 or shape[1] != n or (hessian and shape[0] != n) \
-            or rows.shape != cols.shape or len(rows.shape) != 1:
-        raise ValueError(
-            f"xpgrad.{name}: the pattern must have 1-D rows and cols of equal length and "
-            f"shape ({'n' if hessian else 'm'}, n) with n = x.size = {n}; got shape {shape} "
-            f"and {rows.shape[0] if rows.shape else '?'} rows"
-        )
-    if rows.shape[0] and (int(pxp.min(rows)) < 0 or int(pxp.max(rows)) >= shape[0]
-                          or int(pxp.min(cols)) < 0 or int(pxp.max(cols)) >= n):
-        raise ValueError(f"xpgrad.{name}: pattern entries outside the shape {shape}")
-    keys = rows * n + cols
-    if hessian:
-        keys = pxp.concat([keys, cols * n + rows])
-    keys = distinct(pxp, keys)  # the recovery reads each entry once
-    return _Plan(keys // n, keys % n, shape, pxp)
-
-
-def _index(a: Any, pxp: Any) -> Any:
-    if isinstance(a, (list, tuple)):
-        return pxp.asarray(a, dtype=pxp.int64)
-    if backends.namespace_of(a) is not pxp:
-        a = pxp.asarray(backends.to_host(a))
-    return pxp.astype(a, pxp.int64)
-
 
 # -- compressed passes ----------------------------------------------------------------------
 
@@ -250,15 +65,15 @@ def _passes(batched: Callable, xp: Any, colors: Any, ncolors: int, dtype: Any, s
     return blocks.result()
 
 
-def _recover(plan: _Plan, B: Any, colors: Any, ncolors: int, size: int, how: str,
+def _recover(plan: Plan, B: Any, colors: Any, ncolors: int, size: int, how: str,
              xp: Any, like: Any) -> Any:
     idx = K.recovery_index(plan.pxp, plan.rows, plan.cols, colors, ncolors, size, how)
-    return F.take(F.reshape(B, (-1,)), _to_xp(idx, xp, plan.pxp, like), axis=0)
+    return F.take(F.reshape(B, (-1,)), to_xp(idx, xp, plan.pxp, like), axis=0)
 
 
-def _result(plan: _Plan, values: Any, xp: Any, like: Any, shape: tuple, npasses: int,
+def _result(plan: Plan, values: Any, xp: Any, like: Any, shape: tuple, npasses: int,
             mode: str, coloring: str) -> SparseMatrix:
-    S = SparseMatrix(_to_xp(plan.rows, xp, plan.pxp, like), _to_xp(plan.cols, xp, plan.pxp, like),
+    S = SparseMatrix(to_xp(plan.rows, xp, plan.pxp, like), to_xp(plan.cols, xp, plan.pxp, like),
                      values, shape)
     S.npasses, S.mode, S.coloring = npasses, mode, coloring
     return S
@@ -298,8 +113,8 @@ def jacobian_sparsity(f: Callable, x: Any, *, cache: bool = False) -> SparsityPa
     See also: sparse_jacobian, hessian_sparsity.
     """
     E.check_callable(f, "jacobian_sparsity")
-    xa, xp = _point(x, "jacobian_sparsity")
-    return _public_pattern(_plan(f, xa, xp, None, cache, "jacobian_sparsity", False), xp, xa)
+    xa, xp = point(x, "jacobian_sparsity")
+    return _public_pattern(plan_for(f, xa, xp, None, cache, "jacobian_sparsity", False), xp, xa)
 
 
 def hessian_sparsity(f: Callable, x: Any, *, cache: bool = False) -> SparsityPattern:
@@ -319,13 +134,13 @@ def hessian_sparsity(f: Callable, x: Any, *, cache: bool = False) -> SparsityPat
     See also: sparse_hessian, jacobian_sparsity.
     """
     E.check_callable(f, "hessian_sparsity")
-    xa, xp = _point(x, "hessian_sparsity")
-    return _public_pattern(_plan(f, xa, xp, None, cache, "hessian_sparsity", True), xp, xa)
+    xa, xp = point(x, "hessian_sparsity")
+    return _public_pattern(plan_for(f, xa, xp, None, cache, "hessian_sparsity", True), xp, xa)
 
 
-def _public_pattern(plan: _Plan, xp: Any, like: Any) -> SparsityPattern:
-    P = SparsityPattern(_to_xp(plan.rows, xp, plan.pxp, like),
-                        _to_xp(plan.cols, xp, plan.pxp, like), plan.shape)
+def _public_pattern(plan: Plan, xp: Any, like: Any) -> SparsityPattern:
+    P = SparsityPattern(to_xp(plan.rows, xp, plan.pxp, like),
+                        to_xp(plan.cols, xp, plan.pxp, like), plan.shape)
     P.fallbacks = plan.fallbacks
     return P
 
@@ -387,8 +202,8 @@ def sparse_jacobian(f: Callable, x: Any, *, pattern: Any = None, mode: str = "au
     E.check_callable(f, name)
     if mode not in _MODES:
         raise ValueError(f"xpgrad.{name}: mode must be one of {_MODES}, got {mode!r}")
-    xa, xp = _point(x, name)
-    plan = _plan(f, xa, xp, pattern, cache, name, False)
+    xa, xp = point(x, name)
+    plan = plan_for(f, xa, xp, pattern, cache, name, False)
     m, n = plan.shape
     if mode == "auto":
         in_row, in_col = plan.counts_bound()
@@ -397,7 +212,7 @@ def sparse_jacobian(f: Callable, x: Any, *, pattern: Any = None, mode: str = "au
     if plan.rows.shape[0] == 0:
         return _result(plan, _empty_values(xp, xa.dtype, xa), xp, xa, (m, n), 0, mode, how)
     colors, nc = plan.coloring(how)
-    cx = _to_xp(colors, xp, plan.pxp, xa)
+    cx = to_xp(colors, xp, plan.pxp, xa)
     if mode == "forward":
         push = vmap(_pushforward(f, [xa], 0, xp))
         B = _passes(push, xp, cx, nc, xa.dtype, tuple(xa.shape), n + m, chunk_size,
@@ -457,8 +272,8 @@ def sparse_hessian(f: Callable, x: Any, *, pattern: Any = None, coloring: str = 
     E.check_callable(f, name)
     if coloring not in _COLORINGS:
         raise ValueError(f"xpgrad.{name}: coloring must be one of {_COLORINGS}, got {coloring!r}")
-    xa, xp = _point(x, name)
-    plan = _plan(f, xa, xp, pattern, cache, name, True)
+    xa, xp = point(x, name)
+    plan = plan_for(f, xa, xp, pattern, cache, name, True)
     n = plan.shape[1]
     nnz = int(plan.rows.shape[0])
     how = "star" if coloring == "auto" else coloring
@@ -469,7 +284,7 @@ def sparse_hessian(f: Callable, x: Any, *, pattern: Any = None, coloring: str = 
         cc, ncc = plan.coloring("column")
         if ncc <= nc:
             how, colors, nc = "column", cc, ncc
-    cx = _to_xp(colors, xp, plan.pxp, xa)
+    cx = to_xp(colors, xp, plan.pxp, xa)
     push = vmap(_pushforward(_gradient_of(f, name), [xa], 0, xp))
     B = _passes(push, xp, cx, nc, xa.dtype, tuple(xa.shape), 2 * n, chunk_size, memory_budget,
                 name)

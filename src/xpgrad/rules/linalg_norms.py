@@ -97,7 +97,7 @@ def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any
 
 
 def _vector_norm_samples(make: Any) -> list:
-    out = [((make((4,)),), {"ord": o}) for o in (2, 1, math.inf, -math.inf, 0, 3, 1.5)]
+    out: list = [((make((4,)),), {"ord": o}) for o in (2, 1, math.inf, -math.inf, 0, 3, 1.5)]
     out += [((make((4,), 0.5, 2.0),), {"ord": o}) for o in (0.5, -1)]
     out += [
         ((make((2, 3)),), {}),

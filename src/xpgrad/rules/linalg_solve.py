@@ -216,6 +216,7 @@ def _power_plan(n: int) -> tuple[list, int]:
                 result = len(pairs)
         n >>= 1
         if not n:
+            assert result is not None  # n >= 1 has a lowest set bit
             return pairs, result
         pairs.append((square, square))
         square = len(pairs)

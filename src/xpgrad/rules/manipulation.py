@@ -125,7 +125,7 @@ def _roll_batch(args: list, batched: list, shift: Any, axis: Any = None) -> tupl
     return roll_p(x, shift=shift, axis=shift_axis(axis)), True
 
 
-roll_p = linear(
+roll_p: Any = linear(
     "roll",
     lambda ct, x, shift, axis=None: roll_p(ct, shift=_negate(shift), axis=axis),
     batch=_roll_batch,
@@ -142,7 +142,7 @@ def _moveaxis_batch(args: list, batched: list, source: Any, destination: Any) ->
     return moveaxis_p(args[0], source=shift_axis(source), destination=shift_axis(destination)), True
 
 
-moveaxis_p = linear(
+moveaxis_p: Any = linear(
     "moveaxis",
     lambda ct, x, source, destination: moveaxis_p(ct, source=destination, destination=source),
     impl=lambda x, source, destination: xp_of(x).moveaxis(x, source, destination),

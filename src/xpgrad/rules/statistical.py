@@ -19,7 +19,7 @@ def _reduction_samples(domain: tuple = (-2.0, 2.0), extra: tuple = ()) -> Any:
     lo, hi = domain
 
     def samples(make: Any) -> list:
-        out = [((make(s, lo, hi),), {}) for s in _SHAPES]
+        out: list = [((make(s, lo, hi),), {}) for s in _SHAPES]
         out += [((make((2, 3), lo, hi),), {"axis": 0}), ((make((2, 3), lo, hi),), {"axis": -1})]
         out += [((make((2, 3, 2), lo, hi),), {"axis": (0, 2), "keepdims": True})]
         out += [((make((2, 3), lo, hi),), dict(p)) for p in extra]
