@@ -11,6 +11,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import time
@@ -34,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--peers", default="jax,torch,autograd",
                    help="comma-separated peers to compare with (jax, torch, autograd) or 'none'")
     p.add_argument("--no-plots", action="store_true", help="skip the matplotlib plots")
+    p.add_argument("--time-limit", type=float, default=480.0,
+                   help="seconds after the start past which the scaling runs start no new "
+                        "size (default 480, so the suite ends within 10 minutes)")
     p.add_argument("--threads", type=int, default=None,
                    help="limit every library's thread pool (NumPy's BLAS, torch, and for 1 "
                         "also XLA's) to this many threads; default: each library's own default. "
@@ -95,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     from . import _report
     from ._harness import Settings, log, run_case
     from ._peers import LIBS, PEER_GROUPS, Peers
-    from .scaling import QUICK_SIZES, SIZES, run_scaling
+    from .scaling import QUICK_SIZES, SIZES, run_scalings
     from .workloads import WORKLOADS
 
     peers = {t.strip() for t in args.peers.split(",") if t.strip()} - {"none"}
@@ -112,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     P = Peers(peers)
     if args.threads is not None and P.torch is not None:
         P.torch.set_num_threads(args.threads)
+    # The peers' module graphs are hundreds of thousands of objects: freeze them so
+    # the collections between repeats only walk what the workloads allocate.
+    gc.collect()
+    gc.freeze()
     if args.quick:
         s = Settings(repeats=2, min_time=0.0, max_total=0.5)
         ss, sizes, max_call = Settings(repeats=1, min_time=0.0, max_total=0.5), QUICK_SIZES, 0.5
@@ -123,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         log(f"[{w}]")
         for case in WORKLOADS[w](P):
             rows.append(run_case(case, s))
-    scaling = [run_scaling(k, P, ss, sizes, max_call) for k in scalings]
+    # the scaling runs stop starting new sizes after this, to keep the suite within its limit
+    deadline = t_start + (args.time_limit if not args.quick else float("inf"))
+    scaling = run_scalings(scalings, P, ss, sizes, max_call, deadline)
     now = datetime.now(timezone.utc)
     record = {
         "created": now.isoformat(timespec="seconds"),
@@ -134,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
                                             "max_call_s": max_call}},
         "dtype": "float64",
         "threads": args.threads,
+        "time_limit_s": args.time_limit,
         "machine": _report.machine_info(P.versions),
         "skipped_peers": P.skipped,
         "rows": rows,

@@ -35,9 +35,12 @@ import platform
 import sys
 import threading
 import time
+import warnings
 from typing import Any
 
 import numpy as np
+
+warnings.filterwarnings("ignore", message="Increasing number of chunks")  # 10x10 blocks: intended
 
 
 def f(x: Any) -> Any:

@@ -180,6 +180,27 @@ def test_conformance_samples_through_fallbacks(no_strict_adapter: None, name: st
         check_primitive(prim, args, params)
 
 
+@pytest.mark.slow
+def test_every_rule_through_fallbacks(no_strict_adapter: None) -> None:
+    """The float64 conformance check of every primitive, with no adapter at all (~20 s)."""
+    from xpgrad.rules import PRIMITIVES
+
+    Maker = _conformance_maker()
+    generic = types.SimpleNamespace(name="generic", namespace=lambda x: strict,
+                                    random=lambda seed: B.generic_random(seed, strict))
+    failures = {}
+    for name, prim in sorted(PRIMITIVES.items()):
+        if prim.samples is None or name in ("stop_gradient", "eager_update") \
+                or name.startswith("custom"):
+            continue
+        try:
+            for args, params in prim.samples(Maker(generic)):
+                check_primitive(prim, args, params)
+        except Exception as exc:  # collect them all, report at once
+            failures[name] = f"{type(exc).__name__}: {exc}"[:300]
+    assert not failures, failures
+
+
 def _conformance_maker() -> type:
     import importlib.util
     import pathlib

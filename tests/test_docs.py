@@ -51,6 +51,7 @@ REQUIRES: dict[str, tuple[str, ...]] = {
     "docs/rules.md": ("array_api_strict",),
     "docs/backends.md": ("array_api_strict",),
     "docs/pitfalls.md": ("array_api_strict",),
+    "docs/api/sparse.md": ("scipy",),
 }
 #: Pages that start worker processes (a LocalCluster): tens of seconds on a busy machine.
 SLOW = {"docs/dask.md"}

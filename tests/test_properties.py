@@ -254,7 +254,7 @@ PROP = settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_to
 @PROP
 @given(programs(), st.integers(0, 2**31 - 1))
 def test_forward_equals_reverse(p: dict, seed: int) -> None:
-    leaves, tree, y = prepared(p)
+    _, tree, y = prepared(p)
     rng = np.random.default_rng(seed)
     f = make_f(p["plan"])
     xp = array_api_compat.array_namespace(y)
@@ -335,7 +335,7 @@ def test_hessian_is_symmetric(p: dict) -> None:
 @PROP
 @given(programs())
 def test_gradient_matches_finite_differences(p: dict) -> None:
-    leaves, tree, _ = prepared(p)
+    _, tree, _ = prepared(p)
     loss = make_loss(p["plan"])
     (g_tree,) = xpgrad.gradient(loss, tree)
     grads = grads_of(g_tree, p["values"])

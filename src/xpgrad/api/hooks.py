@@ -64,8 +64,9 @@ def hook(fn: Callable[[Any], Any], x: Any) -> Any:
     """``x``, with ``fn`` applied to the cotangent that flows back into it.
 
     ``fn`` receives the cotangent of this use of ``x`` and returns the one to
-    pass on (``None`` drops it). For a pytree ``x``, ``fn`` sees each array
-    leaf's cotangent. Forward-mode derivatives are not affected.
+    pass on, an array of the same shape (``None`` drops it; anything else
+    raises). For a pytree ``x``, ``fn`` sees each array leaf's cotangent.
+    Forward-mode derivatives are not affected.
 
     >>> import xpgrad
     >>> xpgrad.gradient(lambda a, b: xpgrad.hook(lambda g: -g, a) * b, 2.0, 3.0)

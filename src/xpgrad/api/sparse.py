@@ -22,7 +22,6 @@ from ..rules import F
 from ..rules import patterns as _patterns  # noqa: F401  (attaches the pattern rules)
 from . import _chunks as C
 from . import _edge as E
-from . import coloring as K
 from .gradient import pullback
 from .hessian import _gradient_of
 from .jacobian import _output, _pushforward
@@ -55,7 +54,7 @@ def _passes(batched: Callable, xp: Any, colors: Any, ncolors: int, dtype: Any, s
             per_direction: int, chunk_size: Any, budget: Any, name: str) -> Any:
     """``(ncolors, size)``: ``batched`` over every color seed, in chunks."""
     k = C.choose_chunk(ncolors, per_direction, C.itemsize(xp, dtype), chunk_size, budget, name)
-    blocks = None
+    blocks: Any = None  # made at the first chunk, once the width is known
     for start in range(0, ncolors, k):
         kk = min(k, ncolors - start)
         out = C.flat_rows(batched(_seeds(xp, colors, start, kk, dtype, shape)), kk)
@@ -65,10 +64,8 @@ def _passes(batched: Callable, xp: Any, colors: Any, ncolors: int, dtype: Any, s
     return blocks.result()
 
 
-def _recover(plan: Plan, B: Any, colors: Any, ncolors: int, size: int, how: str,
-             xp: Any, like: Any) -> Any:
-    idx = K.recovery_index(plan.pxp, plan.rows, plan.cols, colors, ncolors, size, how)
-    return F.take(F.reshape(B, (-1,)), to_xp(idx, xp, plan.pxp, like), axis=0)
+def _recover(plan: Plan, B: Any, size: int, how: str, xp: Any, like: Any) -> Any:
+    return F.take(F.reshape(B, (-1,)), plan.recovery(how, size, xp, like), axis=0)
 
 
 def _result(plan: Plan, values: Any, xp: Any, like: Any, shape: tuple, npasses: int,
@@ -236,7 +233,7 @@ def sparse_jacobian(f: Callable, x: Any, *, pattern: Any = None, mode: str = "au
             f"xpgrad.{name}: the pattern has {m} rows but f(x) has "
             f"{size if mode == 'forward' else m_y} elements"
         )
-    values = _recover(plan, B, colors, nc, size, how, xp, xa)
+    values = _recover(plan, B, size, how, xp, xa)
     return _result(plan, values, xp, xa, (m, n), nc, mode, how)
 
 
@@ -288,5 +285,5 @@ def sparse_hessian(f: Callable, x: Any, *, pattern: Any = None, coloring: str = 
     push = vmap(_pushforward(_gradient_of(f, name), [xa], 0, xp))
     B = _passes(push, xp, cx, nc, xa.dtype, tuple(xa.shape), 2 * n, chunk_size, memory_budget,
                 name)
-    values = _recover(plan, B, colors, nc, n, how, xp, xa)
+    values = _recover(plan, B, n, how, xp, xa)
     return _result(plan, values, xp, xa, (n, n), nc, "forward", how)

@@ -57,12 +57,13 @@ def _cache_for(f: Callable) -> dict:
 class Plan:
     """A pattern (in the pattern namespace ``pxp``) and its colorings, made on demand."""
 
-    __slots__ = ("rows", "cols", "shape", "pxp", "fallbacks", "colorings")
+    __slots__ = ("rows", "cols", "shape", "pxp", "fallbacks", "colorings", "memo")
 
     def __init__(self, rows: Any, cols: Any, shape: tuple, pxp: Any, fallbacks: tuple = ()):
         self.rows, self.cols, self.shape, self.pxp = rows, cols, shape, pxp
         self.fallbacks = fallbacks
         self.colorings: dict[str, tuple[Any, int]] = {}
+        self.memo: dict[Any, Any] = {}  # bounds and recovery indices, for cached plans
 
     def coloring(self, how: str) -> tuple[Any, int]:
         """``(colors, ncolors)``: colors as an int64 array of the pattern namespace."""
@@ -81,14 +82,30 @@ class Plan:
 
     def counts_bound(self) -> tuple[int, int]:
         """The most nonzeros in one row and in one column: lower bounds on the colors."""
-        return _max_run(self.pxp, self.rows), _max_run(self.pxp, self.cols)
+        got = self.memo.get("bounds")
+        if got is None:
+            xp = self.pxp
+            got = self.memo["bounds"] = (_max_run(xp, self.rows), _max_run(xp, xp.sort(self.cols)))
+        return got
+
+    def recovery(self, how: str, size: int, xp: Any, like: Any) -> Any:
+        """Where each entry is in the compressed ``(ncolors, size)`` result (an ``xp`` array)."""
+        key = ("recovery", how, size)
+        got = self.memo.get(key)
+        if got is None:
+            colors, nc = self.coloring(how)
+            idx = K.recovery_index(self.pxp, self.rows, self.cols, colors, nc, size, how)
+            got = self.memo[key] = to_xp(idx, xp, self.pxp, like)
+        return got
 
 
-def _max_run(xp: Any, a: Any) -> int:
-    if a.shape[0] == 0:
+def _max_run(xp: Any, s: Any) -> int:
+    """The longest run of equal values in the sorted ``s``."""
+    if s.shape[0] == 0:
         return 0
-    s = xp.sort(a)
-    return int(xp.max(xp.searchsorted(s, s, side="right") - xp.searchsorted(s, s)))
+    starts = xp.nonzero(xp.concat([xp.ones((1,), dtype=xp.bool), s[1:] != s[:-1]]))[0]
+    ends = xp.concat([starts[1:], xp.asarray([s.shape[0]], dtype=starts.dtype)])
+    return int(xp.max(ends - starts))
 
 
 # -- the point and the pattern namespace ----------------------------------------------------
@@ -115,7 +132,7 @@ def _pattern_xp(xa: Any, xp: Any) -> tuple[Any, Any]:
     """Where patterns live: the backend itself, or the host for a lazy backend (Dask)."""
     if not backends.is_lazy(_raw(xa)):
         return xp, None
-    hxp = backends.namespace_of(backends.to_host(xp.zeros((1,))))
+    hxp = backends.default_namespace()  # the host's (NumPy's), where to_host copies go
     return hxp, lambda a: hxp.asarray(backends.to_host(a))
 
 

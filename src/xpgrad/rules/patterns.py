@@ -303,7 +303,7 @@ _MOVEMENT = {
 }
 _REDUCTIONS = "sum mean prod var std max min linalg.vector_norm".split()
 _FFTS = "fft ifft rfft irfft hfft ihfft fftn ifftn rfftn irfftn".split()
-_SPECIAL = {
+_SPECIAL: dict[str, Callable] = {
     "multiply": _multiply, "where": _where, "scatter_add": _scatter_add,
     "cumulative_sum": cumulative, "cumulative_prod": cumulative, "sort": _sort,
     "hook": identity, "showgrad": identity, "eager_update": identity,
