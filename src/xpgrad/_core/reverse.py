@@ -89,6 +89,11 @@ class ReverseTrace(Trace):
         return ReverseTracer(self, value, Node(None, ()))
 
 
+def _consume(tape: list[Node]) -> Any:
+    while tape:
+        yield tape.pop()
+
+
 def _lower(a: Any, trace: Trace) -> Any:
     return a.primal if type(a) is ReverseTracer and a._trace is trace else a
 
@@ -100,14 +105,21 @@ def _accumulate(node: Node, g: Any, add: Callable) -> None:
         node.ct = add(node.ct, g)
 
 
-def backward(tape: list[Node], roots: list[tuple[Node, Any]], add: Callable) -> None:
-    """Propagate cotangents from ``roots`` (node, ct) to every node of ``tape``."""
+def backward(tape: list[Node], roots: list[tuple[Node, Any]], add: Callable,
+             release: bool = False) -> None:
+    """Propagate cotangents from ``roots`` (node, ct) to every node of ``tape``.
+
+    With ``release`` the tape is consumed: each node is dropped as soon as its
+    pullback has run, so the intermediates it kept are freed during the backward
+    pass rather than after it (a single-use tape, as in ``gradient``).
+    """
     for node in tape:
         node.ct = None
     for node, ct in roots:
         if ct is not None:
             _accumulate(node, ct, add)
-    for node in reversed(tape):
+    nodes = _consume(tape) if release else reversed(tape)
+    for node in nodes:
         ct = node.ct
         if ct is None:
             continue

@@ -76,7 +76,7 @@ def _vjp(primals: list, needs: list, fn: FlatFn, owner: Any) -> tuple:
         _same_as_before(seen, [rec.unwrap(o) for o in rec.out])
         roots = [(o.node, ct) for o, ct in zip(rec.out, cts)
                  if ct is not None and type(o) is ReverseTracer and o._trace is rec.trace]
-        grads = rec.backward(roots)
+        grads = rec.backward(roots, release=True)
         rec.release()
         res: list = [None] * nargs
         for i, g in zip(idx, grads):

@@ -55,14 +55,14 @@ class _Recorded:
             lambda v: v.primal if type(v) is ReverseTracer and v._trace is trace else v, y
         )
 
-    def backward(self, roots: list) -> tuple:
+    def backward(self, roots: list, release: bool = False) -> tuple:
         """Cotangents of the arguments (pytrees like the arguments, None where unused)."""
         trace = self.trace
         with trace.lock:
             for t in self.tracers:
                 if t is not None:
                     t.node.ct = None
-            backward(trace.tape, roots, F.add)
+            backward(trace.tape, roots, F.add, release)
             grads: list[Any] = []
             # a rule may hand one cotangent to several inputs (add's pullback): each
             # result must be its own array, or writing into one would change another
@@ -134,7 +134,7 @@ def gradient(f: Callable, *args: Any) -> tuple | Grads:
         return implicit_gradient(gradient, f, args[0])
     rec = _Recorded(f, args)
     roots = _scalar_root(rec.out, rec, "gradient")
-    grads = rec.backward(roots)
+    grads = rec.backward(roots, release=True)
     rec.release()
     return grads
 
@@ -168,7 +168,7 @@ def withgradient(f: Callable, *args: Any) -> WithGradient:
         return implicit_withgradient(withgradient, f, args[0])
     rec = _Recorded(f, args)
     roots = _scalar_root(_primary(rec.out), rec, "withgradient")
-    grads = rec.backward(roots)
+    grads = rec.backward(roots, release=True)
     val = _python_val(rec.unwrap(rec.out), args, rec.xp)
     rec.release()
     return WithGradient(val, grads)

@@ -33,7 +33,7 @@ def _gradient_of(f: Callable, name: str, args: tuple = (None,), i: int = 0) -> C
     def grad(x: Any) -> Any:
         rec = _Recorded(f, args[:i] + (x,) + args[i + 1:])
         roots = _scalar_root(rec.out, rec, name)
-        g = rec.backward(roots)[i]
+        g = rec.backward(roots, release=True)[i]
         rec.release()
         if g is None:
             g = F.zeros_like(E.as_array(x, rec.xp))
