@@ -70,7 +70,12 @@ def _check(g: Callable, x: Any, what: str) -> None:
     assert missed.size == 0, f"{what}: the pattern misses nonzeros at {missed[:5].tolist()}"
 
 
-@pytest.mark.parametrize("bname", backend_names())
+# Dask's dense jacobian computes many small graphs: ~2 minutes for the whole registry
+_BACKENDS = [pytest.param(b, marks=pytest.mark.slow) if b == "dask" else b
+             for b in backend_names()]
+
+
+@pytest.mark.parametrize("bname", _BACKENDS)
 @pytest.mark.parametrize("name", NAMES)
 def test_pattern_contains_jacobian(bname: str, name: str) -> None:
     prim = PRIMITIVES[name]

@@ -122,8 +122,6 @@ def test_abs_and_max_at_ties(xp: Any) -> None:
     assert np.all(np.isfinite(g)) and g[2] == 0.0 and math.isclose(float(np.sum(g)), 1.0)
 
 
-@pytest.mark.xfail(strict=True, reason="pow rule: y * x**(y - 1) is 0 * inf at x == y == 0 "
-                   "(rules/elementwise.py _pow_dx; fix described in the issue 7 report)")
 def test_pow_with_zero_exponent_array() -> None:
     # x ** 0 == 1 for every x (IEEE pow(0, 0) == 1): its derivative is 0 everywhere
     (g,) = grad_host(lambda x: np.sum(x ** np.zeros(2)), np.array([0.0, 2.0]))

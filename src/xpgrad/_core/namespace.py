@@ -40,7 +40,7 @@ _UFUNC_NAMES = {
     "arcsinh": "asinh", "arctan": "atan", "arctan2": "atan2", "arctanh": "atanh",
     "true_divide": "divide", "power": "pow", "invert": "bitwise_invert",
     "left_shift": "bitwise_left_shift", "right_shift": "bitwise_right_shift",
-    "conjugate": "conj", "mod": "remainder",
+    "conjugate": "conj", "mod": "remainder", "concatenate": "concat",
 }
 
 

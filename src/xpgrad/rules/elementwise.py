@@ -243,7 +243,11 @@ def _pow_dx(x: Any, y: Any, out: Any) -> Any:
         if y == 1:
             return F.ones_like(x) if not is_scalar(x) else 1
         return y * x ** (y - 1)
-    return multiply(y, pow_(x, subtract(y, 1)))
+    # y * x**(y-1) is 0 * inf at x == y == 0, where x**y == 1 for every x: the
+    # derivative there is 0 (x is replaced by 1 so no inf is formed at all)
+    both = F.logical_and(F.equal(x, 0), F.equal(y, 0))
+    sx = F.where(both, F.ones_like(x), x)
+    return multiply(y, pow_(sx, subtract(y, 1)))
 
 
 def _pow_dy(x: Any, y: Any, out: Any) -> Any:
