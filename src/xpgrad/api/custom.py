@@ -32,6 +32,8 @@ class CustomPrimitive:
         self.fn = fn
         self.prim = Primitive(str(name or getattr(fn, "__qualname__", "custom")), fn)
         self.prim.batch = self._default_batch
+        # sparsity detection runs through the function's own body (exact pattern)
+        self.prim.pattern = self._pattern
         PRIMITIVES.setdefault(self.prim.name, self.prim)
 
     def __call__(self, *args: Any) -> Any:
@@ -69,6 +71,11 @@ class CustomPrimitive:
     def defbatch(self, batch: Callable) -> Callable:
         self.prim.batch = batch
         return batch
+
+    def _pattern(self, tr: Any, primals: list, pats: list, out: Any) -> Any:
+        from ..rules import patterns
+
+        return patterns.inline(tr, primals, pats, out, fn=lambda *a: (self.fn(*a),))[0]
 
     def _default_batch(self, args: list, batched: list) -> tuple:
         from .vmap import vmap
