@@ -273,8 +273,13 @@ class Tracer:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(shape={self.shape}, dtype={self.dtype}, level={self._trace.level})"
 
-    def __dlpack__(self, *a: Any, **k: Any) -> Any:
-        raise TypeError("xpgrad: a traced value cannot be exported with DLPack; detach it first")
+    def __dlpack__(self, *, stream: Any = None, max_version: Any = None,
+                   dl_device: Any = None, copy: Any = None) -> Any:
+        raise TypeError("xpgrad: a traced value cannot be exported with DLPack; detach it "
+                        "first with xpgrad.ignore_derivatives")
+
+    def __dlpack_device__(self) -> Any:
+        return _concrete(self, "dlpack").__dlpack_device__()
 
     # -- operators: the same functions as the traced namespace -----------------
     def __add__(self, o: Any) -> Any: return _ops.add(self, o)
