@@ -107,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"--peers: unknown {sorted(peers - set(PEER_GROUPS))}; choose from "
                          f"{sorted(PEER_GROUPS)} or 'none'")
     workloads, scalings = _selection(args.only)
+    ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if hasattr(os, "getloadavg") and args.threads is None and os.getloadavg()[0] > (ncpu or 1):
+        log(f"note: the machine is busy (load average {os.getloadavg()[0]:.1f} on {ncpu} CPUs); "
+            f"multi-threaded BLAS slows down badly when other jobs hold the cores. "
+            f"--threads 1 gives steadier numbers.")
     for k in _OPENBLAS_VARS:
         if os.environ.get(k):
             log(f"note: {k}={os.environ[k]} is set and may slow NumPy's BLAS; "

@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     with distributed.LocalCluster(
         n_workers=args.workers, threads_per_worker=1, processes=True,
-        memory_limit=args.memory_limit, dashboard_address=None, silence_logs=40,
+        memory_limit=args.memory_limit, dashboard_address=":0", silence_logs=40,
     ) as cluster, distributed.Client(cluster) as client:
         for n in args.n:
             r = run_one(client, n, args.chunk)

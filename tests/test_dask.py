@@ -244,7 +244,7 @@ def cluster_client() -> Iterator[Any]:
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, memory_limit="512MiB",
-        dashboard_address=None, silence_logs=40,
+        dashboard_address=":0", silence_logs=40,
     ) as cluster, distributed.Client(cluster) as client:
         yield client
 

@@ -77,15 +77,27 @@ def xp_of(*args: Any) -> Any:
 
 
 def _default_impl(name: str, module: str | None) -> Callable:
-    if module is None:
+    """``xp.<name>`` (or ``xp.<module>.<name>``) of the arguments' backend.
 
-        def impl(*args: Any, **params: Any) -> Any:
-            return getattr(xp_of(*args), name)(*args, **params)
+    The backend function is looked up once per array type, not on every call:
+    this runs for every primitive applied to backend arrays.
+    """
+    cache: dict[type, Callable] = {}
 
-    else:
+    def lookup(args: tuple) -> Callable:
+        xp = xp_of(*args)
+        fn = getattr(getattr(xp, module), name) if module else getattr(xp, name)
+        for a in args:
+            if type(a) not in _SCALAR_TYPES and a is not None:
+                cache[type(a)] = fn
+                break
+        return fn
 
-        def impl(*args: Any, **params: Any) -> Any:
-            return getattr(getattr(xp_of(*args), module), name)(*args, **params)
+    def impl(*args: Any, **params: Any) -> Any:
+        fn = cache.get(type(args[0])) if args else None
+        if fn is None:
+            fn = lookup(args)
+        return fn(*args, **params)
 
     impl.__name__ = f"{name}_impl"
     return impl

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import cmath
 import math
+import operator
 from typing import Any
 
 from ._registry import (
@@ -68,17 +69,10 @@ for _p in (_neg, _pos):
 
 
 # -- binary, with partials ----------------------------------------------------------
-def _binop_impl(op: Any) -> Any:
-    def impl(x: Any, y: Any) -> Any:
-        return op(x, y)
-
-    return impl
-
-
-add = primitive("add", _binop_impl(lambda a, b: a + b))
-subtract = primitive("subtract", _binop_impl(lambda a, b: a - b))
-multiply = primitive("multiply", _binop_impl(lambda a, b: a * b))
-divide = primitive("divide", _binop_impl(lambda a, b: a / b))
+add = primitive("add", operator.add)
+subtract = primitive("subtract", operator.sub)
+multiply = primitive("multiply", operator.mul)
+divide = primitive("divide", operator.truediv)
 
 
 def _add_jvp(primals: list, tangents: list) -> tuple:
@@ -229,11 +223,11 @@ def _remainder_samples(make: Any) -> list:
 
 
 binary("remainder", lambda x, y, o: F.ones_like(o), lambda x, y, o: F.negative(F.floor(divide(x, y))),
-       impl=_binop_impl(lambda a, b: a % b), samples=_remainder_samples)
+       impl=operator.mod, samples=_remainder_samples)
 
 
 # -- pow: scalar or array exponent --------------------------------------------------
-pow_ = primitive("pow", _binop_impl(lambda a, b: a**b))
+pow_ = primitive("pow", operator.pow)
 
 
 def _pow_dx(x: Any, y: Any, out: Any) -> Any:

@@ -80,6 +80,22 @@ def _matmul_vjp(primals: list, needs: list) -> tuple:
 def _matmul_batch(args: list, batched: list) -> tuple:
     x, y = args
     bx, by = batched
+    # One side an unbatched matrix: fold the batch into the other side's rows so
+    # that the backend does one matrix product, not one per batch element (the
+    # batched pullbacks of a reverse Jacobian of A @ x are exactly this case).
+    if bx and not by and y.ndim == 2 and x.ndim in (2, 3):
+        if x.ndim == 2:  # batched vectors (B, k) @ (k, n) -> (B, n)
+            return mm(x, y), True
+        b, m, k = x.shape
+        return F.reshape(mm(F.reshape(x, (b * m, k)), y), (b, m, y.shape[1])), True
+    if by and not bx and x.ndim == 2 and y.ndim in (2, 3):
+        xt = F.matrix_transpose(x)
+        if y.ndim == 2:  # (m, k) @ batched vectors (B, k) -> (B, m)
+            return mm(y, xt), True
+        b, k, n = y.shape
+        yt = F.reshape(F.permute_dims(y, (0, 2, 1)), (b * n, k))
+        out = F.reshape(mm(yt, xt), (b, n, x.shape[0]))
+        return F.permute_dims(out, (0, 2, 1)), True
     vec_x = x.ndim - bx == 1
     vec_y = y.ndim - by == 1
     # a 1-D operand is a row (left) or column (right) matrix whose extra axis is
