@@ -172,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             "workers": args.workers,
             "memory_limit": args.memory_limit,
             "cpu_count": os.cpu_count(),
+            "load_average_after": os.getloadavg(),  # other processes share the cores
             "python": platform.python_version(),
             "machine": platform.machine(),
         }
