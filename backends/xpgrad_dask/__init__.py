@@ -79,8 +79,9 @@ def rechunk_batch(x: Any, chunk: int) -> Any:
     return x.rechunk({0: chunk})
 
 
-def basis(xp: Any, start: int, k: int, n: int, dtype: Any, shape: tuple, chunk: int | None,
-          like: Any) -> Any:
+def basis(
+    xp: Any, start: int, k: int, n: int, dtype: Any, shape: tuple, chunk: int | None, like: Any
+) -> Any:
     """Rows ``start .. start+k`` of the ``n x n`` identity, shaped ``(k, *shape)``, lazily.
 
     The batch axis is split into blocks of ``chunk`` directions (default: the
@@ -94,7 +95,7 @@ def basis(xp: Any, start: int, k: int, n: int, dtype: Any, shape: tuple, chunk: 
     if chunk is None:
         chunk = max(cols) if cols != "auto" else "auto"
     rows = da.arange(start, start + k, chunks=chunk).reshape(k, 1)
-    e = (rows == da.arange(n, chunks=(cols,) if cols != "auto" else "auto").reshape(1, n))
+    e = rows == da.arange(n, chunks=(cols,) if cols != "auto" else "auto").reshape(1, n)
     e = e.astype(dtype)
     return e if tuple(shape) == (n,) else e.reshape((k,) + tuple(shape))
 
@@ -130,8 +131,7 @@ def _positions(da: Any, target: Any, key: tuple) -> Any:
             stride *= n
         grid = da.broadcast_to(da.asarray(grid), shape, chunks=target.chunks)
         return grid[key]
-    if len(key) != len(shape) or not all(hasattr(k, "dtype") or isinstance(k, int)
-                                         for k in key):
+    if len(key) != len(shape) or not all(hasattr(k, "dtype") or isinstance(k, int) for k in key):
         raise NotImplementedError(
             "xpgrad_dask: several integer arrays mixed with slices in one key"
         )
@@ -159,8 +159,9 @@ def _segment_sum(da: Any, pos: Any, w: Any, size: int) -> Any:
     lo = 0
     for n in bounds:
         inside = (pos >= lo) & (pos < lo + n)
-        parts.append(da.bincount(da.where(inside, pos - lo, 0), weights=da.where(inside, w, 0),
-                                 minlength=n))
+        parts.append(
+            da.bincount(da.where(inside, pos - lo, 0), weights=da.where(inside, w, 0), minlength=n)
+        )
         lo += n
     return da.concatenate(parts)
 
@@ -181,8 +182,9 @@ def scatter_add(xp: Any, target: Any, key: Any, values: Any) -> Any:
     vals = da.broadcast_to(da.asarray(values), idx.shape).reshape(-1)
     dt = target.dtype
     if xp.isdtype(dt, "complex floating"):
-        added = (_segment_sum(da, pos, xp.real(vals), size)
-                 + 1j * _segment_sum(da, pos, xp.imag(vals), size))
+        added = _segment_sum(da, pos, xp.real(vals), size) + 1j * _segment_sum(
+            da, pos, xp.imag(vals), size
+        )
     else:
         added = _segment_sum(da, pos, vals, size)
     added = added.astype(dt).reshape(shape)

@@ -28,8 +28,16 @@ _ONE = {
     "matrix_rank": ("(m,n)->()", "i"),
 }
 # functions Dask already does right for stacks and any chunking
-_NATIVE = ("outer", "trace", "diagonal", "vector_norm", "tensordot", "vecdot", "matmul",
-           "matrix_transpose")
+_NATIVE = (
+    "outer",
+    "trace",
+    "diagonal",
+    "vector_norm",
+    "tensordot",
+    "vecdot",
+    "matmul",
+    "matrix_transpose",
+)
 
 
 def _dtypes(np: Any, dtype: Any, kinds: str) -> list:
@@ -48,7 +56,7 @@ def linalg(xp: Any, name: str, *args: Any, **params: Any) -> Any:
 
     fn = getattr(npx.linalg, name)
     x = args[0]
-    m, n = (x.shape[-2:] if x.ndim >= 2 else (None, None))
+    m, n = x.shape[-2:] if x.ndim >= 2 else (None, None)
     k = min(m, n) if m is not None else None
     arrays: tuple = (x,)
     extra: tuple = args[1:]
@@ -57,12 +65,18 @@ def linalg(xp: Any, name: str, *args: Any, **params: Any) -> Any:
     if name in _ONE:
         sig, kinds = _ONE[name]
     elif name == "svd":
-        sig = "(m,n)->(m,m),(k),(n,n)" if params.get("full_matrices", True) else \
-            "(m,n)->(m,k),(k),(k,n)"
+        sig = (
+            "(m,n)->(m,m),(k),(n,n)"
+            if params.get("full_matrices", True)
+            else "(m,n)->(m,k),(k),(k,n)"
+        )
         kinds = "xrx"
     elif name == "qr":
-        sig = "(m,n)->(m,m),(m,n)" if params.get("mode", "reduced") == "complete" else \
-            "(m,n)->(m,k),(k,n)"
+        sig = (
+            "(m,n)->(m,m),(m,n)"
+            if params.get("mode", "reduced") == "complete"
+            else "(m,n)->(m,k),(k,n)"
+        )
         kinds = "xx"
     elif name == "matrix_norm":
         keepdims = params.pop("keepdims", False)
@@ -85,7 +99,9 @@ def linalg(xp: Any, name: str, *args: Any, **params: Any) -> Any:
 
     dts = _dtypes(np, dtype, kinds)
     out = da.apply_gufunc(
-        per_block, sig, *arrays,
+        per_block,
+        sig,
+        *arrays,
         output_dtypes=dts if len(dts) > 1 else dts[0],
         output_sizes={"k": k} if k is not None else None,
         axes=axes,

@@ -82,8 +82,9 @@ def scatter_add(xp: Any, target: Any, key: Any, values: Any) -> Any:
 
     shape = tuple(target.shape)
     pos = getitem(torch.arange(math.prod(shape), device=target.device).reshape(shape), key)
-    vals = torch.broadcast_to(torch.as_tensor(values, dtype=target.dtype,
-                                              device=target.device), pos.shape)
+    vals = torch.broadcast_to(
+        torch.as_tensor(values, dtype=target.dtype, device=target.device), pos.shape
+    )
     flat = target.reshape(-1)
     flat.index_add_(0, pos.reshape(-1), vals.reshape(-1))
     return flat.reshape(shape)

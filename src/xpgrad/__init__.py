@@ -21,7 +21,11 @@ from .api.forward import forwarddiff  # noqa: E402
 from .api.checkpoint import checkpointed  # noqa: E402
 from .api.eager import eager_update  # noqa: E402
 from .api.sparse import (  # noqa: E402
-    SparseMatrix, SparsityPattern, hessian_sparsity, jacobian_sparsity, sparse_hessian,
+    SparseMatrix,
+    SparsityPattern,
+    hessian_sparsity,
+    jacobian_sparsity,
+    sparse_hessian,
     sparse_jacobian,
 )
 from . import optimisers  # noqa: E402

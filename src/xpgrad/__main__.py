@@ -66,9 +66,11 @@ def demo() -> int:
         print(f"  gradient            = {_fmt(g)}")
         print(f"  finite differences  = {_fmt(fd)}   agree: {close}")
         _, dy = xpgrad.jvp(rosenbrock, (v,), (xp.ones_like(v),))
-        print(f"  jvp along ones      = {float(_host(dy)):.4f}  (= sum of gradient: "
-              f"{float(_host(xp.sum(g))):.4f})")
-        (d2,) = xpgrad.gradient(lambda t: xpgrad.gradient(lambda s: s ** 3, t)[0], 2.0)
+        print(
+            f"  jvp along ones      = {float(_host(dy)):.4f}  (= sum of gradient: "
+            f"{float(_host(xp.sum(g))):.4f})"
+        )
+        (d2,) = xpgrad.gradient(lambda t: xpgrad.gradient(lambda s: s**3, t)[0], 2.0)
         print(f"  d2/dx2 x^3 at 2     = {d2}  (exact 12)")
         sq = xpgrad.vmap(lambda r: array_api_compat.array_namespace(r).sum(r * r))
         m = xp.reshape(xp.arange(6, dtype=xp.float64), (2, 3))
@@ -81,8 +83,17 @@ def demo() -> int:
 def info() -> int:
     print(f"xpgrad {xpgrad.__version__}")
     print(f"python {sys.version.split()[0]} on {platform.platform()}")
-    for pkg in ("array-api-compat", "numpy", "optree", "array-api-strict", "dask",
-                "distributed", "torch", "cupy", "jax"):
+    for pkg in (
+        "array-api-compat",
+        "numpy",
+        "optree",
+        "array-api-strict",
+        "dask",
+        "distributed",
+        "torch",
+        "cupy",
+        "jax",
+    ):
         try:
             print(f"  {pkg:18s} {metadata.version(pkg)}")
         except metadata.PackageNotFoundError:

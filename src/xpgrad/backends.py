@@ -450,9 +450,13 @@ def generic_to_host(x: Any) -> Any:
         pass
     xp = namespace_of(x)
     kind = (
-        bool if xp.isdtype(x.dtype, "bool") else
-        int if xp.isdtype(x.dtype, "integral") else
-        complex if xp.isdtype(x.dtype, "complex floating") else float
+        bool
+        if xp.isdtype(x.dtype, "bool")
+        else int
+        if xp.isdtype(x.dtype, "integral")
+        else complex
+        if xp.isdtype(x.dtype, "complex floating")
+        else float
     )
 
     def nested(a: Any) -> Any:

@@ -59,8 +59,11 @@ def direction(xp: Any, like: Any, seed: int) -> Any:
     v = 2 * (v - xp.floor(v)) - 1
     v = xp.reshape(v, shape)
     if xp.isdtype(like.dtype, "complex floating"):
-        v = xp.astype(v, like.dtype) + 1j * xp.astype(xp.flip(v), like.dtype) if shape else \
-            xp.astype(v, like.dtype) * (1 + 0.5j)
+        v = (
+            xp.astype(v, like.dtype) + 1j * xp.astype(xp.flip(v), like.dtype)
+            if shape
+            else xp.astype(v, like.dtype) * (1 + 0.5j)
+        )
     return xp.astype(v, like.dtype)
 
 
@@ -135,8 +138,9 @@ def check_grads(
     if order > 1:
         v = tuple(direction(xp, x, seed + 1 + k) for k, x in enumerate(x0))
         if "fwd" in modes:
-            check_grads(lambda *x: jvp(g, tuple(x), v)[1], x0, order - 1, modes,
-                        tol=tol, seed=seed + 7)
+            check_grads(
+                lambda *x: jvp(g, tuple(x), v)[1], x0, order - 1, modes, tol=tol, seed=seed + 7
+            )
         if "rev" in modes:
             y = g(*x0)
             ys, _ = E.flatten(y)
@@ -151,8 +155,9 @@ def check_grads(
             check_grads(vjp_fn, x0, order - 1, modes, tol=tol, seed=seed + 13)
 
 
-def _check_order1(g: Callable, x0: tuple, xp: Any, modes: Sequence[str], tol: dict | None,
-                  seed: int) -> None:
+def _check_order1(
+    g: Callable, x0: tuple, xp: Any, modes: Sequence[str], tol: dict | None, seed: int
+) -> None:
     v = tuple(direction(xp, x, seed + 1 + k) for k, x in enumerate(x0))
     if "fwd" in modes:
         y, dy = jvp(g, x0, v)
@@ -162,8 +167,11 @@ def _check_order1(g: Callable, x0: tuple, xp: Any, modes: Sequence[str], tol: di
     ys, tree = E.flatten(y)
     # the least precise floating dtype among inputs and outputs sets eps and tolerance
     names = [_dtype_name(xp, a.dtype) for a in list(x0) + ys if _inexact(xp, a)]
-    name = "float32" if any(n.endswith(("32", "64")) and n in ("float32", "complex64")
-                            for n in names) else names[0]
+    name = (
+        "float32"
+        if any(n.endswith(("32", "64")) and n in ("float32", "complex64") for n in names)
+        else names[0]
+    )
     dt = getattr(xp, name)
     rtol, atol = tolerance(xp, dt, tol)
     eps = _EPS[name]
@@ -196,8 +204,9 @@ def _check_order1(g: Callable, x0: tuple, xp: Any, modes: Sequence[str], tol: di
             raise _fail("reverse mode disagrees with forward mode (dot-product test)", rhs, lhs)
 
 
-def check_batching(f: Callable, args: Sequence[Any], batch_size: int = 3, *, seed: int = 0,
-                   tol: dict | None = None) -> None:
+def check_batching(
+    f: Callable, args: Sequence[Any], batch_size: int = 3, *, seed: int = 0, tol: dict | None = None
+) -> None:
     """vmap of ``f`` over stacked copies of the array arguments equals the loop."""
     args = tuple(args)
     xp = E.common_xp(list(args))
@@ -207,8 +216,9 @@ def check_batching(f: Callable, args: Sequence[Any], batch_size: int = 3, *, see
     stacks = []
     for i in idx:
         a = args[i]
-        stacks.append(xp.stack([a + 0.1 * k * direction(xp, a, seed + k) for k in
-                                range(batch_size)]))
+        stacks.append(
+            xp.stack([a + 0.1 * k * direction(xp, a, seed + k) for k in range(batch_size)])
+        )
 
     def g(*vary: Any) -> Any:
         full = list(args)
@@ -232,8 +242,9 @@ def check_batching(f: Callable, args: Sequence[Any], batch_size: int = 3, *, see
                 raise _fail(f"vmap disagrees with the loop at batch element {b}", gl[b, ...], wl)
 
 
-def check_primitive(prim: Any, args: tuple, params: dict, order: int = 2,
-                    batching: bool = True) -> None:
+def check_primitive(
+    prim: Any, args: tuple, params: dict, order: int = 2, batching: bool = True
+) -> None:
     """The conformance check of one primitive on one sample."""
 
     def f(*a: Any) -> Any:

@@ -41,7 +41,6 @@ class BatchTracer(Tracer):
 
 
 class BatchTrace(Trace):
-
     def __init__(self, level: int, ns: Any, size: int):
         super().__init__(level, ns)
         self.size = size

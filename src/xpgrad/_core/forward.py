@@ -46,9 +46,7 @@ class ForwardTrace(Trace):
             return bind(prim, tuple(primals), params)
         out, t_out = prim.jvp(primals, tangents, **params)
         if prim.multiple_results:
-            return tuple(
-                o if t is None else ForwardTracer(self, o, t) for o, t in zip(out, t_out)
-            )
+            return tuple(o if t is None else ForwardTracer(self, o, t) for o, t in zip(out, t_out))
         if t_out is None:
             return out
         return ForwardTracer(self, out, t_out)

@@ -46,7 +46,6 @@ class ReverseTracer(Tracer):
 
 
 class ReverseTrace(Trace):
-
     def __init__(self, level: int, ns: Any):
         super().__init__(level, ns)
         self.tape: list[Node] = []
@@ -105,8 +104,9 @@ def _accumulate(node: Node, g: Any, add: Callable) -> None:
         node.ct = add(node.ct, g)
 
 
-def backward(tape: list[Node], roots: list[tuple[Node, Any]], add: Callable,
-             release: bool = False) -> None:
+def backward(
+    tape: list[Node], roots: list[tuple[Node, Any]], add: Callable, release: bool = False
+) -> None:
     """Propagate cotangents from ``roots`` (node, ct) to every node of ``tape``.
 
     With ``release`` the tape is consumed: each node is dropped as soon as its

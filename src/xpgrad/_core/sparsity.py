@@ -100,8 +100,9 @@ class SparsityTrace(Trace):
     on every input element their arguments depend on).
     """
 
-    def __init__(self, level: int, ns: Any, n: int, xp: Any, host: Any = None,
-                 max_nnz: int = 1 << 28):
+    def __init__(
+        self, level: int, ns: Any, n: int, xp: Any, host: Any = None, max_nnz: int = 1 << 28
+    ):
         super().__init__(level, ns)
         self.n = n
         self.xp = xp

@@ -273,52 +273,133 @@ class Tracer:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(shape={self.shape}, dtype={self.dtype}, level={self._trace.level})"
 
-    def __dlpack__(self, *, stream: Any = None, max_version: Any = None,
-                   dl_device: Any = None, copy: Any = None) -> Any:
-        raise TypeError("xpgrad: a traced value cannot be exported with DLPack; detach it "
-                        "first with xpgrad.ignore_derivatives")
+    def __dlpack__(
+        self,
+        *,
+        stream: Any = None,
+        max_version: Any = None,
+        dl_device: Any = None,
+        copy: Any = None,
+    ) -> Any:
+        raise TypeError(
+            "xpgrad: a traced value cannot be exported with DLPack; detach it "
+            "first with xpgrad.ignore_derivatives"
+        )
 
     def __dlpack_device__(self) -> Any:
         return _concrete(self, "dlpack").__dlpack_device__()
 
     # -- operators: the same functions as the traced namespace -----------------
-    def __add__(self, o: Any) -> Any: return _ops.add(self, o)
-    def __radd__(self, o: Any) -> Any: return _ops.add(o, self)
-    def __sub__(self, o: Any) -> Any: return _ops.subtract(self, o)
-    def __rsub__(self, o: Any) -> Any: return _ops.subtract(o, self)
-    def __mul__(self, o: Any) -> Any: return _ops.multiply(self, o)
-    def __rmul__(self, o: Any) -> Any: return _ops.multiply(o, self)
-    def __truediv__(self, o: Any) -> Any: return _ops.divide(self, o)
-    def __rtruediv__(self, o: Any) -> Any: return _ops.divide(o, self)
-    def __floordiv__(self, o: Any) -> Any: return _ops.floor_divide(self, o)
-    def __rfloordiv__(self, o: Any) -> Any: return _ops.floor_divide(o, self)
-    def __mod__(self, o: Any) -> Any: return _ops.remainder(self, o)
-    def __rmod__(self, o: Any) -> Any: return _ops.remainder(o, self)
-    def __pow__(self, o: Any) -> Any: return _ops.pow(self, o)
-    def __rpow__(self, o: Any) -> Any: return _ops.pow(o, self)
-    def __matmul__(self, o: Any) -> Any: return _ops.matmul(self, o)
-    def __rmatmul__(self, o: Any) -> Any: return _ops.matmul(o, self)
-    def __neg__(self) -> Any: return _ops.negative(self)
-    def __pos__(self) -> Any: return _ops.positive(self)
-    def __abs__(self) -> Any: return _ops.abs(self)
-    def __invert__(self) -> Any: return _ops.bitwise_invert(self)
-    def __and__(self, o: Any) -> Any: return _ops.bitwise_and(self, o)
-    def __rand__(self, o: Any) -> Any: return _ops.bitwise_and(o, self)
-    def __or__(self, o: Any) -> Any: return _ops.bitwise_or(self, o)
-    def __ror__(self, o: Any) -> Any: return _ops.bitwise_or(o, self)
-    def __xor__(self, o: Any) -> Any: return _ops.bitwise_xor(self, o)
-    def __rxor__(self, o: Any) -> Any: return _ops.bitwise_xor(o, self)
-    def __lshift__(self, o: Any) -> Any: return _ops.bitwise_left_shift(self, o)
-    def __rlshift__(self, o: Any) -> Any: return _ops.bitwise_left_shift(o, self)
-    def __rshift__(self, o: Any) -> Any: return _ops.bitwise_right_shift(self, o)
-    def __rrshift__(self, o: Any) -> Any: return _ops.bitwise_right_shift(o, self)
-    def __lt__(self, o: Any) -> Any: return _ops.less(self, o)
-    def __le__(self, o: Any) -> Any: return _ops.less_equal(self, o)
-    def __gt__(self, o: Any) -> Any: return _ops.greater(self, o)
-    def __ge__(self, o: Any) -> Any: return _ops.greater_equal(self, o)
-    def __eq__(self, o: Any) -> Any: return _ops.equal(self, o)  # type: ignore[override]
-    def __ne__(self, o: Any) -> Any: return _ops.not_equal(self, o)  # type: ignore[override]
-    def __getitem__(self, key: Any) -> Any: return _ops.getitem(self, key)
+    def __add__(self, o: Any) -> Any:
+        return _ops.add(self, o)
+
+    def __radd__(self, o: Any) -> Any:
+        return _ops.add(o, self)
+
+    def __sub__(self, o: Any) -> Any:
+        return _ops.subtract(self, o)
+
+    def __rsub__(self, o: Any) -> Any:
+        return _ops.subtract(o, self)
+
+    def __mul__(self, o: Any) -> Any:
+        return _ops.multiply(self, o)
+
+    def __rmul__(self, o: Any) -> Any:
+        return _ops.multiply(o, self)
+
+    def __truediv__(self, o: Any) -> Any:
+        return _ops.divide(self, o)
+
+    def __rtruediv__(self, o: Any) -> Any:
+        return _ops.divide(o, self)
+
+    def __floordiv__(self, o: Any) -> Any:
+        return _ops.floor_divide(self, o)
+
+    def __rfloordiv__(self, o: Any) -> Any:
+        return _ops.floor_divide(o, self)
+
+    def __mod__(self, o: Any) -> Any:
+        return _ops.remainder(self, o)
+
+    def __rmod__(self, o: Any) -> Any:
+        return _ops.remainder(o, self)
+
+    def __pow__(self, o: Any) -> Any:
+        return _ops.pow(self, o)
+
+    def __rpow__(self, o: Any) -> Any:
+        return _ops.pow(o, self)
+
+    def __matmul__(self, o: Any) -> Any:
+        return _ops.matmul(self, o)
+
+    def __rmatmul__(self, o: Any) -> Any:
+        return _ops.matmul(o, self)
+
+    def __neg__(self) -> Any:
+        return _ops.negative(self)
+
+    def __pos__(self) -> Any:
+        return _ops.positive(self)
+
+    def __abs__(self) -> Any:
+        return _ops.abs(self)
+
+    def __invert__(self) -> Any:
+        return _ops.bitwise_invert(self)
+
+    def __and__(self, o: Any) -> Any:
+        return _ops.bitwise_and(self, o)
+
+    def __rand__(self, o: Any) -> Any:
+        return _ops.bitwise_and(o, self)
+
+    def __or__(self, o: Any) -> Any:
+        return _ops.bitwise_or(self, o)
+
+    def __ror__(self, o: Any) -> Any:
+        return _ops.bitwise_or(o, self)
+
+    def __xor__(self, o: Any) -> Any:
+        return _ops.bitwise_xor(self, o)
+
+    def __rxor__(self, o: Any) -> Any:
+        return _ops.bitwise_xor(o, self)
+
+    def __lshift__(self, o: Any) -> Any:
+        return _ops.bitwise_left_shift(self, o)
+
+    def __rlshift__(self, o: Any) -> Any:
+        return _ops.bitwise_left_shift(o, self)
+
+    def __rshift__(self, o: Any) -> Any:
+        return _ops.bitwise_right_shift(self, o)
+
+    def __rrshift__(self, o: Any) -> Any:
+        return _ops.bitwise_right_shift(o, self)
+
+    def __lt__(self, o: Any) -> Any:
+        return _ops.less(self, o)
+
+    def __le__(self, o: Any) -> Any:
+        return _ops.less_equal(self, o)
+
+    def __gt__(self, o: Any) -> Any:
+        return _ops.greater(self, o)
+
+    def __ge__(self, o: Any) -> Any:
+        return _ops.greater_equal(self, o)
+
+    def __eq__(self, o: Any) -> Any:
+        return _ops.equal(self, o)  # type: ignore[override]
+
+    def __ne__(self, o: Any) -> Any:
+        return _ops.not_equal(self, o)  # type: ignore[override]
+
+    def __getitem__(self, key: Any) -> Any:
+        return _ops.getitem(self, key)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         raise TypeError(

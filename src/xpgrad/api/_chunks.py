@@ -18,8 +18,16 @@ from ..rules import F
 from . import _edge as E
 from .config import config
 
-__all__ = ["NO_PROGRESS", "WORK_FACTOR", "Blocks", "basis", "choose_chunk", "itemsize",
-           "progress", "size_of"]
+__all__ = [
+    "NO_PROGRESS",
+    "WORK_FACTOR",
+    "Blocks",
+    "basis",
+    "choose_chunk",
+    "itemsize",
+    "progress",
+    "size_of",
+]
 
 #: Copies of the inputs and outputs that one basis direction is assumed to
 #: need while it is pushed through the program (its tangents or cotangents of
@@ -78,8 +86,7 @@ def choose_chunk(
         budget = config.memory_budget
     elif type(memory_budget) is not int or memory_budget <= 0:
         raise ValueError(
-            f"xpgrad.{name}: memory_budget must be a positive int (bytes), got "
-            f"{memory_budget!r}"
+            f"xpgrad.{name}: memory_budget must be a positive int (bytes), got {memory_budget!r}"
         )
     else:
         budget = memory_budget
@@ -126,8 +133,17 @@ def progress(enabled: Any, total: int, name: str, lazy: bool = False) -> Any:
     return tqdm(total=total, desc=desc, unit="dir", leave=False)
 
 
-def basis(xp: Any, start: int, k: int, n: int, dtype: Any, shape: tuple, device: Any,
-          chunk: int | None = None, like: Any = None) -> Any:
+def basis(
+    xp: Any,
+    start: int,
+    k: int,
+    n: int,
+    dtype: Any,
+    shape: tuple,
+    device: Any,
+    chunk: int | None = None,
+    like: Any = None,
+) -> Any:
     """Rows ``start .. start+k`` of the ``n x n`` identity, each shaped ``shape``.
 
     A backend whose adapter has a ``basis`` hook (Dask) builds it itself from

@@ -72,7 +72,9 @@ _NUMBER_TYPES = frozenset(_PY_NUMBERS)
 
 def is_array(x: Any) -> bool:
     return isinstance(x, Tracer) or (
-        type(x) not in _NUMBER_TYPES and type(x) is not bool and not isinstance(x, str)
+        type(x) not in _NUMBER_TYPES
+        and type(x) is not bool
+        and not isinstance(x, str)
         and array_api_compat.is_array_api_obj(x)
     )
 

@@ -64,8 +64,9 @@ def _update_generic(xp: Any, x: Any, key: Any, v: Any) -> Any:
     kw = device_kw(x)
     flat = xp.reshape(xp.arange(size, **kw), shape)[key]
     pos = xp.reshape(flat, (-1,))
-    vals = xp.reshape(xp.broadcast_to(xp.asarray(_cast(x, v), dtype=x.dtype, **kw),
-                                      tuple(flat.shape)), (-1,))
+    vals = xp.reshape(
+        xp.broadcast_to(xp.asarray(_cast(x, v), dtype=x.dtype, **kw), tuple(flat.shape)), (-1,)
+    )
     hit = pos[:, None] == xp.arange(size, **kw)[None, :]
     mask = xp.any(hit, axis=0)
     zero = xp.zeros((), dtype=x.dtype, **kw)
@@ -158,8 +159,13 @@ def _index_update_samples(make: Any) -> list:
     ]
 
 
-defrule(index_update_p, jvp=_index_update_jvp, vjp=_index_update_vjp,
-        batch=_index_update_batch, samples=_index_update_samples)
+defrule(
+    index_update_p,
+    jvp=_index_update_jvp,
+    vjp=_index_update_vjp,
+    batch=_index_update_batch,
+    samples=_index_update_samples,
+)
 
 
 # -- the Buffer ------------------------------------------------------------------
@@ -247,9 +253,12 @@ class Buffer:
         data = self._data
         E.common_xp([data, value])  # one backend (a clear TypeError otherwise)
         template, arrays = split_key(key)
-        if self._own and not isinstance(value, Tracer) and not any(
-            isinstance(a, Tracer) for a in arrays
-        ) and backends.capabilities(data)["inplace"]:
+        if (
+            self._own
+            and not isinstance(value, Tracer)
+            and not any(isinstance(a, Tracer) for a in arrays)
+            and backends.capabilities(data)["inplace"]
+        ):
             data[join_key(template, arrays)] = _cast(data, value)
             return
         self._data = index_update_p(data, value, *arrays, template=template)
@@ -264,11 +273,8 @@ class Buffer:
     __copy__ = copy
 
     def __array__(self, *args: Any, **kwargs: Any) -> Any:
-        raise TypeError(
-            "xpgrad.Buffer is not an array; take its contents with buf.copy() first"
-        )
+        raise TypeError("xpgrad.Buffer is not an array; take its contents with buf.copy() first")
 
     def __repr__(self) -> str:
         state = ", frozen" if self._frozen else ""
         return f"Buffer(shape={self.shape}, dtype={self.dtype}{state})"
-

@@ -74,8 +74,11 @@ def _vjp(primals: list, needs: list, fn: FlatFn, owner: Any) -> tuple:
         except LeakedTracerError:
             raise _closure_error() from None
         _same_as_before(seen, [rec.unwrap(o) for o in rec.out])
-        roots = [(o.node, ct) for o, ct in zip(rec.out, cts)
-                 if ct is not None and type(o) is ReverseTracer and o._trace is rec.trace]
+        roots = [
+            (o.node, ct)
+            for o, ct in zip(rec.out, cts)
+            if ct is not None and type(o) is ReverseTracer and o._trace is rec.trace
+        ]
         grads = rec.backward(roots, release=True)
         rec.release()
         res: list = [None] * nargs
@@ -96,8 +99,7 @@ def _fingerprint(outs: Any) -> list:
     fp = []
     for o in outs:
         sums = None
-        if (not isinstance(o, Tracer) and E.is_array(o)
-                and not backends.capabilities(o)["lazy"]):
+        if not isinstance(o, Tracer) and E.is_array(o) and not backends.capabilities(o)["lazy"]:
             xp = E.backend_xp(o)
             if xp.isdtype(o.dtype, ("real floating", "complex floating")):
                 sums = (xp.sum(o), xp.sum(xp.abs(o)))

@@ -23,8 +23,7 @@ from typing import Any
 
 from .. import backends
 
-__all__ = ["column_coloring", "row_coloring", "star_coloring", "recovery_index",
-           "check_coloring"]
+__all__ = ["column_coloring", "row_coloring", "star_coloring", "recovery_index", "check_coloring"]
 
 
 def _lists(xp: Any, major: Any, minor: Any, nmajor: int) -> tuple[list, list]:
@@ -47,7 +46,7 @@ def _greedy(ptr: list, idx: list, nmajor: int, nminor: int) -> list:
     seen = [0] * nminor
     color = [0] * nmajor
     for j in range(nmajor):
-        mine = idx[ptr[j]:ptr[j + 1]]
+        mine = idx[ptr[j] : ptr[j + 1]]
         forb = 0
         for r in mine:
             forb |= seen[r]
@@ -93,7 +92,7 @@ def star_coloring(xp: Any, rows: Any, cols: Any, n: int) -> list:
     seen2 = [0] * n
     bad = [0] * n
     for v in range(n):
-        nb = adj[ptr[v]:ptr[v + 1]]
+        nb = adj[ptr[v] : ptr[v + 1]]
         forb = seen1[v]
         two = seen2[v]
         for w in nb:
@@ -115,7 +114,7 @@ def star_coloring(xp: Any, rows: Any, cols: Any, n: int) -> list:
                 seen2[u] |= bit
                 if cu >= 0:  # u now has two neighbors colored c
                     ubit = 1 << cu
-                    for w in adj[ptr[u]:ptr[u + 1]]:
+                    for w in adj[ptr[u] : ptr[u + 1]]:
                         if color[w] == c:
                             bad[w] |= ubit
             seen1[u] |= bit
@@ -123,8 +122,9 @@ def star_coloring(xp: Any, rows: Any, cols: Any, n: int) -> list:
     return color
 
 
-def recovery_index(xp: Any, rows: Any, cols: Any, colors: Any, ncolors: int, size: int,
-                   how: str) -> Any:
+def recovery_index(
+    xp: Any, rows: Any, cols: Any, colors: Any, ncolors: int, size: int, how: str
+) -> Any:
     """Flat positions in the compressed ``(ncolors, size)`` result of each entry.
 
     ``how``: ``"column"`` (entry ``(r, c)`` is at ``[color[c], r]``: forward

@@ -41,8 +41,10 @@ class CustomPrimitive:
 
     def defjvp(self, jvp: Callable) -> Callable:
         def rule(primals: list, tangents: list) -> tuple:
-            ts = [F.zeros_like(p) if t is None and hasattr(p, "shape") else t
-                  for p, t in zip(primals, tangents)]
+            ts = [
+                F.zeros_like(p) if t is None and hasattr(p, "shape") else t
+                for p, t in zip(primals, tangents)
+            ]
             return jvp(tuple(primals), tuple(ts))
 
         self.prim.jvp = rule

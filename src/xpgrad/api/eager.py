@@ -28,8 +28,9 @@ class _Eager:
         self.state = state
         self.update = update
         self.tree = tree
-        self.leaves = [v if i not in slots or isinstance(v, Param) else None
-                       for i, v in enumerate(leaves)]  # tracers are not kept
+        self.leaves = [
+            v if i not in slots or isinstance(v, Param) else None for i, v in enumerate(leaves)
+        ]  # tracers are not kept
         self.slots = slots
 
     def fire(self, primals: list, cts: list) -> None:

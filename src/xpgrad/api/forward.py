@@ -87,7 +87,9 @@ def pushforward(fn: Callable, primals: list, tangents: list) -> tuple[list, list
     """Outputs of ``fn(*primals)`` and their tangents (None: zero) at a new forward level."""
     xp = E.common_xp(list(primals))
     with new_level(ForwardTrace, E.namespace(xp)) as trace:
-        wrapped = [p if t is None else ForwardTracer(trace, p, t) for p, t in zip(primals, tangents)]
+        wrapped = [
+            p if t is None else ForwardTracer(trace, p, t) for p, t in zip(primals, tangents)
+        ]
         outs = fn(*wrapped)
     ys, ts = [], []
     for o in outs:
@@ -140,8 +142,10 @@ forwarddiff_p = primitive("forwarddiff", _impl, multiple_results=True, export_as
 
 def _jvp(primals: list, tangents: list, fn: FlatFn, chunk: int, owner: Any) -> tuple:
     ys, ts = pushforward(fn, primals, tangents)
-    return (tuple(drop_owner(y, owner, "forwarddiff") for y in ys),
-            tuple(drop_owner(t, owner, "forwarddiff") for t in ts))
+    return (
+        tuple(drop_owner(y, owner, "forwarddiff") for y in ys),
+        tuple(drop_owner(t, owner, "forwarddiff") for t in ts),
+    )
 
 
 def _basis(x: Any, start: int, stop: int, offset: int) -> Any:
@@ -190,8 +194,10 @@ def _jacobian(fn: FlatFn, primals: list, idx: list, chunk: int) -> tuple[list, l
         blocks.append(list(vmap(tangents_out)(*basis)))
     if not blocks:  # no differentiable input elements
         return list(fn(*primals)), []
-    jts = [b[0] if len(blocks) == 1 else F.concat([blk[k] for blk in blocks], axis=0)
-           for k, b in enumerate(zip(*blocks))]
+    jts = [
+        b[0] if len(blocks) == 1 else F.concat([blk[k] for blk in blocks], axis=0)
+        for k, b in enumerate(zip(*blocks))
+    ]
     return seen["ys"], jts
 
 
@@ -224,7 +230,7 @@ def _vjp(primals: list, needs: list, fn: FlatFn, chunk: int, owner: Any) -> tupl
             return tuple(out)
         o = 0
         for i, k in zip(idx, sizes):
-            out[i] = project(F.reshape(g[o:o + k], tuple(likes[i].shape)), likes[i])
+            out[i] = project(F.reshape(g[o : o + k], tuple(likes[i].shape)), likes[i])
             o += k
         return tuple(out)
 
@@ -252,10 +258,14 @@ def _samples(make: Any) -> list:
         return xp.sin(x) * y, xp.sum(x * x)
 
     return [
-        ((make((3,)), make((3,))), {"fn": FlatFn(f, (make((3,)), make((3,)))), "chunk": 2,
-                                     "owner": None}),
-        ((make(()), make((2,))), {"fn": FlatFn(f, (make(()), make((2,)))), "chunk": 12,
-                                   "owner": None}),
+        (
+            (make((3,)), make((3,))),
+            {"fn": FlatFn(f, (make((3,)), make((3,)))), "chunk": 2, "owner": None},
+        ),
+        (
+            (make(()), make((2,))),
+            {"fn": FlatFn(f, (make(()), make((2,)))), "chunk": 12, "owner": None},
+        ),
     ]
 
 

@@ -214,8 +214,7 @@ def pullback(f: Callable, *args: Any) -> tuple[Any, Callable]:
             if d is None:
                 continue
             if type(o) is ReverseTracer and o._trace is rec.trace:
-                roots.append((o.node, _cotangent(o, d, rec.xp, "pullback", "cotangent",
-                                                 "output")))
+                roots.append((o.node, _cotangent(o, d, rec.xp, "pullback", "cotangent", "output")))
         return rec.backward(roots)
 
     return y, back

@@ -123,13 +123,26 @@ class Grads(Mapping):
             out[p] = _apply(op, a, b)
         return Grads(out)
 
-    def __add__(self, o: Any) -> Any: return self._combine(o, operator.add, "+")
-    def __radd__(self, o: Any) -> Any: return self._combine(o, operator.add, "+", True)
-    def __sub__(self, o: Any) -> Any: return self._combine(o, operator.sub, "-")
-    def __rsub__(self, o: Any) -> Any: return self._combine(o, operator.sub, "-", True)
-    def __mul__(self, o: Any) -> Any: return self._combine(o, operator.mul, "*")
-    def __rmul__(self, o: Any) -> Any: return self._combine(o, operator.mul, "*", True)
-    def __truediv__(self, o: Any) -> Any: return self._combine(o, operator.truediv, "/")
+    def __add__(self, o: Any) -> Any:
+        return self._combine(o, operator.add, "+")
+
+    def __radd__(self, o: Any) -> Any:
+        return self._combine(o, operator.add, "+", True)
+
+    def __sub__(self, o: Any) -> Any:
+        return self._combine(o, operator.sub, "-")
+
+    def __rsub__(self, o: Any) -> Any:
+        return self._combine(o, operator.sub, "-", True)
+
+    def __mul__(self, o: Any) -> Any:
+        return self._combine(o, operator.mul, "*")
+
+    def __rmul__(self, o: Any) -> Any:
+        return self._combine(o, operator.mul, "*", True)
+
+    def __truediv__(self, o: Any) -> Any:
+        return self._combine(o, operator.truediv, "/")
 
     def __neg__(self) -> Grads:
         return self.map(operator.neg)
@@ -141,10 +154,17 @@ class Grads(Mapping):
         self._grads.update(res._grads)
         return self
 
-    def __iadd__(self, o: Any) -> Any: return self._inplace(o, operator.add, "+=")
-    def __isub__(self, o: Any) -> Any: return self._inplace(o, operator.sub, "-=")
-    def __imul__(self, o: Any) -> Any: return self._inplace(o, operator.mul, "*=")
-    def __itruediv__(self, o: Any) -> Any: return self._inplace(o, operator.truediv, "/=")
+    def __iadd__(self, o: Any) -> Any:
+        return self._inplace(o, operator.add, "+=")
+
+    def __isub__(self, o: Any) -> Any:
+        return self._inplace(o, operator.sub, "-=")
+
+    def __imul__(self, o: Any) -> Any:
+        return self._inplace(o, operator.mul, "*=")
+
+    def __itruediv__(self, o: Any) -> Any:
+        return self._inplace(o, operator.truediv, "/=")
 
     def map(self, fn: Callable[[Any], Any]) -> Grads:
         """New ``Grads`` with ``fn(g)`` for every gradient (``None`` stays ``None``)."""
@@ -294,7 +314,7 @@ def copy_from(dst: Params | Grads, vec: Any) -> Params | Grads:
     for p, _ in entries:
         shape = tuple(p.value.shape)
         k = _size(shape)
-        piece = xp.reshape(vec[o:o + k], shape)
+        piece = xp.reshape(vec[o : o + k], shape)
         o += k
         if piece.dtype != p.value.dtype:
             piece = xp.astype(piece, p.value.dtype)

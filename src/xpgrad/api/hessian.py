@@ -31,7 +31,7 @@ def _gradient_of(f: Callable, name: str, args: tuple = (None,), i: int = 0) -> C
     """
 
     def grad(x: Any) -> Any:
-        rec = _Recorded(f, args[:i] + (x,) + args[i + 1:])
+        rec = _Recorded(f, args[:i] + (x,) + args[i + 1 :])
         roots = _scalar_root(rec.out, rec, name)
         g = rec.backward(roots, release=True)[i]
         rec.release()
@@ -64,8 +64,14 @@ def _finish(H: Any, x: Any, kind: str, xp: Any) -> Any:
     return E.to_python(h, x, xp)
 
 
-def hessian(f: Callable, x: Any, *, chunk_size: int | None = None,
-            memory_budget: int | None = None, progress: bool = False) -> Any:
+def hessian(
+    f: Callable,
+    x: Any,
+    *,
+    chunk_size: int | None = None,
+    memory_budget: int | None = None,
+    progress: bool = False,
+) -> Any:
     """The Hessian ``H[i, j] = d^2 f / dx[i] dx[j]`` of a real scalar function.
 
     For an array ``x`` the result is the ``(x.size, x.size)`` matrix in C-order
@@ -100,15 +106,22 @@ def hessian(f: Callable, x: Any, *, chunk_size: int | None = None,
     n = C.size_of(tuple(E.as_array(x, xp).shape))
     bar = C.progress(progress, n, "hessian", C.one_pass(x))
     try:
-        H = _forward_one(_gradient_of(f, "hessian"), [x], 0, n, xp, chunk_size, memory_budget,
-                         "hessian", bar)
+        H = _forward_one(
+            _gradient_of(f, "hessian"), [x], 0, n, xp, chunk_size, memory_budget, "hessian", bar
+        )
     finally:
         bar.close()
     return _finish(H, x, kind, xp)
 
 
-def hessian_reverse(f: Callable, x: Any, *, chunk_size: int | None = None,
-                    memory_budget: int | None = None, progress: bool = False) -> Any:
+def hessian_reverse(
+    f: Callable,
+    x: Any,
+    *,
+    chunk_size: int | None = None,
+    memory_budget: int | None = None,
+    progress: bool = False,
+) -> Any:
     """``hessian(f, x)`` computed reverse over reverse (the reverse jacobian of the gradient).
 
     Same results and shapes as ``hessian``; usually slower (the gradient's
@@ -137,8 +150,15 @@ def hessian_reverse(f: Callable, x: Any, *, chunk_size: int | None = None,
     return _finish(H, x, kind, xp)
 
 
-def _diagonal(grad_i: Callable, x: Any, xp: Any, chunk_size: Any, budget: Any,
-              name: str, bar: Any = C.NO_PROGRESS) -> Any:
+def _diagonal(
+    grad_i: Callable,
+    x: Any,
+    xp: Any,
+    chunk_size: Any,
+    budget: Any,
+    name: str,
+    bar: Any = C.NO_PROGRESS,
+) -> Any:
     """``diag(H)`` of ``x``, by chunked forward over reverse keeping the diagonal only."""
     xa = E.as_array(x, xp)
     shape = tuple(xa.shape)
@@ -174,8 +194,13 @@ def _concat(parts: list, xp: Any) -> Any:
     return xp.concat(parts, axis=0)
 
 
-def diaghessian(f: Callable, *args: Any, chunk_size: int | None = None,
-                memory_budget: int | None = None, progress: bool = False) -> tuple:
+def diaghessian(
+    f: Callable,
+    *args: Any,
+    chunk_size: int | None = None,
+    memory_budget: int | None = None,
+    progress: bool = False,
+) -> tuple:
     """The diagonal of the Hessian of a real scalar ``y = f(*args)``, per argument.
 
     For each argument ``x``, an array ``h`` shaped like ``x`` with
@@ -204,8 +229,11 @@ def diaghessian(f: Callable, *args: Any, chunk_size: int | None = None,
     xp = E.common_xp(E.flatten(args)[0])
     out: list[Any] = []
     kinds = [_kind(x, xp) for x in args]
-    total = sum(C.size_of(tuple(E.as_array(x, xp).shape))
-                for x, kind in zip(args, kinds) if kind is not None)
+    total = sum(
+        C.size_of(tuple(E.as_array(x, xp).shape))
+        for x, kind in zip(args, kinds)
+        if kind is not None
+    )
     lazy = any(C.one_pass(x) for x in args if E.is_array(x))
     bar = C.progress(progress, total, "diaghessian", lazy)
     try:

@@ -56,8 +56,13 @@ def _same(g: Any) -> Any:
     return g
 
 
-defrule(hook_p, jvp=_hook_jvp, vjp=_hook_vjp, batch=_hook_batch,
-        samples=lambda make: [((make((3,)),), {"fn": _same}), ((make(()),), {"fn": _same})])
+defrule(
+    hook_p,
+    jvp=_hook_jvp,
+    vjp=_hook_vjp,
+    batch=_hook_batch,
+    samples=lambda make: [((make((3,)),), {"fn": _same}), ((make(()),), {"fn": _same})],
+)
 
 
 def hook(fn: Callable[[Any], Any], x: Any) -> Any:
@@ -150,8 +155,13 @@ class _Sink:
         pass
 
 
-defrule(showgrad_p, jvp=_showgrad_jvp, vjp=_showgrad_vjp, batch=_showgrad_batch,
-        samples=lambda make: [((make((3,)),), {"report": _Report("x", cast(TextIO, _Sink()))})])
+defrule(
+    showgrad_p,
+    jvp=_showgrad_jvp,
+    vjp=_showgrad_vjp,
+    batch=_showgrad_batch,
+    samples=lambda make: [((make((3,)),), {"report": _Report("x", cast(TextIO, _Sink()))})],
+)
 
 
 def _caller_name(x: Any, frame: Any) -> str | None:

@@ -62,8 +62,16 @@ def _output(y: Any, xp: Any, name: str) -> Any:
     )
 
 
-def _reverse(back: Callable, y: Any, dargs: list, xp: Any, chunk_size: Any, budget: Any,
-             name: str, bar: Any = C.NO_PROGRESS) -> list:
+def _reverse(
+    back: Callable,
+    y: Any,
+    dargs: list,
+    xp: Any,
+    chunk_size: Any,
+    budget: Any,
+    name: str,
+    bar: Any = C.NO_PROGRESS,
+) -> list:
     """``[J_i]`` for each differentiated argument, by batched pullbacks over rows.
 
     ``bar`` (see ``_chunks.progress``) advances by the rows of each chunk.
@@ -81,8 +89,9 @@ def _reverse(back: Callable, y: Any, dargs: list, xp: Any, chunk_size: Any, budg
     batched_back = vmap(back)
     for start in range(0, m, step):
         kk = min(step, m - start)
-        cts = batched_back(C.basis(xp, start, kk, m, y.dtype, tuple(y.shape), dev,
-                                   chunk=chunk_size, like=y))
+        cts = batched_back(
+            C.basis(xp, start, kk, m, y.dtype, tuple(y.shape), dev, chunk=chunk_size, like=y)
+        )
         for i, ct in enumerate(cts):
             if ct is None:
                 missing[i] = True
@@ -117,8 +126,9 @@ def _pushforward(g: Callable, dargs: list, i: int, xp: Any) -> Callable:
 
     def push(t: Any) -> Any:
         with new_level(ForwardTrace, ns) as trace:
-            out = g(*[ForwardTracer(trace, p, t if j == i else zeros[j])
-                      for j, p in enumerate(primals)])
+            out = g(
+                *[ForwardTracer(trace, p, t if j == i else zeros[j]) for j, p in enumerate(primals)]
+            )
         if type(out) is ForwardTracer and out._trace is trace:
             if out.tangent is not None:
                 return out.tangent
@@ -128,8 +138,17 @@ def _pushforward(g: Callable, dargs: list, i: int, xp: Any) -> Callable:
     return push
 
 
-def _forward_one(g: Callable, dargs: list, i: int, m: int, xp: Any, chunk_size: Any,
-                 budget: Any, name: str, bar: Any = C.NO_PROGRESS) -> Any:
+def _forward_one(
+    g: Callable,
+    dargs: list,
+    i: int,
+    m: int,
+    xp: Any,
+    chunk_size: Any,
+    budget: Any,
+    name: str,
+    bar: Any = C.NO_PROGRESS,
+) -> Any:
     """``J`` of ``g`` in argument ``i`` (shape ``(m, size)``), by batched jvps over columns.
 
     ``bar`` (see ``_chunks.progress``) advances by the columns of each chunk.
@@ -146,8 +165,9 @@ def _forward_one(g: Callable, dargs: list, i: int, m: int, xp: Any, chunk_size: 
     batched_push = vmap(_pushforward(g, dargs, i, xp))
     for start in range(0, n, step):
         kk = min(step, n - start)
-        dy = batched_push(C.basis(xp, start, kk, n, xa.dtype, shape, dev,
-                                  chunk=chunk_size, like=xa))
+        dy = batched_push(
+            C.basis(xp, start, kk, n, xa.dtype, shape, dev, chunk=chunk_size, like=xa)
+        )
         blocks.add(F.permute_dims(C.flat_rows(dy, kk), (1, 0)))
         bar.update(kk)
     return blocks.result()
@@ -158,8 +178,15 @@ def _shape_result(J: Any, kind: str | None) -> Any:
     return F.reshape(J, (J.shape[0],)) if kind == "scalar" else J
 
 
-def _jacobian(f: Callable, args: tuple, mode: str, chunk_size: Any, budget: Any,
-              name: str, progress: bool = False) -> tuple[Any, tuple]:
+def _jacobian(
+    f: Callable,
+    args: tuple,
+    mode: str,
+    chunk_size: Any,
+    budget: Any,
+    name: str,
+    progress: bool = False,
+) -> tuple[Any, tuple]:
     E.check_callable(f, name)
     if mode not in _MODES:
         raise ValueError(f"xpgrad.{name}: mode must be one of {_MODES}, got {mode!r}")
@@ -191,8 +218,10 @@ def _jacobian(f: Callable, args: tuple, mode: str, chunk_size: Any, budget: Any,
         if back is not None:
             Js = _reverse(back, y, dargs, xp, chunk_size, budget, name, bar)
         else:
-            Js = [_forward_one(g, dargs, j, m, xp, chunk_size, budget, name, bar)
-                  for j in range(len(dargs))]
+            Js = [
+                _forward_one(g, dargs, j, m, xp, chunk_size, budget, name, bar)
+                for j in range(len(dargs))
+            ]
     finally:
         bar.close()
     res: list[Any] = [None] * len(args)
@@ -201,8 +230,14 @@ def _jacobian(f: Callable, args: tuple, mode: str, chunk_size: Any, budget: Any,
     return y, tuple(res)
 
 
-def jacobian(f: Callable, *args: Any, mode: str = "auto", chunk_size: int | None = None,
-             memory_budget: int | None = None, progress: bool = False) -> tuple | Grads:
+def jacobian(
+    f: Callable,
+    *args: Any,
+    mode: str = "auto",
+    chunk_size: int | None = None,
+    memory_budget: int | None = None,
+    progress: bool = False,
+) -> tuple | Grads:
     """The Jacobian of ``y = f(*args)`` with respect to each argument.
 
     For each array argument ``a`` the result holds the matrix
@@ -274,13 +309,26 @@ def jacobian(f: Callable, *args: Any, mode: str = "auto", chunk_size: int | None
     if len(args) == 1 and isinstance(args[0], Params):  # implicit mode: a Grads of Jacobians
         from .grads import implicit_jacobian
 
-        return implicit_jacobian(jacobian, f, args[0], mode=mode, chunk_size=chunk_size,
-                                 memory_budget=memory_budget, progress=progress)
+        return implicit_jacobian(
+            jacobian,
+            f,
+            args[0],
+            mode=mode,
+            chunk_size=chunk_size,
+            memory_budget=memory_budget,
+            progress=progress,
+        )
     return _jacobian(f, args, mode, chunk_size, memory_budget, "jacobian", progress)[1]
 
 
-def withjacobian(f: Callable, *args: Any, mode: str = "auto", chunk_size: int | None = None,
-                 memory_budget: int | None = None, progress: bool = False) -> WithJacobian:
+def withjacobian(
+    f: Callable,
+    *args: Any,
+    mode: str = "auto",
+    chunk_size: int | None = None,
+    memory_budget: int | None = None,
+    progress: bool = False,
+) -> WithJacobian:
     """The value and the Jacobians, as the named tuple ``(val, grad)``.
 
     ``grad`` is exactly ``jacobian(f, *args)``; the keyword arguments are
@@ -303,8 +351,9 @@ def withjacobian(f: Callable, *args: Any, mode: str = "auto", chunk_size: int | 
     if len(args) == 1 and isinstance(args[0], Params):  # implicit mode: (val, Grads)
         from .grads import implicit_withgradient
 
-        return implicit_withgradient(withjacobian, f, args[0], mode=mode,
-                                     chunk_size=chunk_size, memory_budget=memory_budget)
+        return implicit_withgradient(
+            withjacobian, f, args[0], mode=mode, chunk_size=chunk_size, memory_budget=memory_budget
+        )
     y, Js = _jacobian(f, args, mode, chunk_size, memory_budget, "withjacobian", progress)
     xp = E.common_xp(E.flatten(args)[0])
     return WithJacobian(_python_val(y, args, xp), Js)

@@ -181,10 +181,16 @@ class Param(Tracer):
         return func(*_unbox_deep(tuple(args)), **_unbox_deep(dict(kwargs)))
 
 
-for _n, _op in {"add": operator.iadd, "sub": operator.isub, "mul": operator.imul,
-                "truediv": operator.itruediv, "pow": operator.ipow}.items():
-    setattr(Param, f"__i{_n}__",
-            lambda self, o, _op=_op, _n=_n: self._inplace(_op, o, f"w {_n}= x"))
+for _n, _op in {
+    "add": operator.iadd,
+    "sub": operator.isub,
+    "mul": operator.imul,
+    "truediv": operator.itruediv,
+    "pow": operator.ipow,
+}.items():
+    setattr(
+        Param, f"__i{_n}__", lambda self, o, _op=_op, _n=_n: self._inplace(_op, o, f"w {_n}= x")
+    )
 
 
 def param(x: Any) -> Param:

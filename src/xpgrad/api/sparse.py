@@ -29,8 +29,15 @@ from .sparse_matrix import SparseMatrix, SparsityPattern
 from .sparse_plan import Plan, clear_cache, plan_for, point, to_xp
 from .vmap import vmap
 
-__all__ = ["sparse_jacobian", "sparse_hessian", "jacobian_sparsity", "hessian_sparsity",
-           "clear_cache", "SparseMatrix", "SparsityPattern"]
+__all__ = [
+    "sparse_jacobian",
+    "sparse_hessian",
+    "jacobian_sparsity",
+    "hessian_sparsity",
+    "clear_cache",
+    "SparseMatrix",
+    "SparsityPattern",
+]
 
 _MODES = ("auto", "forward", "reverse")
 _COLORINGS = ("auto", "star", "column")
@@ -50,8 +57,18 @@ def _seeds(xp: Any, colors: Any, start: int, k: int, dtype: Any, shape: tuple) -
     return xp.reshape(e, (k,) + tuple(shape))
 
 
-def _passes(batched: Callable, xp: Any, colors: Any, ncolors: int, dtype: Any, shape: tuple,
-            per_direction: int, chunk_size: Any, budget: Any, name: str) -> Any:
+def _passes(
+    batched: Callable,
+    xp: Any,
+    colors: Any,
+    ncolors: int,
+    dtype: Any,
+    shape: tuple,
+    per_direction: int,
+    chunk_size: Any,
+    budget: Any,
+    name: str,
+) -> Any:
     """``(ncolors, size)``: ``batched`` over every color seed, in chunks."""
     k = C.choose_chunk(ncolors, per_direction, C.itemsize(xp, dtype), chunk_size, budget, name)
     blocks: Any = None  # made at the first chunk, once the width is known
@@ -68,10 +85,19 @@ def _recover(plan: Plan, B: Any, size: int, how: str, xp: Any, like: Any) -> Any
     return F.take(F.reshape(B, (-1,)), plan.recovery(how, size, xp, like), axis=0)
 
 
-def _result(plan: Plan, values: Any, xp: Any, like: Any, shape: tuple, npasses: int,
-            mode: str, coloring: str) -> SparseMatrix:
-    S = SparseMatrix(to_xp(plan.rows, xp, plan.pxp, like), to_xp(plan.cols, xp, plan.pxp, like),
-                     values, shape)
+def _result(
+    plan: Plan,
+    values: Any,
+    xp: Any,
+    like: Any,
+    shape: tuple,
+    npasses: int,
+    mode: str,
+    coloring: str,
+) -> SparseMatrix:
+    S = SparseMatrix(
+        to_xp(plan.rows, xp, plan.pxp, like), to_xp(plan.cols, xp, plan.pxp, like), values, shape
+    )
     S.npasses, S.mode, S.coloring = npasses, mode, coloring
     return S
 
@@ -136,15 +162,23 @@ def hessian_sparsity(f: Callable, x: Any, *, cache: bool = False) -> SparsityPat
 
 
 def _public_pattern(plan: Plan, xp: Any, like: Any) -> SparsityPattern:
-    P = SparsityPattern(to_xp(plan.rows, xp, plan.pxp, like),
-                        to_xp(plan.cols, xp, plan.pxp, like), plan.shape)
+    P = SparsityPattern(
+        to_xp(plan.rows, xp, plan.pxp, like), to_xp(plan.cols, xp, plan.pxp, like), plan.shape
+    )
     P.fallbacks = plan.fallbacks
     return P
 
 
-def sparse_jacobian(f: Callable, x: Any, *, pattern: Any = None, mode: str = "auto",
-                    cache: bool = False, chunk_size: int | None = None,
-                    memory_budget: int | None = None) -> SparseMatrix:
+def sparse_jacobian(
+    f: Callable,
+    x: Any,
+    *,
+    pattern: Any = None,
+    mode: str = "auto",
+    cache: bool = False,
+    chunk_size: int | None = None,
+    memory_budget: int | None = None,
+) -> SparseMatrix:
     """The Jacobian of ``y = f(x)`` as a sparse matrix, in a few compressed passes.
 
     Equal to ``jacobian(f, x)[0]`` (shape ``(y.size, x.size)``, C-order flat
@@ -212,8 +246,9 @@ def sparse_jacobian(f: Callable, x: Any, *, pattern: Any = None, mode: str = "au
     cx = to_xp(colors, xp, plan.pxp, xa)
     if mode == "forward":
         push = vmap(_pushforward(f, [xa], 0, xp))
-        B = _passes(push, xp, cx, nc, xa.dtype, tuple(xa.shape), n + m, chunk_size,
-                    memory_budget, name)
+        B = _passes(
+            push, xp, cx, nc, xa.dtype, tuple(xa.shape), n + m, chunk_size, memory_budget, name
+        )
         size = B.shape[1]
     else:
         y, back = pullback(f, xa)
@@ -225,8 +260,9 @@ def sparse_jacobian(f: Callable, x: Any, *, pattern: Any = None, mode: str = "au
             ct = vback(seeds)[0]
             return C.zeros(xp, (seeds.shape[0], n), y.dtype, xa) if ct is None else ct
 
-        B = _passes(run, xp, cx, nc, y.dtype, tuple(y.shape), n + m, chunk_size,
-                    memory_budget, name)
+        B = _passes(
+            run, xp, cx, nc, y.dtype, tuple(y.shape), n + m, chunk_size, memory_budget, name
+        )
         m_y = C.size_of(tuple(y.shape))
     if (mode == "forward" and size != m) or (mode == "reverse" and m_y != m):
         raise ValueError(
@@ -237,9 +273,16 @@ def sparse_jacobian(f: Callable, x: Any, *, pattern: Any = None, mode: str = "au
     return _result(plan, values, xp, xa, (m, n), nc, mode, how)
 
 
-def sparse_hessian(f: Callable, x: Any, *, pattern: Any = None, coloring: str = "auto",
-                   cache: bool = False, chunk_size: int | None = None,
-                   memory_budget: int | None = None) -> SparseMatrix:
+def sparse_hessian(
+    f: Callable,
+    x: Any,
+    *,
+    pattern: Any = None,
+    coloring: str = "auto",
+    cache: bool = False,
+    chunk_size: int | None = None,
+    memory_budget: int | None = None,
+) -> SparseMatrix:
     """The Hessian of a real scalar ``f`` at ``x`` as a sparse matrix.
 
     Equal to ``hessian(f, x)`` (shape ``(x.size, x.size)``) on the pattern
@@ -283,7 +326,6 @@ def sparse_hessian(f: Callable, x: Any, *, pattern: Any = None, coloring: str = 
             how, colors, nc = "column", cc, ncc
     cx = to_xp(colors, xp, plan.pxp, xa)
     push = vmap(_pushforward(_gradient_of(f, name), [xa], 0, xp))
-    B = _passes(push, xp, cx, nc, xa.dtype, tuple(xa.shape), 2 * n, chunk_size, memory_budget,
-                name)
+    B = _passes(push, xp, cx, nc, xa.dtype, tuple(xa.shape), 2 * n, chunk_size, memory_budget, name)
     values = _recover(plan, B, n, how, xp, xa)
     return _result(plan, values, xp, xa, (n, n), nc, "forward", how)

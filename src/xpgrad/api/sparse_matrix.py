@@ -93,14 +93,16 @@ class SparseMatrix(_MatrixFields):
         import scipy.sparse
 
         return scipy.sparse.coo_array(
-            (_host(self.values), (_host(self.rows), _host(self.cols))), shape=tuple(self.shape))
+            (_host(self.values), (_host(self.rows), _host(self.cols))), shape=tuple(self.shape)
+        )
 
     def to_cupyx(self) -> Any:
         """A ``cupyx.scipy.sparse.coo_matrix`` on the GPU (needs CuPy and CuPy arrays)."""
         import cupyx.scipy.sparse
 
         return cupyx.scipy.sparse.coo_matrix(
-            (self.values, (self.rows, self.cols)), shape=tuple(self.shape))
+            (self.values, (self.rows, self.cols)), shape=tuple(self.shape)
+        )
 
     def __repr__(self) -> str:
         return f"SparseMatrix(shape={tuple(self.shape)}, nnz={self.nnz})"
@@ -145,8 +147,7 @@ class SparsityPattern(_PatternFields):
         import scipy.sparse
 
         rows, cols = _host(self.rows), _host(self.cols)
-        return scipy.sparse.coo_array(
-            (rows >= 0, (rows, cols)), shape=tuple(self.shape))
+        return scipy.sparse.coo_array((rows >= 0, (rows, cols)), shape=tuple(self.shape))
 
     def __repr__(self) -> str:
         return f"SparsityPattern(shape={tuple(self.shape)}, nnz={self.nnz})"

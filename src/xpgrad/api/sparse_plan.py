@@ -113,8 +113,11 @@ def _max_run(xp: Any, s: Any) -> int:
 
 def point(x: Any, name: str) -> tuple[Any, Any]:
     xp = E.common_xp([x])
-    if not (E.is_number(x) or E.is_array(x)) or not E.differentiable_leaf(x, xp) \
-            or type(x) is complex:
+    if (
+        not (E.is_number(x) or E.is_array(x))
+        or not E.differentiable_leaf(x, xp)
+        or type(x) is complex
+    ):
         raise TypeError(
             f"xpgrad.{name}: x must be a numeric array or a real number, got "
             f"{type(x).__name__}. For several inputs, concatenate them into one array."
@@ -150,8 +153,7 @@ def _detect(f: Callable, xa: Any, xp: Any, name: str, hessian: bool) -> Plan:
     n = C.size_of(tuple(xa.shape))
     pxp, host = _pattern_xp(xa, xp)
     g = _gradient_of(f, name) if hessian else f
-    with new_level(SparsityTrace, E.namespace(xp), n=n, xp=pxp, host=host,
-                   max_nnz=MAX_NNZ) as tr:
+    with new_level(SparsityTrace, E.namespace(xp), n=n, xp=pxp, host=host, max_nnz=MAX_NNZ) as tr:
         y = g(SparsityTracer(tr, xa, tr.identity()))
         y = _output(y, xp, name)
         pat = tr.pattern_of(y)
@@ -164,8 +166,9 @@ def _detect(f: Callable, xa: Any, xp: Any, name: str, hessian: bool) -> Plan:
     return Plan(rows, cols, (pat.size, n), pxp, fallbacks)
 
 
-def plan_for(f: Callable, xa: Any, xp: Any, pattern: Any, cache: bool, name: str,
-          hessian: bool) -> Plan:
+def plan_for(
+    f: Callable, xa: Any, xp: Any, pattern: Any, cache: bool, name: str, hessian: bool
+) -> Plan:
     n = C.size_of(tuple(xa.shape))
     if pattern is not None:
         return _given(pattern, xa, xp, n, name, hessian)
@@ -195,15 +198,24 @@ def _given(pattern: Any, xa: Any, xp: Any, n: int, name: str, hessian: bool) -> 
     pxp, _ = _pattern_xp(xa, xp)
     rows, cols = _index(rows, pxp), _index(cols, pxp)
     shape = tuple(int(s) for s in shape)
-    if len(shape) != 2 or shape[1] != n or (hessian and shape[0] != n) \
-            or rows.shape != cols.shape or len(rows.shape) != 1:
+    if (
+        len(shape) != 2
+        or shape[1] != n
+        or (hessian and shape[0] != n)
+        or rows.shape != cols.shape
+        or len(rows.shape) != 1
+    ):
         raise ValueError(
             f"xpgrad.{name}: the pattern must have 1-D rows and cols of equal length and "
             f"shape ({'n' if hessian else 'm'}, n) with n = x.size = {n}; got shape {shape} "
             f"and {rows.shape[0] if rows.shape else '?'} rows"
         )
-    if rows.shape[0] and (int(pxp.min(rows)) < 0 or int(pxp.max(rows)) >= shape[0]
-                          or int(pxp.min(cols)) < 0 or int(pxp.max(cols)) >= n):
+    if rows.shape[0] and (
+        int(pxp.min(rows)) < 0
+        or int(pxp.max(rows)) >= shape[0]
+        or int(pxp.min(cols)) < 0
+        or int(pxp.max(cols)) >= n
+    ):
         raise ValueError(f"xpgrad.{name}: pattern entries outside the shape {shape}")
     keys = rows * n + cols
     if hessian:

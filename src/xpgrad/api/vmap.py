@@ -45,8 +45,9 @@ def _axes_for(in_axes: Any, args: tuple) -> list:
     return out
 
 
-def vmap(f: Callable, in_axes: Any = 0, out_axes: Any = 0, *, axis_size: int | None = None
-         ) -> Callable:
+def vmap(
+    f: Callable, in_axes: Any = 0, out_axes: Any = 0, *, axis_size: int | None = None
+) -> Callable:
     """Vectorise ``f`` over an axis of its arguments (like ``jax.vmap``).
 
     ``in_axes`` is an int, ``None`` (not mapped) or a tuple with one entry per
@@ -79,9 +80,7 @@ def vmap(f: Callable, in_axes: Any = 0, out_axes: Any = 0, *, axis_size: int | N
             if size is None:
                 size = n
             elif n != size:
-                raise ValueError(
-                    f"xpgrad.vmap: mapped axes have different sizes ({size} and {n})"
-                )
+                raise ValueError(f"xpgrad.vmap: mapped axes have different sizes ({size} and {n})")
         if size is None:
             raise ValueError("xpgrad.vmap: no argument is mapped; pass axis_size=")
         with new_level(BatchTrace, E.namespace(xp), size=size) as trace:

@@ -92,8 +92,9 @@ def is_complex(x: Any) -> bool:
     return xp_of(r).isdtype(r.dtype, "complex floating")
 
 
-def linalg_impl(name: str, *, symmetric: bool = False, multiple: bool = False,
-                positional: tuple = ()) -> Any:
+def linalg_impl(
+    name: str, *, symmetric: bool = False, multiple: bool = False, positional: tuple = ()
+) -> Any:
     """The primal of ``linalg.<name>``: the backend's function, or its adapter's ``linalg`` hook.
 
     ``symmetric``: applied to ``(x + x^T) / 2`` (see ``linalg_decomp``). ``multiple``:

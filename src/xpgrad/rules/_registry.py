@@ -58,6 +58,7 @@ def complex_ok(*prims: Any) -> None:
     for p in prims:
         COMPLEX_OK.add(p if isinstance(p, str) else p.name)
 
+
 _SCALARS = (int, float, complex)
 # exact types: NumPy's float64 scalar subclasses float but is an array here
 _SCALAR_TYPES = frozenset((int, float, complex, bool))

@@ -9,7 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from ._registry import (
-    PRIMITIVES, F, defrule, elementwise_batch, export, linear, nondifferentiable, primitive, xp_of,
+    PRIMITIVES,
+    F,
+    defrule,
+    elementwise_batch,
+    export,
+    linear,
+    nondifferentiable,
+    primitive,
+    xp_of,
 )
 
 nondifferentiable("zeros_like", "ones_like", "empty_like", "full_like")
@@ -54,7 +62,9 @@ def _astype_vjp(primals: list, needs: list, dtype: Any, **kw: Any) -> tuple:
         # integer inputs keep the floating cotangent (their derivative is not rounded)
         if keep and ct.dtype != xdtype:
             ns = xp_of(_rawv(ct))
-            if ns.isdtype(ct.dtype, "complex floating") and not ns.isdtype(xdtype, "complex floating"):
+            if ns.isdtype(ct.dtype, "complex floating") and not ns.isdtype(
+                xdtype, "complex floating"
+            ):
                 ct = F.real(ct)  # real -> complex: the transpose keeps the real part
             if ct.dtype != xdtype:
                 ct = F.astype(ct, xdtype)
@@ -76,10 +86,12 @@ defrule(
     jvp=_astype_jvp,
     vjp=_astype_vjp,
     batch=elementwise_batch(astype),
-    samples=lambda make: [((make((2, 3)),), {"dtype": make.dtype("float32")}),
-                          ((make((3,)),), {"dtype": make.dtype("float64")}),
-                          ((make((3,)),), {"dtype": make.dtype("complex128")}),
-                          ((make((3,)) + 1j * make((3,)),), {"dtype": make.dtype("complex64")})],
+    samples=lambda make: [
+        ((make((2, 3)),), {"dtype": make.dtype("float32")}),
+        ((make((3,)),), {"dtype": make.dtype("float64")}),
+        ((make((3,)),), {"dtype": make.dtype("complex128")}),
+        ((make((3,)) + 1j * make((3,)),), {"dtype": make.dtype("complex64")}),
+    ],
     tol={"float32": 1e-3},
 )
 
@@ -88,8 +100,11 @@ def _tri(name: str) -> Any:
     def transpose(ct: Any, x: Any, k: int = 0) -> Any:
         return getattr(F, name)(ct, k=k)
 
-    p = linear(name, transpose, samples=lambda make: [((make((3, 3)),), {}),
-                                                       ((make((2, 3, 4)),), {"k": 1})])
+    p = linear(
+        name,
+        transpose,
+        samples=lambda make: [((make((3, 3)),), {}), ((make((2, 3, 4)),), {"k": 1})],
+    )
     defrule(p, batch=lambda args, batched, k=0: (getattr(F, name)(args[0], k=k), True))
     return p
 
@@ -108,7 +123,8 @@ stop_gradient.impl = lambda x: x
 # The namespace's functions, with the standard's exact signatures (the primitives
 # take every non-array parameter by keyword).
 _zeros_like, _ones_like, _empty_like, _full_like = (
-    PRIMITIVES[n] for n in ("zeros_like", "ones_like", "empty_like", "full_like"))
+    PRIMITIVES[n] for n in ("zeros_like", "ones_like", "empty_like", "full_like")
+)
 
 
 def zeros_like(x: Any, /, *, dtype: Any = None, device: Any = None) -> Any:

@@ -200,9 +200,12 @@ def _min_partial(x: Any, y: Any, out: Any) -> Any:
 
 binary("maximum", _max_partial, lambda x, y, o: _max_partial(y, x, o))
 binary("minimum", _min_partial, lambda x, y, o: _min_partial(y, x, o))
-binary("atan2", lambda y, x, o: divide(x, F.hypot(x, y) ** 2),
-       lambda y, x, o: F.negative(divide(y, F.hypot(x, y) ** 2)),
-       domain=(0.3, 2.0))
+binary(
+    "atan2",
+    lambda y, x, o: divide(x, F.hypot(x, y) ** 2),
+    lambda y, x, o: F.negative(divide(y, F.hypot(x, y) ** 2)),
+    domain=(0.3, 2.0),
+)
 binary("hypot", lambda x, y, o: divide(x, o), lambda x, y, o: divide(y, o), domain=(0.3, 2.0))
 binary("logaddexp", lambda x, y, o: F.exp(subtract(x, o)), lambda x, y, o: F.exp(subtract(y, o)))
 binary(
@@ -211,6 +214,8 @@ binary(
     None,
     domain=(0.2, 2.0),
 )
+
+
 # x % y = x - floor(x / y) * y: differentiable where floor(x / y) is constant
 def _remainder_samples(make: Any) -> list:
     # x / y stays >= 0.09 away from an integer (2 < x / y < 3 and -3 < x / y < -2), so
@@ -222,8 +227,13 @@ def _remainder_samples(make: Any) -> list:
     ]
 
 
-binary("remainder", lambda x, y, o: F.ones_like(o), lambda x, y, o: F.negative(F.floor(divide(x, y))),
-       impl=operator.mod, samples=_remainder_samples)
+binary(
+    "remainder",
+    lambda x, y, o: F.ones_like(o),
+    lambda x, y, o: F.negative(F.floor(divide(x, y))),
+    impl=operator.mod,
+    samples=_remainder_samples,
+)
 
 
 # -- pow: scalar or array exponent --------------------------------------------------
@@ -340,8 +350,9 @@ def _where_samples(make: Any) -> list:
     ]
 
 
-defrule(where, jvp=_where_jvp, vjp=_where_vjp, batch=elementwise_batch(where),
-        samples=_where_samples)
+defrule(
+    where, jvp=_where_jvp, vjp=_where_vjp, batch=elementwise_batch(where), samples=_where_samples
+)
 
 
 def clip(x: Any, /, min: Any = None, max: Any = None) -> Any:
@@ -412,19 +423,65 @@ _export("where", _where)
 
 # -- non-differentiable ------------------------------------------------------------
 nondifferentiable(
-    "floor", "ceil", "trunc", "round", "signbit", "nextafter",
-    "isnan", "isinf", "isfinite",
-    "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
-    "logical_and", "logical_or", "logical_xor", "logical_not",
-    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_invert",
-    "bitwise_left_shift", "bitwise_right_shift", "floor_divide",
+    "floor",
+    "ceil",
+    "trunc",
+    "round",
+    "signbit",
+    "nextafter",
+    "isnan",
+    "isinf",
+    "isfinite",
+    "equal",
+    "not_equal",
+    "less",
+    "less_equal",
+    "greater",
+    "greater_equal",
+    "logical_and",
+    "logical_or",
+    "logical_xor",
+    "logical_not",
+    "bitwise_and",
+    "bitwise_or",
+    "bitwise_xor",
+    "bitwise_invert",
+    "bitwise_left_shift",
+    "bitwise_right_shift",
+    "floor_divide",
 )
 
 # The functions the standard defines on complex inputs: the conformance suite
 # checks their rules on complex128 samples too (holomorphic ones need nothing
 # special under the transpose convention).
 complex_ok(
-    "exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "square", "sin", "cos", "tan",
-    "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "reciprocal",
-    "negative", "positive", "add", "subtract", "multiply", "divide", "pow", "where",
+    "exp",
+    "expm1",
+    "log",
+    "log1p",
+    "log2",
+    "log10",
+    "sqrt",
+    "square",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "reciprocal",
+    "negative",
+    "positive",
+    "add",
+    "subtract",
+    "multiply",
+    "divide",
+    "pow",
+    "where",
 )

@@ -78,8 +78,13 @@ def _abs_vjp(primals: list, needs: list) -> tuple:
     return out, abs_pullback
 
 
-defrule(abs_, jvp=_abs_jvp, vjp=_abs_vjp, batch=elementwise_batch(abs_),
-        samples=shapes_samples(1, (0.2, 2.0)))
+defrule(
+    abs_,
+    jvp=_abs_jvp,
+    vjp=_abs_vjp,
+    batch=elementwise_batch(abs_),
+    samples=shapes_samples(1, (0.2, 2.0)),
+)
 
 # sign is piecewise constant on reals (no derivative), but sign(z) = z / |z| moves
 # with z on complex inputs: d sign = (dz - s Re(conj(s) dz)) / |z|.
@@ -111,8 +116,11 @@ def _sign_vjp(primals: list, needs: list) -> tuple:
 
 def _sign_samples(make: Any) -> list:
     # away from 0 (where sign jumps); complex values come from the complex pass
-    return [((make((3,), 0.3, 2.0),), {}), ((make((2, 3), 0.3, 2.0),), {}),
-            ((make((3,), 0.3, 2.0) + 1j * make((3,), -2.0, 2.0),), {})]
+    return [
+        ((make((3,), 0.3, 2.0),), {}),
+        ((make((2, 3), 0.3, 2.0),), {}),
+        ((make((3,), 0.3, 2.0) + 1j * make((3,), -2.0, 2.0),), {}),
+    ]
 
 
 defrule(sign, jvp=_sign_jvp, vjp=_sign_vjp, batch=elementwise_batch(sign), samples=_sign_samples)
@@ -128,8 +136,11 @@ _imag = linear("imag", lambda ct, x: F.multiply(F.astype(ct, x.dtype), -1j))
 for _p in (_conj, _real):
     defrule(_p, batch=elementwise_batch(_p), samples=shapes_samples(1))
 # imag takes complex inputs only (the standard's and array-api-strict's rule)
-defrule(_imag, batch=elementwise_batch(_imag),
-        samples=lambda make: [((make(s) + 1j * make(s),), {}) for s in ((), (3,), (2, 3))])
+defrule(
+    _imag,
+    batch=elementwise_batch(_imag),
+    samples=lambda make: [((make(s) + 1j * make(s),), {}) for s in ((), (3,), (2, 3))],
+)
 
 
 complex_ok("abs", "sign", "conj", "real")

@@ -165,8 +165,9 @@ def _half_mask(ct: Any, axis: int, n: int, interior: float) -> Any:
     if n % 2 == 0:
         edge = ns.logical_or(edge, k == n // 2)
     dev = F.device_of(raw)
-    mask = ns.where(edge, ns.ones(m, dtype=dtype, device=dev),
-                    ns.full(m, interior, dtype=dtype, device=dev))
+    mask = ns.where(
+        edge, ns.ones(m, dtype=dtype, device=dev), ns.full(m, interior, dtype=dtype, device=dev)
+    )
     ndim = len(ct.shape)
     return ns.reshape(mask, (m,) + (1,) * (ndim - (axis % ndim) - 1))
 
@@ -251,8 +252,7 @@ def _s_half(x: Any, s: Any, axes: tuple) -> tuple:
 
 
 def _fftn_t(name: str) -> Any:
-    def transpose(ct: Any, x: Any, s: Any = None, axes: Any = None,
-                  norm: str = "backward") -> Any:
+    def transpose(ct: Any, x: Any, s: Any = None, axes: Any = None, norm: str = "backward") -> Any:
         ax = _axes_of(x, s, axes)
         out = getattr(F, f"fft_{name}")(_as_complex(ct), axes=ax, norm=norm)
         return _resize_to(out, ax, tuple(x.shape[a] for a in ax))
@@ -380,12 +380,20 @@ _N_AXES = (
 PRIMS: dict[str, Any] = {}
 for _name, _t, _real in _ONE_AXIS:
     PRIMS[_name] = linear(
-        _name, _t, impl=_impl(_name), module="fft", batch=_axis_batch(_name),
+        _name,
+        _t,
+        impl=_impl(_name),
+        module="fft",
+        batch=_axis_batch(_name),
         samples=_half_samples if _real is None else _axis_samples(_real),
     )
 for _name, _t, _real in _N_AXES:
     PRIMS[_name] = linear(
-        _name, _t, impl=_impl(_name), module="fft", batch=_axes_batch(_name),
+        _name,
+        _t,
+        impl=_impl(_name),
+        module="fft",
+        batch=_axes_batch(_name),
         samples=_halfn_samples if _real is None else _axes_samples(_real),
     )
 for _p in PRIMS.values():  # sums of n terms in float32: a looser tolerance
@@ -394,7 +402,9 @@ for _name, _other in (("fftshift", "ifftshift"), ("ifftshift", "fftshift")):
     PRIMS[_name] = linear(
         _name,
         lambda ct, x, axes=None, _o=_other: getattr(F, f"fft_{_o}")(ct, axes=axes),
-        module="fft", batch=_shift_batch(_name), samples=_shift_samples,
+        module="fft",
+        batch=_shift_batch(_name),
+        samples=_shift_samples,
     )
 
 
@@ -442,7 +452,9 @@ def _shift_fn(name: str, doc: str) -> Any:
     return export(f"fft.{name}", fn)
 
 
-fft = _one_axis("fft", """One-dimensional discrete Fourier transform (``xp.fft.fft``).
+fft = _one_axis(
+    "fft",
+    """One-dimensional discrete Fourier transform (``xp.fft.fft``).
 
     Linear: its derivative is itself and its pullback is ``fft`` again (the DFT
     matrix is symmetric), padded or cropped back when ``n`` changed the length.
@@ -453,7 +465,8 @@ fft = _one_axis("fft", """One-dimensional discrete Fourier transform (``xp.fft.f
     ...     return xp.sum(xp.abs(xp.fft.fft(z)) ** 2)
     >>> xpgrad.gradient(power, np.asarray([1.0 + 0j, 2.0 + 0j]))[0]  # 2 * n * conj(z)
     array([4.+0.j, 8.+0.j])
-    """)
+    """,
+)
 ifft = _one_axis("ifft", "Inverse one-dimensional DFT (``xp.fft.ifft``), differentiable.")
 rfft = _one_axis("rfft", "DFT of a real array, half spectrum (``xp.fft.rfft``), differentiable.")
 irfft = _one_axis("irfft", "Inverse of ``rfft``: a real signal (``xp.fft.irfft``), differentiable.")

@@ -335,8 +335,12 @@ defrule(
 # -- exports: the standard's signatures; the shared ones under both names -------------------
 export("tensordot", tensordot)
 export("vecdot", vecdot)
-for _name, _fn in (("matmul", matmul), ("tensordot", tensordot), ("vecdot", vecdot),
-                   ("matrix_transpose", F.matrix_transpose)):
+for _name, _fn in (
+    ("matmul", matmul),
+    ("tensordot", tensordot),
+    ("vecdot", vecdot),
+    ("matrix_transpose", F.matrix_transpose),
+):
     export(f"linalg.{_name}", _fn)
 
 # Holomorphic (vecdot: conjugate-linear in x1, with its own pullback): the same

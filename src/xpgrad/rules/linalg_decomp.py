@@ -44,8 +44,9 @@ def _phi(x: Any) -> Any:
 
 
 # -- cholesky ---------------------------------------------------------------------------------
-cholesky_p = primitive("cholesky", linalg_impl("cholesky", symmetric=True), module="linalg",
-                       export_as=False)
+cholesky_p = primitive(
+    "cholesky", linalg_impl("cholesky", symmetric=True), module="linalg", export_as=False
+)
 
 
 def _cholesky_jvp(primals: list, tangents: list, upper: bool = False) -> tuple:
@@ -108,8 +109,9 @@ class QRResult(NamedTuple):
     R: Any
 
 
-qr_p = primitive("qr", linalg_impl("qr", multiple=True), module="linalg", multiple_results=True,
-                 export_as=False)
+qr_p = primitive(
+    "qr", linalg_impl("qr", multiple=True), module="linalg", multiple_results=True, export_as=False
+)
 
 
 def _columns(x: Any, start: int, stop: int) -> Any:
@@ -211,8 +213,10 @@ defrule(
     jvp=_qr_jvp,
     vjp=_qr_vjp,
     batch=stack_batch(qr_p),
-    samples=lambda make: [((make(s),), {}) for s in ((3, 2), (3, 3), (2, 3), (2, 4, 3))]
-    + [((make((2, 3)),), {"mode": "complete"})],
+    samples=lambda make: (
+        [((make(s),), {}) for s in ((3, 2), (3, 3), (2, 3), (2, 4, 3))]
+        + [((make((2, 3)),), {"mode": "complete"})]
+    ),
     tol={"float32": (5e-2, 5e-3)},
 )
 export("linalg.qr", qr)

@@ -27,8 +27,9 @@ from .linalg_spectral import svd_p
 mul = F.multiply
 
 # -- vector_norm ---------------------------------------------------------------------------------
-vector_norm_p = primitive("vector_norm", linalg_impl("vector_norm"), module="linalg",
-                          export_as=False)
+vector_norm_p = primitive(
+    "vector_norm", linalg_impl("vector_norm"), module="linalg", export_as=False
+)
 
 
 def _vector_weights(x: Any, nk: Any, axis: Any, ord: Any) -> Any:
@@ -51,8 +52,9 @@ def _kept(out: Any, shape: tuple, axis: Any, keepdims: bool) -> Any:
     return F.reshape(out, kept_shape(shape, normalize_axes(axis, len(shape))))
 
 
-def _vector_norm_jvp(primals: list, tangents: list, axis: Any = None, keepdims: bool = False,
-                     ord: Any = 2) -> tuple:
+def _vector_norm_jvp(
+    primals: list, tangents: list, axis: Any = None, keepdims: bool = False, ord: Any = 2
+) -> tuple:
     x, t = primals[0], tangents[0]
     real_only(x, "linalg.vector_norm")
     out = vector_norm_p(x, axis=axis, keepdims=keepdims, ord=ord)
@@ -62,8 +64,9 @@ def _vector_norm_jvp(primals: list, tangents: list, axis: Any = None, keepdims: 
     return out, F.sum(mul(w, t), axis=axis, keepdims=keepdims)
 
 
-def _vector_norm_vjp(primals: list, needs: list, axis: Any = None, keepdims: bool = False,
-                     ord: Any = 2) -> tuple:
+def _vector_norm_vjp(
+    primals: list, needs: list, axis: Any = None, keepdims: bool = False, ord: Any = 2
+) -> tuple:
     x = primals[0]
     real_only(x, "linalg.vector_norm")
     shape = tuple(x.shape)
@@ -109,14 +112,20 @@ def _vector_norm_samples(make: Any) -> list:
     return out
 
 
-defrule(vector_norm_p, jvp=_vector_norm_jvp, vjp=_vector_norm_vjp, batch=_vector_norm_batch,
-        samples=_vector_norm_samples)
+defrule(
+    vector_norm_p,
+    jvp=_vector_norm_jvp,
+    vjp=_vector_norm_vjp,
+    batch=_vector_norm_batch,
+    samples=_vector_norm_samples,
+)
 export("linalg.vector_norm", vector_norm)
 
 
 # -- matrix_norm ---------------------------------------------------------------------------------
-matrix_norm_p = primitive("matrix_norm", linalg_impl("matrix_norm"), module="linalg",
-                          export_as=False)
+matrix_norm_p = primitive(
+    "matrix_norm", linalg_impl("matrix_norm"), module="linalg", export_as=False
+)
 _MATRIX_ORDS = ("fro", "nuc", 1, -1, 2, -2, math.inf, -math.inf)
 
 
@@ -142,8 +151,9 @@ def _matrix_kept(out: Any, keepdims: bool) -> Any:
     return F.expand_dims(F.expand_dims(out, axis=-1), axis=-1)
 
 
-def _matrix_norm_jvp(primals: list, tangents: list, keepdims: bool = False,
-                     ord: Any = "fro") -> tuple:
+def _matrix_norm_jvp(
+    primals: list, tangents: list, keepdims: bool = False, ord: Any = "fro"
+) -> tuple:
     x, t = primals[0], tangents[0]
     real_only(x, "linalg.matrix_norm")
     out = matrix_norm_p(x, keepdims=keepdims, ord=ord)
@@ -151,8 +161,7 @@ def _matrix_norm_jvp(primals: list, tangents: list, keepdims: bool = False,
     return out, F.sum(mul(w, t), axis=(-2, -1), keepdims=keepdims)
 
 
-def _matrix_norm_vjp(primals: list, needs: list, keepdims: bool = False,
-                     ord: Any = "fro") -> tuple:
+def _matrix_norm_vjp(primals: list, needs: list, keepdims: bool = False, ord: Any = "fro") -> tuple:
     x = primals[0]
     real_only(x, "linalg.matrix_norm")
     out = matrix_norm_p(x, keepdims=keepdims, ord=ord)
@@ -186,7 +195,11 @@ def _matrix_norm_samples(make: Any) -> list:
     return out
 
 
-defrule(matrix_norm_p, jvp=_matrix_norm_jvp, vjp=_matrix_norm_vjp,
-        batch=lambda args, batched, **p: (matrix_norm_p(args[0], **p), True),
-        samples=_matrix_norm_samples)
+defrule(
+    matrix_norm_p,
+    jvp=_matrix_norm_jvp,
+    vjp=_matrix_norm_vjp,
+    batch=lambda args, batched, **p: (matrix_norm_p(args[0], **p), True),
+    samples=_matrix_norm_samples,
+)
 export("linalg.matrix_norm", matrix_norm)

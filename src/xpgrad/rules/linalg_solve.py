@@ -156,8 +156,13 @@ class SlogdetResult(NamedTuple):
     logabsdet: Any
 
 
-slogdet_p = primitive("slogdet", linalg_impl("slogdet", multiple=True), module="linalg",
-                      multiple_results=True, export_as=False)
+slogdet_p = primitive(
+    "slogdet",
+    linalg_impl("slogdet", multiple=True),
+    module="linalg",
+    multiple_results=True,
+    export_as=False,
+)
 
 
 def _slogdet_jvp(primals: list, tangents: list) -> tuple:
@@ -192,14 +197,20 @@ def slogdet(x: Any, /) -> SlogdetResult:
     return SlogdetResult(*slogdet_p(x))
 
 
-defrule(slogdet_p, jvp=_slogdet_jvp, vjp=_slogdet_vjp, batch=stack_batch(slogdet_p),
-        samples=_slogdet_samples)
+defrule(
+    slogdet_p,
+    jvp=_slogdet_jvp,
+    vjp=_slogdet_vjp,
+    batch=stack_batch(slogdet_p),
+    samples=_slogdet_samples,
+)
 export("linalg.slogdet", slogdet)
 
 
 # -- matrix_power: binary powering, differentiated step by step ------------------------------
-matrix_power_p = primitive("matrix_power", linalg_impl("matrix_power", positional=("n",)),
-                           module="linalg", export_as=False)
+matrix_power_p = primitive(
+    "matrix_power", linalg_impl("matrix_power", positional=("n",)), module="linalg", export_as=False
+)
 
 
 def _power_plan(n: int) -> tuple[list, int]:
@@ -288,8 +299,13 @@ def _matrix_power_samples(make: Any) -> list:
     ]
 
 
-defrule(matrix_power_p, jvp=_matrix_power_jvp, vjp=_matrix_power_vjp,
-        batch=stack_batch(matrix_power_p), samples=_matrix_power_samples)
+defrule(
+    matrix_power_p,
+    jvp=_matrix_power_jvp,
+    vjp=_matrix_power_vjp,
+    batch=stack_batch(matrix_power_p),
+    samples=_matrix_power_samples,
+)
 export("linalg.matrix_power", matrix_power)
 
 
@@ -348,8 +364,9 @@ export("linalg.pinv", pinv)
 
 
 # -- matrix_rank: an integer, no derivative ------------------------------------------------------
-matrix_rank_p = primitive("matrix_rank", linalg_impl("matrix_rank"), module="linalg",
-                          export_as=False)
+matrix_rank_p = primitive(
+    "matrix_rank", linalg_impl("matrix_rank"), module="linalg", export_as=False
+)
 matrix_rank_p.differentiable = False
 matrix_rank_p.batch = stack_batch(matrix_rank_p)
 matrix_rank_p.samples = lambda make: [((make((3, 2)),), {}), ((make((2, 3, 3)),), {"rtol": 0.1})]

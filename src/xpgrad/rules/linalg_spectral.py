@@ -59,10 +59,16 @@ class EighResult(NamedTuple):
     eigenvectors: Any
 
 
-eigh_p = primitive("eigh", linalg_impl("eigh", symmetric=True, multiple=True), module="linalg",
-                   multiple_results=True, export_as=False)
-eigvalsh_p = primitive("eigvalsh", linalg_impl("eigvalsh", symmetric=True), module="linalg",
-                       export_as=False)
+eigh_p = primitive(
+    "eigh",
+    linalg_impl("eigh", symmetric=True, multiple=True),
+    module="linalg",
+    multiple_results=True,
+    export_as=False,
+)
+eigvalsh_p = primitive(
+    "eigvalsh", linalg_impl("eigvalsh", symmetric=True), module="linalg", export_as=False
+)
 
 
 def _eigh_jvp(primals: list, tangents: list) -> tuple:
@@ -136,14 +142,29 @@ def eigvalsh(x: Any, /) -> Any:
 
 
 def _eigh_samples(make: Any) -> list:
-    return [((symmetric_sample(make, (3, 3)),), {}), ((symmetric_sample(make, (2, 3, 3)),), {}),
-            ((spd_sample(make, (4, 4)),), {})]
+    return [
+        ((symmetric_sample(make, (3, 3)),), {}),
+        ((symmetric_sample(make, (2, 3, 3)),), {}),
+        ((spd_sample(make, (4, 4)),), {}),
+    ]
 
 
-defrule(eigh_p, jvp=_eigh_jvp, vjp=_eigh_vjp, batch=stack_batch(eigh_p), samples=_eigh_samples,
-        tol={"float32": (5e-2, 5e-3)})
-defrule(eigvalsh_p, jvp=_eigvalsh_jvp, vjp=_eigvalsh_vjp, batch=stack_batch(eigvalsh_p),
-        samples=_eigh_samples, tol={"float32": (5e-2, 5e-3)})
+defrule(
+    eigh_p,
+    jvp=_eigh_jvp,
+    vjp=_eigh_vjp,
+    batch=stack_batch(eigh_p),
+    samples=_eigh_samples,
+    tol={"float32": (5e-2, 5e-3)},
+)
+defrule(
+    eigvalsh_p,
+    jvp=_eigvalsh_jvp,
+    vjp=_eigvalsh_vjp,
+    batch=stack_batch(eigvalsh_p),
+    samples=_eigh_samples,
+    tol={"float32": (5e-2, 5e-3)},
+)
 export("linalg.eigh", eigh)
 export("linalg.eigvalsh", eigvalsh)
 
@@ -155,8 +176,13 @@ class SVDResult(NamedTuple):
     Vh: Any
 
 
-svd_p = primitive("svd", linalg_impl("svd", multiple=True), module="linalg", multiple_results=True,
-                  export_as=False)
+svd_p = primitive(
+    "svd",
+    linalg_impl("svd", multiple=True),
+    module="linalg",
+    multiple_results=True,
+    export_as=False,
+)
 svdvals_p = primitive("svdvals", linalg_impl("svdvals"), module="linalg", export_as=False)
 
 
@@ -265,10 +291,21 @@ def _svd_samples(make: Any) -> list:
     return out + [((make((3, 3)),), {"full_matrices": True})]
 
 
-defrule(svd_p, jvp=_svd_jvp, vjp=_svd_vjp, batch=stack_batch(svd_p), samples=_svd_samples,
-        tol={"float32": (5e-2, 5e-3)})
-defrule(svdvals_p, jvp=_svdvals_jvp, vjp=_svdvals_vjp, batch=stack_batch(svdvals_p),
-        samples=lambda make: [((make(s),), {}) for s in ((3, 2), (2, 3), (3, 3), (2, 3, 2))],
-        tol={"float32": (5e-2, 5e-3)})
+defrule(
+    svd_p,
+    jvp=_svd_jvp,
+    vjp=_svd_vjp,
+    batch=stack_batch(svd_p),
+    samples=_svd_samples,
+    tol={"float32": (5e-2, 5e-3)},
+)
+defrule(
+    svdvals_p,
+    jvp=_svdvals_jvp,
+    vjp=_svdvals_vjp,
+    batch=stack_batch(svdvals_p),
+    samples=lambda make: [((make(s),), {}) for s in ((3, 2), (2, 3), (3, 3), (2, 3, 2))],
+    tol={"float32": (5e-2, 5e-3)},
+)
 export("linalg.svd", svd)
 export("linalg.svdvals", svdvals)

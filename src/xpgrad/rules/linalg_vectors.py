@@ -64,8 +64,13 @@ def outer(x1: Any, x2: Any, /) -> Any:
     return outer_p(x1, x2)
 
 
-defrule(outer_p, jvp=_outer_jvp, vjp=_outer_vjp, batch=_outer_batch,
-        samples=lambda make: [((make((3,)), make((2,))), {}), ((make((1,)), make((4,))), {})])
+defrule(
+    outer_p,
+    jvp=_outer_jvp,
+    vjp=_outer_vjp,
+    batch=_outer_batch,
+    samples=lambda make: [((make((3,)), make((2,))), {}), ((make((1,)), make((4,))), {})],
+)
 
 
 # -- cross -----------------------------------------------------------------------------------
@@ -102,8 +107,9 @@ def _cross_batch(args: list, batched: list, axis: int) -> tuple:
 
 def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
     """``xp.linalg.cross`` of 3-vectors along ``axis``, with broadcasting."""
-    return cross_p(x1, x2, axis=_negative_axis(axis, (tuple(x1.shape), tuple(x2.shape)),
-                                               "linalg.cross"))
+    return cross_p(
+        x1, x2, axis=_negative_axis(axis, (tuple(x1.shape), tuple(x2.shape)), "linalg.cross")
+    )
 
 
 defrule(
@@ -175,14 +181,27 @@ def diagonal(x: Any, /, *, offset: int = 0) -> Any:
     return diagonal_p(x, offset=offset)
 
 
-_diag_samples = [((2, 3), {}), ((3, 3), {"offset": 1}), ((3, 2), {"offset": -1}),
-                 ((2, 3, 3), {}), ((2, 4, 3), {"offset": 1})]
-defrule(trace_p, jvp=_trace_jvp, vjp=_trace_vjp,
-        batch=lambda args, batched, **p: (trace_p(args[0], **p), True),
-        samples=lambda make: [((make(s),), dict(p)) for s, p in _diag_samples])
-defrule(diagonal_p, jvp=_diagonal_jvp, vjp=_diagonal_vjp,
-        batch=lambda args, batched, **p: (diagonal_p(args[0], **p), True),
-        samples=lambda make: [((make(s),), dict(p)) for s, p in _diag_samples])
+_diag_samples = [
+    ((2, 3), {}),
+    ((3, 3), {"offset": 1}),
+    ((3, 2), {"offset": -1}),
+    ((2, 3, 3), {}),
+    ((2, 4, 3), {"offset": 1}),
+]
+defrule(
+    trace_p,
+    jvp=_trace_jvp,
+    vjp=_trace_vjp,
+    batch=lambda args, batched, **p: (trace_p(args[0], **p), True),
+    samples=lambda make: [((make(s),), dict(p)) for s, p in _diag_samples],
+)
+defrule(
+    diagonal_p,
+    jvp=_diagonal_jvp,
+    vjp=_diagonal_vjp,
+    batch=lambda args, batched, **p: (diagonal_p(args[0], **p), True),
+    samples=lambda make: [((make(s),), dict(p)) for s, p in _diag_samples],
+)
 
 
 for _name, _fn in (("outer", outer), ("cross", cross), ("trace", trace), ("diagonal", diagonal)):

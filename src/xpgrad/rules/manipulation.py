@@ -98,7 +98,10 @@ squeeze = linear(
     "squeeze",
     lambda ct, x, axis: F.reshape(ct, x.shape),
     batch=_squeeze_batch,
-    samples=lambda make: [((make((2, 1, 3)),), {"axis": 1}), ((make((1, 3, 1)),), {"axis": (0, 2)})],
+    samples=lambda make: [
+        ((make((2, 1, 3)),), {"axis": 1}),
+        ((make((1, 3, 1)),), {"axis": (0, 2)}),
+    ],
 )
 
 
@@ -107,9 +110,14 @@ flip = linear(
     "flip",
     lambda ct, x, axis=None: F.flip(ct, axis=axis),
     batch=lambda args, batched, axis=None: (
-        F.flip(args[0], axis=shift_axis(axis, args[0].ndim - 1)), True),
-    samples=lambda make: [((make((4,)),), {}), ((make((2, 3)),), {"axis": 1}),
-                          ((make((2, 3, 2)),), {"axis": (0, -1)})],
+        F.flip(args[0], axis=shift_axis(axis, args[0].ndim - 1)),
+        True,
+    ),
+    samples=lambda make: [
+        ((make((4,)),), {}),
+        ((make((2, 3)),), {"axis": 1}),
+        ((make((2, 3, 2)),), {"axis": (0, -1)}),
+    ],
 )
 
 
@@ -193,13 +201,30 @@ def _moveaxis(x: Any, source: int | tuple, destination: int | tuple, /) -> Any:
     return moveaxis_p(x, source=source, destination=destination)
 
 
-for _name, _fn in (("reshape", _reshape), ("broadcast_to", _broadcast_to),
-                   ("permute_dims", _permute_dims), ("matrix_transpose", _matrix_transpose),
-                   ("squeeze", _squeeze), ("expand_dims", _expand_dims), ("flip", _flip),
-                   ("roll", _roll), ("moveaxis", _moveaxis)):
+for _name, _fn in (
+    ("reshape", _reshape),
+    ("broadcast_to", _broadcast_to),
+    ("permute_dims", _permute_dims),
+    ("matrix_transpose", _matrix_transpose),
+    ("squeeze", _squeeze),
+    ("expand_dims", _expand_dims),
+    ("flip", _flip),
+    ("roll", _roll),
+    ("moveaxis", _moveaxis),
+):
     export(_name, _fn)
 
 from ._registry import complex_ok  # noqa: E402
 
 # Defined on complex inputs by the standard: conformance checks them on complex128 too.
-complex_ok("reshape", "broadcast_to", "permute_dims", "matrix_transpose", "expand_dims", "squeeze", "flip", "roll", "moveaxis")
+complex_ok(
+    "reshape",
+    "broadcast_to",
+    "permute_dims",
+    "matrix_transpose",
+    "expand_dims",
+    "squeeze",
+    "flip",
+    "roll",
+    "moveaxis",
+)

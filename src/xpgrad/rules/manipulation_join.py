@@ -19,9 +19,10 @@ __all__ = ["batch_all", "concat", "stack", "unstack"]
 def batch_all(args: list, batched: list) -> list:
     """Every argument with a leading batch axis: unbatched ones are broadcast to it."""
     size = next(a.shape[0] for a, b in zip(args, batched) if b)
-    return [a if b else F.broadcast_to(F.reshape(a, (1,) + tuple(a.shape)),
-                                       (size,) + tuple(a.shape))
-            for a, b in zip(args, batched)]
+    return [
+        a if b else F.broadcast_to(F.reshape(a, (1,) + tuple(a.shape)), (size,) + tuple(a.shape))
+        for a, b in zip(args, batched)
+    ]
 
 
 def _tangents_or_zeros(primals: list, tangents: list) -> list:
@@ -129,8 +130,7 @@ def _stack_vjp(primals: list, needs: list, axis: int = 0) -> tuple:
 
     def stack_pullback(ct: Any) -> tuple:
         parts = unstack_p(ct, axis=axis)
-        return tuple(_back(g, like) if need else None
-                     for g, need, like in zip(parts, needs, likes))
+        return tuple(_back(g, like) if need else None for g, need, like in zip(parts, needs, likes))
 
     return out, stack_pullback
 
@@ -192,11 +192,11 @@ def _unstack_samples(make: Any) -> list:
     ]
 
 
-defrule(concat_p, jvp=_concat_jvp, vjp=_concat_vjp, batch=_concat_batch,
-        samples=_join_samples)
+defrule(concat_p, jvp=_concat_jvp, vjp=_concat_vjp, batch=_concat_batch, samples=_join_samples)
 defrule(stack_p, jvp=_stack_jvp, vjp=_stack_vjp, batch=_stack_batch, samples=_stack_samples)
-defrule(unstack_p, jvp=_unstack_jvp, vjp=_unstack_vjp, batch=_unstack_batch,
-        samples=_unstack_samples)
+defrule(
+    unstack_p, jvp=_unstack_jvp, vjp=_unstack_vjp, batch=_unstack_batch, samples=_unstack_samples
+)
 for _fn in (concat, stack, unstack):
     export(_fn.__name__, _fn)
 

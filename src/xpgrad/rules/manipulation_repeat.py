@@ -117,8 +117,9 @@ def _segment_sum(ct: Any, counts: Any, n: int, axis: int, shape: tuple) -> Any:
     return scatter_add_p(ct, ids, template=(slice(None),) * axis + (ARRAY, Ellipsis), shape=shape)
 
 
-def _repeat_vjp(primals: list, needs: list, repeats: int | None = None,
-                axis: int | None = None) -> tuple:
+def _repeat_vjp(
+    primals: list, needs: list, repeats: int | None = None, axis: int | None = None
+) -> tuple:
     x, *counts = primals
     shape = tuple(x.shape)
     out = repeat_p(x, *counts, repeats=repeats, axis=axis)
@@ -130,15 +131,16 @@ def _repeat_vjp(primals: list, needs: list, repeats: int | None = None,
         if counts:
             g = _segment_sum(ct, counts[0], flat[ax], ax, flat)
         else:  # every element repeated `repeats` times: the copies get their own axis
-            split = flat[:ax] + (flat[ax], repeats) + flat[ax + 1:]
+            split = flat[:ax] + (flat[ax], repeats) + flat[ax + 1 :]
             g = F.sum(F.reshape(ct, split), axis=ax + 1)
         return (project(F.reshape(g, shape) if axis is None else g, x),) + (None,) * len(counts)
 
     return out, repeat_pullback
 
 
-def _repeat_batch(args: list, batched: list, repeats: int | None = None,
-                  axis: int | None = None) -> tuple:
+def _repeat_batch(
+    args: list, batched: list, repeats: int | None = None, axis: int | None = None
+) -> tuple:
     x, *counts = args
     if any(batched[1:]) or not batched[0]:
         raise NotImplementedError(
@@ -163,8 +165,7 @@ def _repeat_samples(make: Any) -> list:
     ]
 
 
-defrule(repeat_p, jvp=_repeat_jvp, vjp=_repeat_vjp, batch=_repeat_batch,
-        samples=_repeat_samples)
+defrule(repeat_p, jvp=_repeat_jvp, vjp=_repeat_vjp, batch=_repeat_batch, samples=_repeat_samples)
 export("tile", tile)
 export("repeat", repeat)
 

@@ -32,8 +32,19 @@ from typing import Any, Callable
 from .._core.sparsity import Pattern
 from ._registry import PRIMITIVES, defrule
 
-__all__ = ["elementwise", "movement", "reduction", "along_axes", "cumulative", "broadcast",
-           "reduce_to", "product", "identity", "inline", "install"]
+__all__ = [
+    "elementwise",
+    "movement",
+    "reduction",
+    "along_axes",
+    "cumulative",
+    "broadcast",
+    "reduce_to",
+    "product",
+    "identity",
+    "inline",
+    "install",
+]
 
 
 def shape_of(a: Any) -> tuple:
@@ -164,8 +175,7 @@ def movement(prim: Any, data: Any = (0,), float_ids: bool = False) -> Callable:
             else:
                 args.append(a)
         res = prim.impl(*args, **params)
-        stacked = Pattern(xp.concat(parts) if parts else xp.zeros((0,), dtype=tr.i64),
-                          start - 1)
+        stacked = Pattern(xp.concat(parts) if parts else xp.zeros((0,), dtype=tr.i64), start - 1)
         outs = res if prim.multiple_results else (res,)
         pats_out = []
         for o in outs:
@@ -185,8 +195,9 @@ def _dense(tr: Any, pats: list, out: Any, prim: Any) -> Any:
     return tr.dense(pats, size_of(shape_of(out)))
 
 
-def _scatter_add(tr: Any, primals: list, pats: list, out: Any, *, template: tuple,
-                 shape: tuple) -> Pattern:
+def _scatter_add(
+    tr: Any, primals: list, pats: list, out: Any, *, template: tuple, shape: tuple
+) -> Pattern:
     """``zeros(shape)`` with ``ct`` added at ``key``: each element of ``ct`` has one target."""
     ct, arrays = primals[0], primals[1:]
     if any(q is not None for q in pats[1:]):
@@ -203,8 +214,16 @@ def _scatter_add(tr: Any, primals: list, pats: list, out: Any, *, template: tupl
 # -- reductions, whole lines, scans --------------------------------------------------------
 
 
-def reduction(tr: Any, primals: list, pats: list, out: Any, *, axis: Any = None,
-              keepdims: bool = False, **params: Any) -> Pattern:
+def reduction(
+    tr: Any,
+    primals: list,
+    pats: list,
+    out: Any,
+    *,
+    axis: Any = None,
+    keepdims: bool = False,
+    **params: Any,
+) -> Pattern:
     """Each output element depends on the input elements it reduces."""
     shape = shape_of(primals[0])
     return reduce_to(tr, pats[0], shape, norm_axes(axis, len(shape)))
@@ -219,8 +238,9 @@ def along_axes(tr: Any, q: Pattern, shape: tuple, oshape: tuple, axes: tuple) ->
     return tr.gather(r, src)
 
 
-def _sort(tr: Any, primals: list, pats: list, out: Any, *, axis: int = -1,
-          **params: Any) -> Pattern:
+def _sort(
+    tr: Any, primals: list, pats: list, out: Any, *, axis: int = -1, **params: Any
+) -> Pattern:
     shape = shape_of(primals[0])
     return along_axes(tr, pats[0], shape, shape, norm_axes(axis, len(shape)))
 
@@ -243,13 +263,21 @@ def _fft(one_axis: bool) -> Callable:
     return fft_pattern
 
 
-def cumulative(tr: Any, primals: list, pats: list, out: Any, *, axis: Any = None,
-               include_initial: bool = False, **params: Any) -> Pattern:
+def cumulative(
+    tr: Any,
+    primals: list,
+    pats: list,
+    out: Any,
+    *,
+    axis: Any = None,
+    include_initial: bool = False,
+    **params: Any,
+) -> Pattern:
     """Output ``k`` along the axis depends on inputs ``0..k`` (``0..k-1`` with an initial 0)."""
     xp, i64 = tr.xp, tr.i64
     shape = shape_of(primals[0])
     a = 0 if axis is None else axis % len(shape)
-    length, post = shape[a], size_of(shape[a + 1:])
+    length, post = shape[a], size_of(shape[a + 1 :])
     lout = length + (1 if include_initial else 0)
     m = size_of(shape_of(out))
     e = xp.arange(m, dtype=i64)
@@ -274,15 +302,16 @@ def identity(tr: Any, primals: list, pats: list, out: Any, **params: Any) -> Any
     return pats[0]
 
 
-def inline(tr: Any, primals: list, pats: list, out: Any, *, fn: Callable,
-           **params: Any) -> Any:
+def inline(tr: Any, primals: list, pats: list, out: Any, *, fn: Callable, **params: Any) -> Any:
     """Run the primitive's function ``fn`` on traced arguments (``checkpointed``).
 
     Constant array arguments are traced too, with the empty pattern: a strict
     backend refuses ``raw_array @ tracer``.
     """
-    args = [tr.lift(p, q if q is not None or not is_array(p) else tr.empty(size_of(shape_of(p))))
-            for p, q in zip(primals, pats)]
+    args = [
+        tr.lift(p, q if q is not None or not is_array(p) else tr.empty(size_of(shape_of(p))))
+        for p, q in zip(primals, pats)
+    ]
     res = fn(*args)
     return [tr.pattern_of(r) for r in res]
 
@@ -295,19 +324,43 @@ _ELEMENTWISE = (
     "divide maximum minimum atan2 hypot logaddexp copysign remainder pow clip_scalar astype"
 ).split()
 _MOVEMENT = {
-    "reshape": (0,), "broadcast_to": (0,), "permute_dims": (0,), "matrix_transpose": (0,),
-    "expand_dims": (0,), "squeeze": (0,), "flip": (0,), "roll": (0,), "moveaxis": (0,),
-    "getitem": (0,), "take": (0,), "take_along_axis": (0,), "tril": (0,), "triu": (0,),
-    "concat": "all", "stack": "all", "unstack": (0,), "tile": (0,), "repeat": (0,),
-    "fft_resize": (0,), "linalg.diagonal": (0,), "index_update": (0, 1),
+    "reshape": (0,),
+    "broadcast_to": (0,),
+    "permute_dims": (0,),
+    "matrix_transpose": (0,),
+    "expand_dims": (0,),
+    "squeeze": (0,),
+    "flip": (0,),
+    "roll": (0,),
+    "moveaxis": (0,),
+    "getitem": (0,),
+    "take": (0,),
+    "take_along_axis": (0,),
+    "tril": (0,),
+    "triu": (0,),
+    "concat": "all",
+    "stack": "all",
+    "unstack": (0,),
+    "tile": (0,),
+    "repeat": (0,),
+    "fft_resize": (0,),
+    "linalg.diagonal": (0,),
+    "index_update": (0, 1),
 }
 _REDUCTIONS = "sum mean prod var std max min linalg.vector_norm".split()
 _FFTS = "fft ifft rfft irfft hfft ihfft fftn ifftn rfftn irfftn".split()
 _SPECIAL: dict[str, Callable] = {
-    "multiply": _multiply, "where": _where, "scatter_add": _scatter_add,
-    "cumulative_sum": cumulative, "cumulative_prod": cumulative, "sort": _sort,
-    "hook": identity, "showgrad": identity, "eager_update": identity,
-    "checkpointed": inline, "forwarddiff": inline,
+    "multiply": _multiply,
+    "where": _where,
+    "scatter_add": _scatter_add,
+    "cumulative_sum": cumulative,
+    "cumulative_prod": cumulative,
+    "sort": _sort,
+    "hook": identity,
+    "showgrad": identity,
+    "eager_update": identity,
+    "checkpointed": inline,
+    "forwarddiff": inline,
 }
 
 

@@ -16,8 +16,17 @@ from typing import Any, Callable
 
 from .._core.sparsity import Pattern
 from ._registry import PRIMITIVES
-from .patterns import (along_axes, broadcast, elementwise, is_array, norm_axes, product,
-                       reduce_to, shape_of, size_of)
+from .patterns import (
+    along_axes,
+    broadcast,
+    elementwise,
+    is_array,
+    norm_axes,
+    product,
+    reduce_to,
+    shape_of,
+    size_of,
+)
 
 __all__ = ["LINALG_RULES", "core"]
 
@@ -45,8 +54,9 @@ def _const_matrix(tr: Any, a: Any, q: Any, layout: Callable[[Any], Any]) -> Any:
     return None if c is None else layout(c != 0)
 
 
-def _contract(tr: Any, qx: Any, qy: Any, mx: Any, my: Any, B: int, I: int, K: int,
-              J: int) -> Pattern:
+def _contract(
+    tr: Any, qx: Any, qy: Any, mx: Any, my: Any, B: int, I: int, K: int, J: int
+) -> Pattern:
     """``out[b, i, j] = sum_k x[b, i, k] y[b, k, j]``: patterns of ``x``, ``y`` laid out so.
 
     ``mx`` (``(I, K)``) / ``my`` (``(K, J)``): where a constant operand is nonzero.
@@ -131,12 +141,9 @@ def _tensordot(tr: Any, primals: list, pats: list, out: Any, *, axes: Any) -> Pa
             return None
         return tr.gather(q, xp.reshape(xp.permute_dims(tr.ids(shape), order), (-1,)))
 
-    mx = _const_matrix(tr, x, pats[0],
-                       lambda nz: xp.reshape(xp.permute_dims(nz, fx + cx), (I, K)))
-    my = _const_matrix(tr, y, pats[1],
-                       lambda nz: xp.reshape(xp.permute_dims(nz, cy + fy), (K, J)))
-    return _contract(tr, laid(pats[0], xs, fx + cx), laid(pats[1], ys, cy + fy),
-                     mx, my, 1, I, K, J)
+    mx = _const_matrix(tr, x, pats[0], lambda nz: xp.reshape(xp.permute_dims(nz, fx + cx), (I, K)))
+    my = _const_matrix(tr, y, pats[1], lambda nz: xp.reshape(xp.permute_dims(nz, cy + fy), (K, J)))
+    return _contract(tr, laid(pats[0], xs, fx + cx), laid(pats[1], ys, cy + fy), mx, my, 1, I, K, J)
 
 
 def _vecdot(tr: Any, primals: list, pats: list, out: Any, *, axis: int = -1) -> Pattern:
@@ -151,8 +158,9 @@ def _outer(tr: Any, primals: list, pats: list, out: Any) -> Pattern:
     return product(tr, primals, pats, [(n, 1), (1, m)], (n, m))
 
 
-def _trace(tr: Any, primals: list, pats: list, out: Any, *, offset: int = 0,
-           **params: Any) -> Pattern:
+def _trace(
+    tr: Any, primals: list, pats: list, out: Any, *, offset: int = 0, **params: Any
+) -> Pattern:
     xp = tr.xp
     shape = shape_of(primals[0])
     diag = PRIMITIVES["linalg.diagonal"].impl(tr.ids(shape, 1), offset=offset)
@@ -179,13 +187,13 @@ def core(cores_in: Callable, cores_out: Callable) -> Callable:
         res = []
         for o, co in zip(outs, cout):
             oshape = shape_of(o)
-            bo = oshape[:len(oshape) - co]
+            bo = oshape[: len(oshape) - co]
             parts = []
             for a, q, ci in zip(primals, pats, cin):
                 if q is None:
                     continue
                 ash = shape_of(a)
-                ba = ash[:len(ash) - ci]
+                ba = ash[: len(ash) - ci]
                 r = reduce_to(tr, q, ash, tuple(range(len(ba), len(ash))))
                 src = xp.broadcast_to(tr.ids(ba), bo)
                 src = xp.broadcast_to(xp.reshape(src, bo + (1,) * co), oshape)
@@ -214,11 +222,26 @@ def _solve_out(primals: list, outs: tuple) -> tuple:
 
 
 LINALG_RULES: dict[str, Callable] = {
-    "matmul": _matmul, "tensordot": _tensordot, "vecdot": _vecdot, "linalg.outer": _outer,
-    "linalg.cross": _cross, "linalg.trace": _trace, "linalg.det": _matrix_reduction,
-    "linalg.slogdet": _matrix_reduction, "linalg.matrix_norm": _matrix_reduction,
+    "matmul": _matmul,
+    "tensordot": _tensordot,
+    "vecdot": _vecdot,
+    "linalg.outer": _outer,
+    "linalg.cross": _cross,
+    "linalg.trace": _trace,
+    "linalg.det": _matrix_reduction,
+    "linalg.slogdet": _matrix_reduction,
+    "linalg.matrix_norm": _matrix_reduction,
 }
-for _name in ("inv", "cholesky", "matrix_power", "pinv", "eigh", "eigvalsh", "svd", "svdvals",
-              "qr"):
+for _name in (
+    "inv",
+    "cholesky",
+    "matrix_power",
+    "pinv",
+    "eigh",
+    "eigvalsh",
+    "svd",
+    "svdvals",
+    "qr",
+):
     LINALG_RULES[f"linalg.{_name}"] = core(_square, _same_batch)
 LINALG_RULES["linalg.solve"] = core(_solve_in, _solve_out)

@@ -64,8 +64,9 @@ def _sum_jvp(primals: list, tangents: list, **params: Any) -> tuple:
     return sum_(primals[0], **params), sum_(tangents[0], **params)
 
 
-def _sum_vjp(primals: list, needs: list, axis: Any = None, dtype: Any = None,
-             keepdims: bool = False) -> tuple:
+def _sum_vjp(
+    primals: list, needs: list, axis: Any = None, dtype: Any = None, keepdims: bool = False
+) -> tuple:
     x = primals[0]
     shape, xdtype = tuple(x.shape), x.dtype
 
@@ -93,8 +94,9 @@ def _mean_vjp(primals: list, needs: list, axis: Any = None, keepdims: bool = Fal
 
 
 defrule(sum_, jvp=_sum_jvp, vjp=_sum_vjp, batch=_reduce_batch(sum_), samples=_reduction_samples())
-defrule(mean_p, jvp=_mean_jvp, vjp=_mean_vjp, batch=_reduce_batch(mean_p),
-        samples=_reduction_samples())
+defrule(
+    mean_p, jvp=_mean_jvp, vjp=_mean_vjp, batch=_reduce_batch(mean_p), samples=_reduction_samples()
+)
 
 
 # -- prod: the derivative at each element is the product of all the others -----------
@@ -129,14 +131,16 @@ def prod_of_others(x: Any, axes: tuple) -> Any:
     return F.permute_dims(out, _inverse_perm(perm)) if moved else out
 
 
-def prod(x: Any, /, *, axis: int | tuple | None = None, dtype: Any = None,
-         keepdims: bool = False) -> Any:
+def prod(
+    x: Any, /, *, axis: int | tuple | None = None, dtype: Any = None, keepdims: bool = False
+) -> Any:
     """``xp.prod`` (derivatives exact where ``x`` has zeros, no division)."""
     return prod_p(x, axis=axis, dtype=dtype, keepdims=keepdims)
 
 
-def _prod_jvp(primals: list, tangents: list, axis: Any = None, dtype: Any = None,
-              keepdims: bool = False) -> tuple:
+def _prod_jvp(
+    primals: list, tangents: list, axis: Any = None, dtype: Any = None, keepdims: bool = False
+) -> tuple:
     x, t = primals[0], tangents[0]
     out = prod_p(x, axis=axis, dtype=dtype, keepdims=keepdims)
     x, t = _cast(x, dtype), _cast(t, dtype)
@@ -144,8 +148,9 @@ def _prod_jvp(primals: list, tangents: list, axis: Any = None, dtype: Any = None
     return out, sum_(F.multiply(t, others), axis=axis, keepdims=keepdims)
 
 
-def _prod_vjp(primals: list, needs: list, axis: Any = None, dtype: Any = None,
-              keepdims: bool = False) -> tuple:
+def _prod_vjp(
+    primals: list, needs: list, axis: Any = None, dtype: Any = None, keepdims: bool = False
+) -> tuple:
     x = primals[0]
     shape = tuple(x.shape)
     out = prod_p(x, axis=axis, dtype=dtype, keepdims=keepdims)
@@ -172,8 +177,7 @@ def _prod_samples(make: Any) -> list:
     ]
 
 
-defrule(prod_p, jvp=_prod_jvp, vjp=_prod_vjp, batch=_reduce_batch(prod_p),
-        samples=_prod_samples)
+defrule(prod_p, jvp=_prod_jvp, vjp=_prod_vjp, batch=_reduce_batch(prod_p), samples=_prod_samples)
 
 
 # -- var and std --------------------------------------------------------------------
@@ -184,14 +188,16 @@ var_p = primitive("var", export_as=False)
 std_p = primitive("std", export_as=False)
 
 
-def var(x: Any, /, *, axis: int | tuple | None = None, correction: float = 0.0,
-        keepdims: bool = False) -> Any:
+def var(
+    x: Any, /, *, axis: int | tuple | None = None, correction: float = 0.0, keepdims: bool = False
+) -> Any:
     """``xp.var``."""
     return var_p(x, axis=axis, correction=correction, keepdims=keepdims)
 
 
-def std(x: Any, /, *, axis: int | tuple | None = None, correction: float = 0.0,
-        keepdims: bool = False) -> Any:
+def std(
+    x: Any, /, *, axis: int | tuple | None = None, correction: float = 0.0, keepdims: bool = False
+) -> Any:
     """``xp.std`` (its derivative is infinite where the values are all equal)."""
     return std_p(x, axis=axis, correction=correction, keepdims=keepdims)
 
@@ -208,16 +214,26 @@ def _centred(x: Any, axis: Any) -> Any:
 def _spread(name: str, p: Any) -> None:
     is_std = name == "std"
 
-    def jvp(primals: list, tangents: list, axis: Any = None, correction: float = 0.0,
-            keepdims: bool = False) -> tuple:
+    def jvp(
+        primals: list,
+        tangents: list,
+        axis: Any = None,
+        correction: float = 0.0,
+        keepdims: bool = False,
+    ) -> tuple:
         x, t = primals[0], tangents[0]
         out = p(x, axis=axis, correction=correction, keepdims=keepdims)
         s = sum_(F.multiply(_centred(x, axis), t), axis=axis, keepdims=keepdims)
         s = s * _inv_dof(tuple(x.shape), axis, correction)
         return out, (F.divide(s, out) if is_std else 2 * s)
 
-    def vjp(primals: list, needs: list, axis: Any = None, correction: float = 0.0,
-            keepdims: bool = False) -> tuple:
+    def vjp(
+        primals: list,
+        needs: list,
+        axis: Any = None,
+        correction: float = 0.0,
+        keepdims: bool = False,
+    ) -> tuple:
         x = primals[0]
         shape = tuple(x.shape)
         out = p(x, axis=axis, correction=correction, keepdims=keepdims)
@@ -278,8 +294,9 @@ min_ = _extremum("min")
 
 
 # -- the namespace's functions, with the standard's signatures ----------------------
-def sum(x: Any, /, *, axis: int | tuple | None = None, dtype: Any = None,
-        keepdims: bool = False) -> Any:
+def sum(
+    x: Any, /, *, axis: int | tuple | None = None, dtype: Any = None, keepdims: bool = False
+) -> Any:
     """``xp.sum`` (linear)."""
     return sum_(x, axis=axis, dtype=dtype, keepdims=keepdims)
 

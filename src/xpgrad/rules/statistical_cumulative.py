@@ -68,8 +68,9 @@ def _cumulative_batch(p: Any) -> Any:
 cumulative_sum_p = primitive("cumulative_sum", export_as=False)
 
 
-def cumulative_sum(x: Any, /, *, axis: int | None = None, dtype: Any = None,
-                   include_initial: bool = False) -> Any:
+def cumulative_sum(
+    x: Any, /, *, axis: int | None = None, dtype: Any = None, include_initial: bool = False
+) -> Any:
     """``xp.cumulative_sum`` (linear; its transpose is a reversed cumulative sum)."""
     return cumulative_sum_p(x, axis=axis, dtype=dtype, include_initial=include_initial)
 
@@ -83,8 +84,9 @@ def reverse_cumsum(ct: Any, axis: int) -> Any:
     return F.flip(cumulative_sum_p(F.flip(ct, axis=axis), axis=axis), axis=axis)
 
 
-def _cumsum_vjp(primals: list, needs: list, axis: Any = None, dtype: Any = None,
-                include_initial: bool = False) -> tuple:
+def _cumsum_vjp(
+    primals: list, needs: list, axis: Any = None, dtype: Any = None, include_initial: bool = False
+) -> tuple:
     x = primals[0]
     ax = _scan_axis(x, axis, "cumulative_sum")
     out = cumulative_sum_p(x, axis=axis, dtype=dtype, include_initial=include_initial)
@@ -102,8 +104,9 @@ def _cumsum_vjp(primals: list, needs: list, axis: Any = None, dtype: Any = None,
 cumulative_prod_p = primitive("cumulative_prod", export_as=False)
 
 
-def cumulative_prod(x: Any, /, *, axis: int | None = None, dtype: Any = None,
-                    include_initial: bool = False) -> Any:
+def cumulative_prod(
+    x: Any, /, *, axis: int | None = None, dtype: Any = None, include_initial: bool = False
+) -> Any:
     """``xp.cumulative_prod`` (derivatives exact where ``x`` has zeros, no division)."""
     return cumulative_prod_p(x, axis=axis, dtype=dtype, include_initial=include_initial)
 
@@ -139,8 +142,13 @@ def _scan_vjp(y: Any, ct: Any) -> Any:
     return ct
 
 
-def _cumprod_jvp(primals: list, tangents: list, axis: Any = None, dtype: Any = None,
-                 include_initial: bool = False) -> tuple:
+def _cumprod_jvp(
+    primals: list,
+    tangents: list,
+    axis: Any = None,
+    dtype: Any = None,
+    include_initial: bool = False,
+) -> tuple:
     x, t = primals[0], tangents[0]
     ax = _scan_axis(x, axis, "cumulative_prod")
     out = cumulative_prod_p(x, axis=axis, dtype=dtype, include_initial=include_initial)
@@ -151,8 +159,9 @@ def _cumprod_jvp(primals: list, tangents: list, axis: Any = None, dtype: Any = N
     return out, F.moveaxis(g, -1, ax)
 
 
-def _cumprod_vjp(primals: list, needs: list, axis: Any = None, dtype: Any = None,
-                 include_initial: bool = False) -> tuple:
+def _cumprod_vjp(
+    primals: list, needs: list, axis: Any = None, dtype: Any = None, include_initial: bool = False
+) -> tuple:
     x = primals[0]
     ax = _scan_axis(x, axis, "cumulative_prod")
     out = cumulative_prod_p(x, axis=axis, dtype=dtype, include_initial=include_initial)
@@ -201,10 +210,20 @@ def _cumprod_samples(make: Any) -> list:
     ]
 
 
-defrule(cumulative_sum_p, jvp=_cumsum_jvp, vjp=_cumsum_vjp,
-        batch=_cumulative_batch(cumulative_sum_p), samples=_cumsum_samples)
-defrule(cumulative_prod_p, jvp=_cumprod_jvp, vjp=_cumprod_vjp,
-        batch=_cumulative_batch(cumulative_prod_p), samples=_cumprod_samples)
+defrule(
+    cumulative_sum_p,
+    jvp=_cumsum_jvp,
+    vjp=_cumsum_vjp,
+    batch=_cumulative_batch(cumulative_sum_p),
+    samples=_cumsum_samples,
+)
+defrule(
+    cumulative_prod_p,
+    jvp=_cumprod_jvp,
+    vjp=_cumprod_vjp,
+    batch=_cumulative_batch(cumulative_prod_p),
+    samples=_cumprod_samples,
+)
 export("cumulative_sum", cumulative_sum)
 export("cumulative_prod", cumulative_prod)
 

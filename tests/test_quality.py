@@ -1,0 +1,52 @@
+"""Code quality gates run by the test command: lint, format, types, the docs build.
+
+Each runs the project's own configuration (pyproject.toml, mkdocs.yml) and is
+skipped only when the tool is not installed (the `lint` and `docs` extras).
+"""
+
+from __future__ import annotations
+
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _run(*cmd: str) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+def _tool(module: str) -> None:
+    pytest.importorskip(module)
+
+
+def test_ruff_lint() -> None:
+    _tool("ruff")
+    r = _run(sys.executable, "-m", "ruff", "check", "src", "backends")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_ruff_format() -> None:
+    _tool("ruff")
+    r = _run(sys.executable, "-m", "ruff", "format", "--check", "src", "backends")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_mypy_is_clean() -> None:
+    _tool("mypy")
+    r = _run(sys.executable, "-m", "mypy")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_docs_build_strict(tmp_path: pathlib.Path) -> None:
+    _tool("mkdocs")
+    _tool("mkdocstrings")
+    if shutil.which("git") is None:  # pragma: no cover - mkdocs plugins may call git
+        pytest.skip("git is not installed")
+    r = _run(sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path))
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert (tmp_path / "index.html").exists()
