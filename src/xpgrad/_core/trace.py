@@ -429,9 +429,26 @@ class Tracer:
             return NotImplemented
         return fn(*args, **kwargs)
 
+    @classmethod
+    def __torch_function__(cls, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        # torch.sin(tracer) reaches the traced namespace; only functions whose torch
+        # meaning is the standard's (no hidden defaults such as std's unbiased=True)
+        name = getattr(func, "__name__", "")
+        if name in _TORCH_SAME and not kwargs:
+            fn = _ops.UFUNCS.get(name)
+            if fn is not None:
+                return fn(*args)
+        return NotImplemented
+
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
         raise _derivative_error("numpy.asarray")
 
+
+_TORCH_SAME = frozenset(
+    "abs acos acosh asin asinh atan atan2 atanh cos cosh exp expm1 log log1p log2 log10 "
+    "sin sinh sqrt square tan tanh sign floor ceil trunc reciprocal maximum minimum "
+    "logaddexp hypot matmul where isnan isinf isfinite real imag conj".split()
+)
 
 _REDUCTIONS = {"add": "sum", "multiply": "prod", "maximum": "max", "minimum": "min"}
 
