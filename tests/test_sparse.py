@@ -171,9 +171,27 @@ def test_dense_fallback_for_a_primitive_without_pattern_rule(xp: Any) -> None:
         return tridiagonal(cube_sum(x) * x)
 
     x = point(xp, 6)
+    # a custom_rule function is traced through its body: exact pattern, no fallback
+    exact = xpgrad.jacobian_sparsity(f, x)
+    assert exact.nnz == 36 and not exact.fallbacks  # sum over the last axis couples all
+    # without a pattern rule at all, the conservative dense fallback applies
+    cube_sum.prim.pattern = None
     P = xpgrad.jacobian_sparsity(f, x)
     assert P.nnz == 36 and cube_sum.prim.name in P.fallbacks
     assert_equals_dense(f, x)
+
+
+def test_custom_rule_pattern_comes_from_its_body(xp: Any) -> None:
+    @xpgrad.custom_rule
+    def neighbours(v: Any) -> Any:
+        return v[1:] * v[:-1]
+
+    @neighbours.defvjp
+    def _vjp(v: Any) -> tuple:
+        return neighbours(v), lambda ct: (None,)
+
+    P = xpgrad.jacobian_sparsity(neighbours, point(xp, 6))
+    assert P.nnz == 10 and not P.fallbacks  # two entries per output row
 
 
 def test_output_independent_of_x(xp: Any) -> None:

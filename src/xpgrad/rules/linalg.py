@@ -77,6 +77,18 @@ def _matmul_vjp(primals: list, needs: list) -> tuple:
     return mm(x, y), matmul_pullback
 
 
+def _rows_times(r: Any, m: Any) -> Any:
+    """``r @ m`` for a stack of rows ``r``, computed the same way for any number of rows.
+
+    A single row would take the backend's matrix-vector path, whose rounding can
+    differ in the last bit from the matrix-matrix path: a padding row keeps every
+    chunk of a Jacobian on one path, so results do not depend on the chunk size.
+    """
+    if r.shape[0] != 1:
+        return mm(r, m)
+    return mm(F.concat([r, F.zeros_like(r)], axis=0), m)[:1, ...]
+
+
 def _matmul_batch(args: list, batched: list) -> tuple:
     x, y = args
     bx, by = batched
@@ -85,16 +97,16 @@ def _matmul_batch(args: list, batched: list) -> tuple:
     # batched pullbacks of a reverse Jacobian of A @ x are exactly this case).
     if bx and not by and y.ndim == 2 and x.ndim in (2, 3):
         if x.ndim == 2:  # batched vectors (B, k) @ (k, n) -> (B, n)
-            return mm(x, y), True
+            return _rows_times(x, y), True
         b, m, k = x.shape
-        return F.reshape(mm(F.reshape(x, (b * m, k)), y), (b, m, y.shape[1])), True
+        return F.reshape(_rows_times(F.reshape(x, (b * m, k)), y), (b, m, y.shape[1])), True
     if by and not bx and x.ndim == 2 and y.ndim in (2, 3):
         xt = F.matrix_transpose(x)
         if y.ndim == 2:  # (m, k) @ batched vectors (B, k) -> (B, m)
-            return mm(y, xt), True
+            return _rows_times(y, xt), True
         b, k, n = y.shape
         yt = F.reshape(F.permute_dims(y, (0, 2, 1)), (b * n, k))
-        out = F.reshape(mm(yt, xt), (b, n, x.shape[0]))
+        out = F.reshape(_rows_times(yt, xt), (b, n, x.shape[0]))
         return F.permute_dims(out, (0, 2, 1)), True
     vec_x = x.ndim - bx == 1
     vec_y = y.ndim - by == 1
