@@ -24,6 +24,11 @@ def _host(x: Any) -> Any:
     return fn(x) if fn is not None else x
 
 
+def cumsum_sin(v: Any) -> Any:
+    xp = array_api_compat.array_namespace(v)
+    return xp.cumulative_sum(xp.sin(v))
+
+
 def rosenbrock(v: Any) -> Any:
     xp = array_api_compat.array_namespace(v)  # Dask and torch arrays have no __array_namespace__
     return xp.sum(100.0 * (v[1:] - v[:-1] ** 2) ** 2 + (1.0 - v[:-1]) ** 2)
@@ -70,6 +75,16 @@ def demo() -> int:
             f"  jvp along ones      = {float(_host(dy)):.4f}  (= sum of gradient: "
             f"{float(_host(xp.sum(g))):.4f})"
         )
+        (H,) = (xpgrad.hessian(rosenbrock, v),)
+        Hr = xpgrad.hessian_reverse(rosenbrock, v)
+        same = bool(xp.all(xp.abs(H - Hr) <= 1e-8 * (1 + xp.abs(H))))
+        ok &= same
+        print(
+            f"  hessian (fwd-over-rev) diagonal = {_fmt(xp.linalg.diagonal(H))}; "
+            f"equals reverse-over-reverse: {same}"
+        )
+        (J,) = xpgrad.jacobian(cumsum_sin, v)
+        print(f"  jacobian of cumulative_sum(sin(v)), row 2 = {_fmt(J[2, :])}")
         (d2,) = xpgrad.gradient(lambda t: xpgrad.gradient(lambda s: s**3, t)[0], 2.0)
         print(f"  d2/dx2 x^3 at 2     = {d2}  (exact 12)")
         sq = xpgrad.vmap(lambda r: array_api_compat.array_namespace(r).sum(r * r))
