@@ -157,18 +157,11 @@ class new_level:
 
 
 def bind(prim: Primitive, args: tuple, params: dict) -> Any:
-    """Apply ``prim`` to ``args``: interpreted by the highest trace, else eagerly."""
-    top = None
-    level = -1
-    for a in args:
-        if isinstance(a, Tracer):
-            t = a._trace
-            if t.level > level:
-                top = t
-                level = t.level
-    if top is None:
-        return prim.impl(*args, **params)
-    return top.process(prim, args, params)
+    """Apply ``prim`` to ``args``: interpreted by the highest trace, else eagerly.
+
+    The dispatch itself lives in ``Primitive.__call__`` (the hot path).
+    """
+    return prim(*args, **params)
 
 
 # Filled in by xpgrad._core.namespace once the rules are registered, so that the

@@ -30,6 +30,7 @@ __all__ = [
     "unary",
     "binary",
     "linear",
+    "bilinear_jvp",
     "nondifferentiable",
     "elementwise_batch",
     "unbroadcast",
@@ -383,6 +384,27 @@ def binary(
         samples=samples or shapes_samples(2, domain),
     )
     return p
+
+
+def bilinear_jvp(p: Primitive) -> Callable:
+    """The product rule of a function linear in each of its two arguments.
+
+    ``d p(x, y) = p(dx, y) + p(x, dy)`` (matmul, tensordot, vecdot, outer, cross).
+    """
+
+    def jvp(primals: list, tangents: list, **params: Any) -> tuple:
+        x, y = primals
+        tx, ty = tangents
+        t = None
+        if tx is not None:
+            t = p(tx, y, **params)
+        if ty is not None:
+            u = p(x, ty, **params)
+            t = u if t is None else F.add(t, u)
+        return p(x, y, **params), t
+
+    jvp.__qualname__ = f"{p.name}_jvp"
+    return jvp
 
 
 def linear(

@@ -18,6 +18,7 @@ from ._matrix import is_complex, mT
 from ._registry import (
     F,
     align_batched,
+    bilinear_jvp,
     complex_ok,
     defrule,
     export,
@@ -32,19 +33,6 @@ mul = F.multiply
 
 
 # -- matmul ------------------------------------------------------------------------------
-def _matmul_jvp(primals: list, tangents: list) -> tuple:
-    x, y = primals
-    tx, ty = tangents
-    out = mm(x, y)
-    t = None
-    if tx is not None:
-        t = mm(tx, y)
-    if ty is not None:
-        u = mm(x, ty)
-        t = u if t is None else F.add(t, u)
-    return out, t
-
-
 def _matmul_vjp(primals: list, needs: list) -> tuple:
     x, y = primals
     nx, ny = needs
@@ -136,7 +124,9 @@ def _matmul_samples(make: Any) -> list:
     ]
 
 
-defrule(matmul, jvp=_matmul_jvp, vjp=_matmul_vjp, batch=_matmul_batch, samples=_matmul_samples)
+defrule(
+    matmul, jvp=bilinear_jvp(matmul), vjp=_matmul_vjp, batch=_matmul_batch, samples=_matmul_samples
+)
 
 
 # -- tensordot -----------------------------------------------------------------------------
@@ -170,18 +160,6 @@ def _free(nd: int, contracted: Sequence[int]) -> tuple:
 
 def _argsort(labels: Sequence[int]) -> tuple:
     return tuple(sorted(range(len(labels)), key=lambda i: labels[i]))
-
-
-def _tensordot_jvp(primals: list, tangents: list, axes: tuple) -> tuple:
-    x, y = primals
-    tx, ty = tangents
-    t = None
-    if tx is not None:
-        t = tensordot_p(tx, y, axes=axes)
-    if ty is not None:
-        u = tensordot_p(x, ty, axes=axes)
-        t = u if t is None else F.add(t, u)
-    return tensordot_p(x, y, axes=axes), t
 
 
 def _tensordot_vjp(primals: list, needs: list, axes: tuple) -> tuple:
@@ -255,7 +233,7 @@ def tensordot(x1: Any, x2: Any, /, *, axes: int | tuple = 2) -> Any:
 
 defrule(
     tensordot_p,
-    jvp=_tensordot_jvp,
+    jvp=bilinear_jvp(tensordot_p),
     vjp=_tensordot_vjp,
     batch=_tensordot_batch,
     samples=lambda make: [
@@ -274,18 +252,6 @@ vecdot_p = primitive("vecdot", export_as=False)
 
 def _conj(x: Any) -> Any:
     return F.conj(x) if is_complex(x) else x
-
-
-def _vecdot_jvp(primals: list, tangents: list, axis: int) -> tuple:
-    x, y = primals
-    tx, ty = tangents
-    t = None
-    if tx is not None:
-        t = vecdot_p(tx, y, axis=axis)
-    if ty is not None:
-        u = vecdot_p(x, ty, axis=axis)
-        t = u if t is None else F.add(t, u)
-    return vecdot_p(x, y, axis=axis), t
 
 
 def _vecdot_vjp(primals: list, needs: list, axis: int) -> tuple:
@@ -332,7 +298,7 @@ def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
 
 defrule(
     vecdot_p,
-    jvp=_vecdot_jvp,
+    jvp=bilinear_jvp(vecdot_p),
     vjp=_vecdot_vjp,
     batch=_vecdot_batch,
     samples=lambda make: [

@@ -14,6 +14,7 @@ from ._matrix import eye_like, linalg_impl, mT
 from ._registry import (
     F,
     align_batched,
+    bilinear_jvp,
     complex_ok,
     defrule,
     export,
@@ -29,18 +30,6 @@ mul = F.multiply
 
 # -- outer ---------------------------------------------------------------------------------
 outer_p = primitive("outer", linalg_impl("outer"), module="linalg", export_as=False)
-
-
-def _outer_jvp(primals: list, tangents: list) -> tuple:
-    x, y = primals
-    tx, ty = tangents
-    t = None
-    if tx is not None:
-        t = outer_p(tx, y)
-    if ty is not None:
-        u = outer_p(x, ty)
-        t = u if t is None else F.add(t, u)
-    return outer_p(x, y), t
 
 
 def _outer_vjp(primals: list, needs: list) -> tuple:
@@ -66,7 +55,7 @@ def outer(x1: Any, x2: Any, /) -> Any:
 
 defrule(
     outer_p,
-    jvp=_outer_jvp,
+    jvp=bilinear_jvp(outer_p),
     vjp=_outer_vjp,
     batch=_outer_batch,
     samples=lambda make: [((make((3,)), make((2,))), {}), ((make((1,)), make((4,))), {})],
@@ -75,18 +64,6 @@ defrule(
 
 # -- cross -----------------------------------------------------------------------------------
 cross_p = primitive("cross", linalg_impl("cross"), module="linalg", export_as=False)
-
-
-def _cross_jvp(primals: list, tangents: list, axis: int) -> tuple:
-    x, y = primals
-    tx, ty = tangents
-    t = None
-    if tx is not None:
-        t = cross_p(tx, y, axis=axis)
-    if ty is not None:
-        u = cross_p(x, ty, axis=axis)
-        t = u if t is None else F.add(t, u)
-    return cross_p(x, y, axis=axis), t
 
 
 def _cross_vjp(primals: list, needs: list, axis: int) -> tuple:
@@ -114,7 +91,7 @@ def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
 
 defrule(
     cross_p,
-    jvp=_cross_jvp,
+    jvp=bilinear_jvp(cross_p),
     vjp=_cross_vjp,
     batch=_cross_batch,
     samples=lambda make: [
