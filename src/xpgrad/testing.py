@@ -167,11 +167,7 @@ def _check_order1(
     ys, tree = E.flatten(y)
     # the least precise floating dtype among inputs and outputs sets eps and tolerance
     names = [_dtype_name(xp, a.dtype) for a in list(x0) + ys if _inexact(xp, a)]
-    name = (
-        "float32"
-        if any(n.endswith(("32", "64")) and n in ("float32", "complex64") for n in names)
-        else names[0]
-    )
+    name = "float32" if any(n in ("float32", "complex64") for n in names) else names[0]
     dt = getattr(xp, name)
     rtol, atol = tolerance(xp, dt, tol)
     eps = _EPS[name]
