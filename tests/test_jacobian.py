@@ -285,3 +285,38 @@ def test_bad_function_and_output() -> None:
         jacobian(lambda x: (x, x), np.ones(2))
     with pytest.raises(ValueError, match="boolean"):
         jacobian(lambda x: x > 0, np.ones(2))
+
+
+def test_cpu_chunks_are_sized_to_the_cache() -> None:
+    """On a CPU the default chunk keeps its basis near CPU_CHUNK_BYTES, within the budget."""
+    import xpgrad.api._chunks as C
+
+    x, per = np.ones(3), 2008  # W4's shape: 2000 inputs + 8 outputs per direction
+    k = C.choose_chunk(2000, per, 8, None, None, "jacobian", like=x)
+    assert 1 < k < 2000
+    assert k * 8 * per <= C.CPU_CHUNK_BYTES < (k + 1) * 8 * per
+    # with no array to place it, only the memory budget counts: one pass
+    assert C.choose_chunk(2000, per, 8, None, None, "jacobian") == 2000
+    # a very wide direction still gets CPU_CHUNK_MIN of them, not one
+    assert C.choose_chunk(10_000, 10**5, 8, None, None, "jacobian", like=x) == C.CPU_CHUNK_MIN
+    # a smaller budget and an explicit chunk_size both win over the cache rule
+    small = C.choose_chunk(2000, per, 8, None, 2**20, "jacobian", like=x)
+    assert small * C.WORK_FACTOR * 8 * per <= 2**20 < (small + 1) * C.WORK_FACTOR * 8 * per
+    assert C.choose_chunk(2000, per, 8, 1500, None, "jacobian", like=x) == 1500
+
+
+def test_chunked_default_equals_one_pass() -> None:
+    """The cache-sized chunks give the same Jacobian as one pass over every direction."""
+    rng = np.random.default_rng(3)
+    B, x = rng.standard_normal((8, 1500)), rng.standard_normal(1500)
+
+    def f(v):
+        xp = v.__array_namespace__()
+        return xp.tanh(B @ xp.sin(v))
+
+    for mode in ("forward", "reverse"):
+        J = xpgrad.jacobian(f, x, mode=mode)[0]
+        J1 = xpgrad.jacobian(f, x, mode=mode, chunk_size=1500)[0]
+        np.testing.assert_array_equal(J, J1)
+        expect = (1 - np.tanh(B @ np.sin(x)) ** 2)[:, None] * B * np.cos(x)[None, :]
+        np.testing.assert_allclose(J, expect, rtol=1e-12, atol=1e-14)

@@ -34,6 +34,17 @@ __all__ = [
 #: the intermediates). See ``choose_chunk``.
 WORK_FACTOR = 8
 
+#: On a CPU, a chunk's basis is kept to about this many bytes (4 MiB, a share of
+#: a last-level cache) unless the budget is smaller: the memory-bound batched
+#: elementwise work then runs in cache instead of streaming (and page-faulting)
+#: arrays of tens of MiB. Measured on the W4/W5/W6 benchmark rows: 2-2.5x faster
+#: than one 32 MiB pass. GPUs, and explicit ``chunk_size``, are not affected.
+CPU_CHUNK_BYTES = 4 * 2**20
+
+#: The fewest directions the CPU cache rule leaves in a chunk, so that a wide
+#: program is not run as hundreds of tiny passes (Python overhead per pass).
+CPU_CHUNK_MIN = 32
+
 
 def size_of(shape: tuple) -> int:
     n = 1
@@ -63,6 +74,7 @@ def choose_chunk(
     chunk_size: int | None,
     memory_budget: int | None,
     name: str,
+    like: Any = None,
 ) -> int:
     """The number of basis directions pushed through the program at once.
 
@@ -70,7 +82,9 @@ def choose_chunk(
     direction is estimated to need ``WORK_FACTOR * itemsize * per_direction``
     bytes, where ``per_direction`` is the number of input plus output elements
     that one direction touches, and as many directions as fit the budget are
-    taken (at least one).
+    taken (at least one). When ``like`` (the array the directions live on) is
+    on a CPU, the chunk is also kept to ``CPU_CHUNK_BYTES`` of basis (but at
+    least ``CPU_CHUNK_MIN`` directions): see ``CPU_CHUNK_BYTES``.
     """
     if ndirs <= 0:
         return 1
@@ -91,7 +105,16 @@ def choose_chunk(
     else:
         budget = memory_budget
     per = WORK_FACTOR * nbytes_item * max(1, per_direction)
-    return max(1, min(ndirs, budget // per))
+    k = budget // per
+    if like is not None and on_cpu(like):
+        k = min(k, max(CPU_CHUNK_MIN, CPU_CHUNK_BYTES // (nbytes_item * max(1, per_direction))))
+    return max(1, min(ndirs, k))
+
+
+def on_cpu(x: Any) -> bool:
+    """Whether ``x`` lives in host memory (NumPy, array-api-strict, torch on the CPU)."""
+    dev = device_of(x)
+    return dev is None or "cpu" in str(dev).lower()
 
 
 class _NoProgress:
@@ -150,19 +173,22 @@ def basis(
     ``like`` (the array the directions live on), with ``chunk`` directions per
     block of the batch axis (``None``: the adapter's choice): see ``one_pass``.
 
-    This is ``xp.eye(k, n, k=start)``, built from two ``arange`` instead: a
-    non-square Dask ``eye`` (array-api-compat 1.16, dask 2026.8) builds a graph
-    that fails to compute ("Missing dependency ('eye-...', 0, 1)"), because
+    Eager backends get ``xp.eye(k, n, k=start)``. A lazy backend without a hook
+    gets it built from two ``arange`` instead: a non-square Dask ``eye``
+    (array-api-compat 1.16, dask 2026.8) builds a graph that fails to compute ("Missing dependency ('eye-...', 0, 1)"), because
     ``dask.array.eye`` takes its second positional argument as ``chunks``.
     """
     fn = backends.hook(_raw(like), "basis") if like is not None else None
     if fn is not None:
         return fn(xp, start, k, n, dtype, tuple(shape), chunk, _raw(like))
     kw = {} if device is None else {"device": device}
+    lazy = like is not None and backends.is_lazy(_raw(like))
+    if not lazy:  # one pass writing the ones: no comparison, no cast
+        return xp.reshape(xp.eye(k, n, k=start, dtype=dtype, **kw), (k,) + tuple(shape))
     rows = xp.reshape(xp.arange(start, start + k, **kw), (k, 1))
     cols = xp.reshape(xp.arange(n, **kw), (1, n))
     e = xp.reshape(xp.astype(rows == cols, dtype), (k,) + tuple(shape))
-    if chunk is not None and like is not None:  # a lazy backend without a basis hook
+    if chunk is not None:
         e = backends.rechunk_batch(e, chunk)
     return e
 

@@ -165,7 +165,7 @@ def _diagonal(
     n = C.size_of(shape)
     if n == 0:
         return F.zeros_like(xa)
-    k = C.choose_chunk(n, 2 * n, C.itemsize(xp, xa.dtype), chunk_size, budget, name)
+    k = C.choose_chunk(n, 2 * n, C.itemsize(xp, xa.dtype), chunk_size, budget, name, like=xa)
     dev = C.device_of(xa)
 
     def push(t: Any) -> Any:
@@ -175,7 +175,7 @@ def _diagonal(
     parts = []
     for start in range(0, n, k):
         kk = min(k, n - start)
-        e = C.basis(xp, start, kk, n, xa.dtype, shape, dev)
+        e = C.basis(xp, start, kk, n, xa.dtype, shape, dev, like=xa)
         Ht = C.flat_rows(E.as_array(batched(e), xp), kk)  # row r: H @ e_(start+r)
         # keep entry (r, start + r) of each row; `where`, not a product with the
         # basis, so that an infinite off-diagonal entry cannot leak in as nan

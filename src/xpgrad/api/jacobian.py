@@ -79,7 +79,7 @@ def _reverse(
     m = C.size_of(tuple(y.shape))
     sizes = [C.size_of(tuple(E.as_array(a, xp).shape)) for a in dargs]
     n = sum(sizes)
-    k = C.choose_chunk(m, n + m, C.itemsize(xp, y.dtype), chunk_size, budget, name)
+    k = C.choose_chunk(m, n + m, C.itemsize(xp, y.dtype), chunk_size, budget, name, like=y)
     lazy = C.one_pass(y)  # Dask: one pass, the basis chunks become Dask chunks
     step = m if lazy else k
     nblocks = -(-m // step)
@@ -158,7 +158,7 @@ def _forward_one(
     n = C.size_of(shape)
     if n == 0 or m == 0:
         return C.zeros(xp, (m, n), xa.dtype, xa)
-    k = C.choose_chunk(n, n + m, C.itemsize(xp, xa.dtype), chunk_size, budget, name)
+    k = C.choose_chunk(n, n + m, C.itemsize(xp, xa.dtype), chunk_size, budget, name, like=xa)
     step = n if C.one_pass(xa) else k  # Dask: one pass, see _reverse
     blocks = C.Blocks(xp, (m, n), 1, -(-n // step))
     dev = C.device_of(xa)
@@ -274,7 +274,9 @@ def jacobian(
         direction is estimated to need ``8 * itemsize * (n_in + n_out)`` bytes
         (``n_in``: elements of the arguments it differentiates, ``n_out``: of
         ``y``; room for about eight tangent or cotangent copies of them), and
-        the chunk holds as many directions as fit. A program whose
+        the chunk holds as many directions as fit; on a CPU it is also kept
+        to about 4 MiB of basis (at least 32 directions), so the batched
+        elementwise work runs in cache. A program whose
         intermediates are much larger than its inputs and outputs needs a
         smaller budget or an explicit ``chunk_size``. The result itself comes
         on top of the budget.
