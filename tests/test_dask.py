@@ -239,13 +239,16 @@ def test_python_number_results_compute() -> None:
 # -- a real distributed cluster ------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def cluster_client() -> Iterator[Any]:
+    # Not the default client, and closed with this module: otherwise every later
+    # dask computation in the worker process (docs examples writing files in their
+    # own cwd, the leak tests counting live blocks) would run on, or beside, it.
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, memory_limit="512MiB",
         dashboard_address=":0", silence_logs=40,
-    ) as cluster, distributed.Client(cluster) as client:
+    ) as cluster, distributed.Client(cluster, set_as_default=False) as client:
         yield client
 
 

@@ -58,19 +58,33 @@ class ReverseTrace(Trace):
             if prim.differentiable:
                 raise _no_rule(prim, "reverse-mode (vjp)", "vjp")
             return bind(prim, tuple(_lower(a, self) for a in args), params)
-        primals = []
-        parents: list[Node | None] = []
-        needs = []
-        for a in args:
+        parents: Any
+        if len(args) == 2:  # binary operators: most of a program's operations
+            a, b = args
             if type(a) is ReverseTracer and a._trace is self:
-                primals.append(a.primal)
-                parents.append(a.node)
-                needs.append(True)
+                pa, na = a.primal, a.node
             else:
-                primals.append(a)
-                parents.append(None)
-                needs.append(False)
-        out, pullback = vjp(primals, needs, **params)
+                pa, na = a, None
+            if type(b) is ReverseTracer and b._trace is self:
+                pb, nb = b.primal, b.node
+            else:
+                pb, nb = b, None
+            out, pullback = vjp([pa, pb], [na is not None, nb is not None], **params)
+            parents = (na, nb)
+        else:
+            primals = []
+            parents = []
+            needs = []
+            for a in args:
+                if type(a) is ReverseTracer and a._trace is self:
+                    primals.append(a.primal)
+                    parents.append(a.node)
+                    needs.append(True)
+                else:
+                    primals.append(a)
+                    parents.append(None)
+                    needs.append(False)
+            out, pullback = vjp(primals, needs, **params)
         node = Node(pullback, parents)
         tape = self.tape
         tape.append(node)
