@@ -161,6 +161,30 @@ def test_pullback_tape_lives_exactly_as_long_as_back() -> None:
     assert y is not None
 
 
+def test_a_recorded_layer_keeps_only_what_its_pullbacks_read() -> None:
+    """In tanh(x @ W + b) the tape keeps x, W (matmul) and the output (tanh), not x @ W."""
+    rng = np.random.default_rng(0)
+    x, W, b = rng.standard_normal((4, 3)), rng.standard_normal((3, 5)), rng.standard_normal(5)
+    refs: dict[str, weakref.ref] = {}
+
+    def layer(x: Any) -> Any:
+        z = x @ W
+        refs["x @ W"] = weakref.ref(_bottom(z))
+        s = z - b
+        refs["x @ W - b"] = weakref.ref(_bottom(s))
+        h = np.tanh(s + b)
+        refs["h"] = weakref.ref(_bottom(h))
+        return np.sum(h)
+
+    with no_gc():
+        _, back = xpgrad.pullback(layer, x)
+        alive = sorted(k for k, r in refs.items() if r() is not None)
+        assert alive == ["h"], f"the tape keeps {alive}"
+        (g,) = back(1.0)
+    want = (1.0 - np.tanh(x @ W) ** 2) @ W.T
+    np.testing.assert_allclose(g, want, rtol=1e-12)
+
+
 def test_tape_is_freed_after_an_error() -> None:
     spy = Spy()
 

@@ -34,6 +34,7 @@ __all__ = [
     "nondifferentiable",
     "elementwise_batch",
     "unbroadcast",
+    "Like",
     "xp_of",
     "is_scalar",
     "shapes_samples",
@@ -223,12 +224,25 @@ def unbroadcast(ct: Any, like: Any) -> Any:
     return project(ct, like)
 
 
+class Like:
+    """The shape and dtype of an array, for ``unbroadcast``: a pullback that needs
+    no more of an input keeps this instead of the array (which can then be freed)."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, x: Any):
+        self.shape = tuple(x.shape)
+        self.dtype = x.dtype
+
+
 def project(ct: Any, like: Any) -> Any:
-    """Cast a cotangent to the dtype of a floating input (real part for real inputs)."""
+    """Cast a cotangent to the dtype of a floating input (real part for real inputs).
+
+    ``like`` is the input or its ``Like``."""
     dt = like.dtype
     if ct.dtype == dt:
         return ct
-    ns = xp_of(_raw(like))
+    ns = xp_of(_raw(ct))  # ct lives on like's backend
     if ns.isdtype(dt, "real floating"):
         if ns.isdtype(ct.dtype, "complex floating"):
             ct = F.real(ct)

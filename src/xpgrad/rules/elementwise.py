@@ -25,6 +25,7 @@ from ._registry import (
     primitive,
     shapes_samples,
     unary,
+    Like,
     unbroadcast,
     broadcast_tangent,
     complex_ok,
@@ -90,10 +91,16 @@ def _add_jvp(primals: list, tangents: list) -> tuple:
 
 def _add_vjp(primals: list, needs: list) -> tuple:
     x, y = primals
-    nx, ny = needs
+    # keep the operands' shapes and dtypes, not their values (x @ W in x @ W + b
+    # is then freed once the next layer has used it)
+    lx = Like(x) if needs[0] else None
+    ly = Like(y) if needs[1] else None
 
     def add_pullback(ct: Any) -> tuple:
-        return (unbroadcast(ct, x) if nx else None, unbroadcast(ct, y) if ny else None)
+        return (
+            unbroadcast(ct, lx) if lx is not None else None,
+            unbroadcast(ct, ly) if ly is not None else None,
+        )
 
     return add(x, y), add_pullback
 
@@ -113,10 +120,14 @@ def _sub_jvp(primals: list, tangents: list) -> tuple:
 
 def _sub_vjp(primals: list, needs: list) -> tuple:
     x, y = primals
-    nx, ny = needs
+    lx = Like(x) if needs[0] else None  # shapes and dtypes only, as in add
+    ly = Like(y) if needs[1] else None
 
     def subtract_pullback(ct: Any) -> tuple:
-        return (unbroadcast(ct, x) if nx else None, unbroadcast(F.negative(ct), y) if ny else None)
+        return (
+            unbroadcast(ct, lx) if lx is not None else None,
+            unbroadcast(F.negative(ct), ly) if ly is not None else None,
+        )
 
     return subtract(x, y), subtract_pullback
 
