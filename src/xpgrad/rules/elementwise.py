@@ -12,6 +12,7 @@ from __future__ import annotations
 import cmath
 import math
 import operator
+from functools import partial
 from typing import Any
 
 from ._registry import (
@@ -25,7 +26,7 @@ from ._registry import (
     primitive,
     shapes_samples,
     unary,
-    Like,
+    Meta,
     unbroadcast,
     broadcast_tangent,
     complex_ok,
@@ -89,20 +90,20 @@ def _add_jvp(primals: list, tangents: list) -> tuple:
     return out, broadcast_tangent(t, out.shape)
 
 
+def _add_pullback(mx: Any, my: Any, ct: Any) -> tuple:
+    return (
+        unbroadcast(ct, mx) if mx is not None else None,
+        unbroadcast(ct, my) if my is not None else None,
+    )
+
+
 def _add_vjp(primals: list, needs: list) -> tuple:
     x, y = primals
     # keep the operands' shapes and dtypes, not their values (x @ W in x @ W + b
     # is then freed once the next layer has used it)
-    lx = Like(x) if needs[0] else None
-    ly = Like(y) if needs[1] else None
-
-    def add_pullback(ct: Any) -> tuple:
-        return (
-            unbroadcast(ct, lx) if lx is not None else None,
-            unbroadcast(ct, ly) if ly is not None else None,
-        )
-
-    return add(x, y), add_pullback
+    mx = Meta(x) if needs[0] else None
+    my = Meta(y) if needs[1] else None
+    return add(x, y), partial(_add_pullback, mx, my)
 
 
 def _sub_jvp(primals: list, tangents: list) -> tuple:
@@ -118,18 +119,18 @@ def _sub_jvp(primals: list, tangents: list) -> tuple:
     return out, broadcast_tangent(t, out.shape)
 
 
+def _sub_pullback(mx: Any, my: Any, ct: Any) -> tuple:
+    return (
+        unbroadcast(ct, mx) if mx is not None else None,
+        unbroadcast(F.negative(ct), my) if my is not None else None,
+    )
+
+
 def _sub_vjp(primals: list, needs: list) -> tuple:
     x, y = primals
-    lx = Like(x) if needs[0] else None  # shapes and dtypes only, as in add
-    ly = Like(y) if needs[1] else None
-
-    def subtract_pullback(ct: Any) -> tuple:
-        return (
-            unbroadcast(ct, lx) if lx is not None else None,
-            unbroadcast(F.negative(ct), ly) if ly is not None else None,
-        )
-
-    return subtract(x, y), subtract_pullback
+    mx = Meta(x) if needs[0] else None  # shapes and dtypes only, as in add
+    my = Meta(y) if needs[1] else None
+    return subtract(x, y), partial(_sub_pullback, mx, my)
 
 
 def _mul_jvp(primals: list, tangents: list) -> tuple:
@@ -145,17 +146,16 @@ def _mul_jvp(primals: list, tangents: list) -> tuple:
     return out, broadcast_tangent(t, out.shape)
 
 
+def _mul_pullback(x: Any, y: Any, nx: bool, ny: bool, ct: Any) -> tuple:
+    return (
+        unbroadcast(multiply(ct, y), x) if nx else None,
+        unbroadcast(multiply(ct, x), y) if ny else None,
+    )
+
+
 def _mul_vjp(primals: list, needs: list) -> tuple:
     x, y = primals
-    nx, ny = needs
-
-    def multiply_pullback(ct: Any) -> tuple:
-        return (
-            unbroadcast(multiply(ct, y), x) if nx else None,
-            unbroadcast(multiply(ct, x), y) if ny else None,
-        )
-
-    return multiply(x, y), multiply_pullback
+    return multiply(x, y), partial(_mul_pullback, x, y, needs[0], needs[1])
 
 
 def _div_jvp(primals: list, tangents: list) -> tuple:
