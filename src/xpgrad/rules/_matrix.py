@@ -187,13 +187,3 @@ def symmetric_sample(make: Any, shape: tuple) -> Any:
     """A random Hermitian (symmetric) sample (distinct eigenvalues with probability one)."""
     b = make(shape)
     return b + _sample_mH(make.xp, b)
-
-
-def real_only(x: Any, name: str) -> None:
-    """Raise for complex input to a rule written for real matrices (never a wrong number)."""
-    if is_complex(x):
-        raise NotImplementedError(
-            f"xpgrad: the derivative of {name} for complex input is not implemented (its "
-            f"rule is written for real matrices; issue 6). Differentiate the real and "
-            f"imaginary parts as a real block matrix, or use a real input."
-        )
