@@ -286,7 +286,7 @@ def test_complex_input_is_differentiated() -> None:
     # them against finite differences, JAX and PyTorch
     a = np.array([[2.0, 1j], [-1j, 3.0]])
     (g,) = xpgrad.gradient(lambda a: _ns(a).linalg.eigvalsh(a)[0], a)
-    w, v = np.linalg.eigh(a)
+    _, v = np.linalg.eigh(a)
     np.testing.assert_allclose(g, np.outer(v[:, 0].conj(), v[:, 0]), atol=1e-12)  # conj(v v^H)
     (g,) = xpgrad.gradient(lambda a: _ns(a).linalg.vector_norm(a), a)
     np.testing.assert_allclose(g, a.conj() / np.linalg.norm(a))

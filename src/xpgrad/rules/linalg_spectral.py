@@ -19,11 +19,14 @@ Conventions (what a derivative means where the math is delicate):
 - Gauge. Eigenvectors and singular vectors are defined up to a sign (real) or a
   phase ``exp(i phi)`` (complex; for svd the same phase on ``u_i`` and on
   ``v_i``). Real: derivatives are those of the vectors the backend returned
-  (the sign held fixed). Complex: the phase is held fixed *to first order* the
-  way JAX and PyTorch hold it: the pushforward keeps ``diag(V^H dV) = 0`` (so
-  ``Im(diag(V^H dV)) = 0``) for eigh and for svd's ``V``; svd's ``U`` then has
-  ``diag(U^H dU) = i Im(diag(U^H dA V)) / s``, which every gauge satisfies up to
-  the shared phase. The pullback is the exact transpose of that pushforward.
+  (the sign held fixed). Complex: the phase is held fixed *to first order*:
+  the pushforward keeps ``diag(V^H dV) = 0`` (so ``Im(diag(V^H dV)) = 0``) for
+  eigh (as JAX and PyTorch do) and for svd's ``V`` (as JAX does); svd's ``U``
+  then has ``diag(U^H dU) = i Im(diag(U^H dA V)) / s``, since every gauge has
+  ``Im(diag(U^H dU - V^H dV)) = Im(diag(U^H dA V)) / s``. (PyTorch's svd splits
+  that term evenly between ``U`` and ``V``; gauge-invariant functions get the
+  same derivative either way.) The pullback is the exact transpose of that
+  pushforward.
   Every gauge-invariant function of the vectors (``V diag(w) V^H``,
   ``|V|``, ``U diag(s) Vh``, projectors ``v_i v_i^H``, ``u_i vh_i``) gets its true
   derivative. A function that depends on the phases (``Re(V[0, 0])``) has no
@@ -55,10 +58,10 @@ from typing import Any, NamedTuple
 
 from ._matrix import (
     check_unique,
+    cj,
     col,
     eye_like,
     gap_reciprocals,
-    cj,
     imag_part_i,
     is_complex,
     linalg_impl,
