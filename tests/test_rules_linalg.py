@@ -281,12 +281,15 @@ def test_gradient_agrees_with_torch(case) -> None:
     np.testing.assert_allclose(g, expected, rtol=1e-8, atol=1e-10)
 
 
-def test_complex_input_to_real_only_rules_raises() -> None:
+def test_complex_input_is_differentiated() -> None:
+    # every linalg rule takes complex input (issue 6); tests/test_complex_linalg.py checks
+    # them against finite differences, JAX and PyTorch
     a = np.array([[2.0, 1j], [-1j, 3.0]])
-    for f in (lambda a: _ns(a).real(_ns(a).linalg.eigvalsh(a)[0]),
-              lambda a: _ns(a).linalg.vector_norm(a)):
-        with pytest.raises(NotImplementedError, match="complex input"):
-            xpgrad.gradient(f, a)
+    (g,) = xpgrad.gradient(lambda a: _ns(a).linalg.eigvalsh(a)[0], a)
+    _, v = np.linalg.eigh(a)
+    np.testing.assert_allclose(g, np.outer(v[:, 0].conj(), v[:, 0]), atol=1e-12)  # conj(v v^H)
+    (g,) = xpgrad.gradient(lambda a: _ns(a).linalg.vector_norm(a), a)
+    np.testing.assert_allclose(g, a.conj() / np.linalg.norm(a))
     # holomorphic rules take complex input: d det(A) = det(A) A^-T
     _, back = xpgrad.pullback(lambda a: _ns(a).linalg.det(a), a)
     np.testing.assert_allclose(back(np.ones((), dtype=complex))[0],

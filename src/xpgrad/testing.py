@@ -21,7 +21,14 @@ from .api.gradient import jvp, pullback
 from .api.vmap import vmap
 from .rules import F
 
-__all__ = ["check_grads", "check_primitive", "check_batching", "tolerance", "direction"]
+__all__ = [
+    "check_grads",
+    "check_primitive",
+    "check_transpose",
+    "check_batching",
+    "tolerance",
+    "direction",
+]
 
 _TOL = {
     "float64": (1e-5, 1e-6),
@@ -238,15 +245,75 @@ def check_batching(
                 raise _fail(f"vmap disagrees with the loop at batch element {b}", gl[b, ...], wl)
 
 
-def check_primitive(
-    prim: Any, args: tuple, params: dict, order: int = 2, batching: bool = True
+def check_transpose(
+    f: Callable, args: Sequence[Any], *, tol: dict | None = None, seed: int = 0
 ) -> None:
-    """The conformance check of one primitive on one sample."""
+    """``f``'s pullback is the transpose of its pushforward: ``<u, J v> == <J^T u, v>``.
+
+    The dot-product test alone, without finite differences: for functions whose
+    outputs are defined only up to a gauge (the phase of a complex eigenvector),
+    where finite differences of the outputs are meaningless but the pullback must
+    still transpose the pushforward the rule chose.
+    """
+    args = tuple(args)
+    xp = E.common_xp(list(args))
+    idx = [i for i, a in enumerate(args) if _inexact(xp, a)]
+    if not idx:
+        return
+
+    def g(*vary: Any) -> Any:
+        full = list(args)
+        for i, v in zip(idx, vary):
+            full[i] = v
+        return f(*full)
+
+    x0 = tuple(args[i] for i in idx)
+    v = tuple(direction(xp, x, seed + 1 + k) for k, x in enumerate(x0))
+    y, dy = jvp(g, x0, v)
+    ys, tree = E.flatten(y)
+    dys, _ = E.flatten(dy)
+    us = [direction(xp, o, seed + 5 + k) for k, o in enumerate(ys)]
+    cts = pullback(g, *x0)[1](E.unflatten(tree, us))
+    for c, x in zip(cts, x0):
+        if c is not None and (tuple(c.shape) != tuple(x.shape) or c.dtype != x.dtype):
+            raise AssertionError(
+                f"cotangent {tuple(c.shape)} {c.dtype} differs from its input's "
+                f"{tuple(x.shape)} {x.dtype}"
+            )
+    for o, t in zip(ys, dys):
+        if t is not None and t.dtype != o.dtype:
+            raise AssertionError(f"tangent dtype {t.dtype} differs from its output's {o.dtype}")
+    names = [_dtype_name(xp, a.dtype) for a in list(x0) + ys if _inexact(xp, a)]
+    rtol, atol = tolerance(xp, getattr(xp, names[0]), tol)
+    lhs = _vdot(xp, us, dys)
+    rhs = _vdot(xp, list(cts), list(v))
+    if not _close(xp, rhs, lhs, rtol, atol * 10):
+        raise _fail("reverse mode disagrees with forward mode (dot-product test)", rhs, lhs)
+
+
+def check_primitive(
+    prim: Any,
+    args: tuple,
+    params: dict,
+    order: int = 2,
+    batching: bool = True,
+    observe: Callable | None = None,
+) -> None:
+    """The conformance check of one primitive on one sample.
+
+    ``observe``: a gauge-invariant function of the outputs (see ``complex_ok``);
+    the derivatives of ``observe(prim(...))`` are then checked up to ``order``, and
+    the raw outputs' pullback against their pushforward.
+    """
 
     def f(*a: Any) -> Any:
         return prim(*a, **params)
 
     if prim.differentiable:
-        check_grads(f, args, order=order, tol=prim.tol)
+        if observe is None:
+            check_grads(f, args, order=order, tol=prim.tol)
+        else:
+            check_grads(lambda *a: observe(f(*a)), args, order=order, tol=prim.tol)
+            check_transpose(f, args, tol=prim.tol)
     if batching:
         check_batching(f, args, tol=prim.tol)

@@ -25,6 +25,16 @@ def mT(x: Any) -> Any:
     return F.matrix_transpose(x)
 
 
+def cj(x: Any) -> Any:
+    """``conj(x)`` for complex ``x``; real ``x`` as it is (no extra traced call)."""
+    return F.conj(x) if is_complex(x) else x
+
+
+def mH(x: Any) -> Any:
+    """The conjugate transpose ``x^H`` (the transpose for real ``x``)."""
+    return cj(mT(x))
+
+
 def eye_like(like: Any, n: int, m: int | None = None, k: int = 0) -> Any:
     """A constant ``n x m`` identity (shifted by ``k``) of ``like``'s backend, dtype, device."""
     r = raw(like)
@@ -38,8 +48,16 @@ def eye_like(like: Any, n: int, m: int | None = None, k: int = 0) -> Any:
 
 
 def sym(x: Any) -> Any:
-    """The symmetric part ``(x + x^T) / 2``; exact (bit for bit) on symmetric input."""
-    return F.add(0.5 * x, 0.5 * mT(x))
+    """The Hermitian part ``(x + x^H) / 2`` (symmetric part for real ``x``).
+
+    Exact (bit for bit) on Hermitian input.
+    """
+    return F.add(0.5 * x, 0.5 * mH(x))
+
+
+def imag_part_i(x: Any) -> Any:
+    """``1j * imag(x)`` as ``(x - conj(x)) / 2``, of ``x``'s complex dtype."""
+    return F.subtract(0.5 * x, 0.5 * F.conj(x))
 
 
 def col(v: Any) -> Any:
@@ -97,7 +115,7 @@ def linalg_impl(
 ) -> Any:
     """The primal of ``linalg.<name>``: the backend's function, or its adapter's ``linalg`` hook.
 
-    ``symmetric``: applied to ``(x + x^T) / 2`` (see ``linalg_decomp``). ``multiple``:
+    ``symmetric``: applied to the Hermitian part ``(x + x^H) / 2`` (see ``linalg_decomp``). ``multiple``:
     results as a plain tuple, since backends' own result types differ. ``positional``:
     parameters the backend takes positionally (primitives take them by keyword). A
     backend whose linalg extension is partial or restricted (Dask: 2-D only, chunking
@@ -108,7 +126,10 @@ def linalg_impl(
         x = args[0]
         xp = xp_of(x)
         if symmetric:
-            args = (0.5 * x + 0.5 * xp.matrix_transpose(x),) + args[1:]
+            xt = xp.matrix_transpose(x)
+            if xp.isdtype(x.dtype, "complex floating"):
+                xt = xp.conj(xt)
+            args = (0.5 * x + 0.5 * xt,) + args[1:]
         if positional:
             args = args + tuple(params.pop(p) for p in positional)
         fn = backends.hook(x, "linalg")
@@ -149,25 +170,20 @@ def well_conditioned_sample(make: Any, shape: tuple) -> Any:
     return a + 4 * make.xp.eye(shape[-1], dtype=a.dtype)
 
 
+def _sample_mH(xp: Any, b: Any) -> Any:
+    bt = xp.matrix_transpose(b)
+    return xp.conj(bt) if xp.isdtype(b.dtype, "complex floating") else bt
+
+
 def spd_sample(make: Any, shape: tuple) -> Any:
-    """A symmetric positive definite sample, ``B B^T + n I``."""
+    """A Hermitian (symmetric) positive definite sample, ``B B^H + n I``."""
     xp = make.xp
     b = make(shape, -1.0, 1.0)
     n = shape[-1]
-    return xp.matmul(b, xp.matrix_transpose(b)) + n * xp.eye(n, dtype=b.dtype)
+    return xp.matmul(b, _sample_mH(xp, b)) + n * xp.eye(n, dtype=b.dtype)
 
 
 def symmetric_sample(make: Any, shape: tuple) -> Any:
-    """A random symmetric sample (distinct eigenvalues with probability one)."""
+    """A random Hermitian (symmetric) sample (distinct eigenvalues with probability one)."""
     b = make(shape)
-    return b + make.xp.matrix_transpose(b)
-
-
-def real_only(x: Any, name: str) -> None:
-    """Raise for complex input to a rule written for real matrices (never a wrong number)."""
-    if is_complex(x):
-        raise NotImplementedError(
-            f"xpgrad: the derivative of {name} for complex input is not implemented (its "
-            f"rule is written for real matrices; issue 6). Differentiate the real and "
-            f"imaginary parts as a real block matrix, or use a real input."
-        )
+    return b + _sample_mH(make.xp, b)

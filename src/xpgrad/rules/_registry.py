@@ -40,6 +40,7 @@ __all__ = [
     "shapes_samples",
     "NOT_YET",
     "COMPLEX_OK",
+    "COMPLEX_OBSERVE",
     "complex_ok",
 ]
 
@@ -53,12 +54,26 @@ NOT_YET: dict[str, str] = {}
 #: Primitives whose samples also hold for complex inputs: the conformance suite
 #: checks them again with ``make`` giving complex128 arrays. See ``complex_ok``.
 COMPLEX_OK: set[str] = set()
+#: For complex primitives whose outputs are defined only up to a phase (eigenvectors,
+#: singular vectors): a gauge-invariant function of the outputs, by primitive name.
+COMPLEX_OBSERVE: dict[str, Callable] = {}
 
 
-def complex_ok(*prims: Any) -> None:
-    """Declare that these primitives' samples are valid with complex ``make`` arrays."""
+def complex_ok(*prims: Any, observe: Callable | None = None) -> None:
+    """Declare that these primitives' samples are valid with complex ``make`` arrays.
+
+    ``observe(out)``: where complex outputs are defined only up to a phase (a gauge,
+    such as the phase of each eigenvector), a function of the outputs, written in
+    traced calls, that does not depend on it. The complex conformance pass then
+    compares the derivatives of ``observe(prim(...))`` with finite differences (the
+    outputs themselves jump between gauges as the input moves) and checks the raw
+    outputs' pullback against their pushforward (the dot-product test).
+    """
     for p in prims:
-        COMPLEX_OK.add(p if isinstance(p, str) else p.name)
+        name = p if isinstance(p, str) else p.name
+        COMPLEX_OK.add(name)
+        if observe is not None:
+            COMPLEX_OBSERVE[name] = observe
 
 
 _SCALARS = (int, float, complex)

@@ -1,20 +1,33 @@
-"""Triangular factorizations: cholesky and qr.
+"""Triangular factorizations: cholesky and qr, real and complex.
 
 - ``cholesky`` is defined on symmetric (Hermitian) matrices, and backends differ
-  in which triangle they read. xpgrad applies it to the symmetric part
-  ``(A + A^T) / 2`` (bit for bit the input when that is symmetric), as JAX does,
-  so the function and its derivative are the same on every backend and for every
-  perturbation, and the cotangent of ``A`` is symmetric. (Plain NumPy code run
-  outside xpgrad on a non-symmetric ``A`` reads one triangle instead: compare
-  derivatives through a symmetric parametrisation such as ``B + B^T``.)
+  in which triangle they read. xpgrad applies it to the Hermitian part
+  ``(A + A^H) / 2`` (the symmetric part for real ``A``; bit for bit the input
+  when that is Hermitian), as JAX does, so the function and its derivative are
+  the same on every backend and for every perturbation, and the cotangent of
+  ``A`` is Hermitian. (Plain NumPy code run outside xpgrad on a non-Hermitian
+  ``A`` reads one triangle instead: compare derivatives through a Hermitian
+  parametrisation such as ``B + B^H``.)
 - ``qr(mode="complete")`` of a tall matrix has arbitrary extra columns of ``Q``;
   differentiating it raises, naming the fix (``mode="reduced"``). Wide matrices
   are differentiated through their leading square block.
+- Complex ``qr``: ``R``'s diagonal is real (LAPACK's Householder convention, on
+  every backend), which fixes the phase of each column of ``Q``; so ``Q^H dQ``
+  is anti-Hermitian with ``Im(diag(Q^H dQ)) = Im(diag(Q^H dA R^-1))`` and
+  ``diag(dR)`` stays real, and no gauge is left to choose.
 - Rank-deficient input: the rules solve with ``R`` or ``L``, so the backend's
   ``LinAlgError`` or ``inf``/``nan`` says the derivative does not exist.
 
+Complex inputs follow the engine's convention (a pullback is the transpose of
+the pushforward under ``Re(sum(a * b))``, no conjugation): the formulas below are
+the real ones with ``^T`` replaced by ``^H`` where the factorization has it, and
+their pullbacks the exact transposes (for instance ``conj(L)`` where the real
+formula has ``L``).
+
 Formulas: Murray 2016 and Seeger et al. 2017 (Cholesky); Walter and Lehmann 2018,
-Liao et al. 2019 (QR, including the wide case).
+Liao et al. 2019 (QR, including the wide case); complex forms as in PyTorch's
+``cholesky_jvp``/``linalg_qr_jvp`` (FunctionsManual.cpp), conjugated to this
+convention.
 """
 
 from __future__ import annotations
@@ -23,15 +36,17 @@ from typing import Any, NamedTuple
 
 from ._matrix import (
     check_unique,
+    cj,
     eye_like,
+    is_complex,
     linalg_impl,
+    mH,
     mT,
-    real_only,
     spd_sample,
     stack_batch,
     sym,
 )
-from ._registry import F, defrule, export, primitive
+from ._registry import F, complex_ok, defrule, export, primitive
 from .linalg_solve import solve_p
 
 mm = F.matmul
@@ -50,35 +65,34 @@ cholesky_p = primitive(
 
 
 def _cholesky_jvp(primals: list, tangents: list, upper: bool = False) -> tuple:
-    # L dL^T + dL L^T = dA  =>  dL = L Phi(L^-1 dA L^-T)
+    # L dL^H + dL L^H = dA  =>  dL = L Phi(L^-1 dA L^-H)  (dA Hermitian: the tangent's
+    # Hermitian part; diag(L^-1 dL) is real, as L's diagonal stays real)
     a, t = primals[0], tangents[0]
-    real_only(a, "linalg.cholesky")
     out = cholesky_p(a, upper=upper)
-    low = mT(out) if upper else out
-    x = solve_p(low, mT(solve_p(low, sym(t))))
+    low = mH(out) if upper else out
+    x = solve_p(low, mH(solve_p(low, sym(t))))
     dl = mm(low, _phi(x))
-    return out, (mT(dl) if upper else dl)
+    return out, (mH(dl) if upper else dl)
 
 
 def _cholesky_vjp(primals: list, needs: list, upper: bool = False) -> tuple:
     a = primals[0]
-    real_only(a, "linalg.cholesky")
     out = cholesky_p(a, upper=upper)
-    low = mT(out) if upper else out
+    low = mH(out) if upper else out
 
     def cholesky_pullback(ct: Any) -> tuple:
-        if upper:
-            ct = mT(ct)
-        # A_bar = sym(L^-T Phi(L^T L_bar) L^-1)
+        if upper:  # U = L^H: the transpose of dL -> dL^H is ct -> ct^H
+            ct = mH(ct)
+        # A_bar = herm(L^-T Phi(L^T L_bar) conj(L)^-1)  (real: sym(L^-T Phi(L^T L_bar) L^-1))
         lt = mT(low)
         z = solve_p(lt, _phi(mm(lt, ct)))
-        return (sym(mT(solve_p(lt, mT(z)))),)
+        return (sym(mT(solve_p(mH(low), mT(z)))),)
 
     return out, cholesky_pullback
 
 
 def cholesky(x: Any, /, *, upper: bool = False) -> Any:
-    """``xp.linalg.cholesky`` of the symmetric part of ``x``; the cotangent is symmetric.
+    """``xp.linalg.cholesky`` of the Hermitian (symmetric) part of ``x``; so is the cotangent.
 
     >>> import numpy as np, xpgrad
     >>> a = np.array([[4.0, 2.0], [2.0, 3.0]])
@@ -127,26 +141,33 @@ def _place_columns(x: Any, start: int, n: int) -> Any:
 
 def _qr_square_jvp(da: Any, q: Any, r: Any) -> tuple:
     """(dQ, dR) for A = QR with A m x n, m >= n (the columns of R are A's)."""
-    # C = Q^T dA R^-1; Q^T dQ = Omega, the antisymmetric part fixed by tril(C, -1)
+    # C = Q^H dA R^-1 = Q^H dQ + dR R^-1 with Omega = Q^H dQ anti-Hermitian and
+    # dR R^-1 upper triangular with a real diagonal (R's diagonal is real):
+    # Omega = T - T^H with T = Phi(C) = tril(C, -1) + diag(C) / 2, so diag(Omega) =
+    # i Im(diag(C)) (real: the diagonal cancels, T = tril(C, -1) is enough)
     dari = mT(solve_p(mT(r), mT(da)))
-    c = mm(mT(q), dari)
-    low = F.tril(c, k=-1)
-    om = F.subtract(low, mT(low))
+    c = mm(mH(q), dari)
+    low = _phi(c) if is_complex(c) else F.tril(c, k=-1)
+    om = F.subtract(low, mH(low))
     dr = mm(F.subtract(c, om), r)
     dq = F.add(mm(q, F.subtract(om, c)), dari)
     return dq, dr
 
 
 def _qr_square_vjp(q: Any, r: Any, cq: Any, cr: Any) -> Any:
-    # M = R_bar R^T - Q^T Q_bar; A_bar = (Q copyltu(M) + Q_bar) R^-T
+    # The transpose of the above: M = R_bar R^T - Q^T Q_bar,
+    # A_bar = (conj(Q) N + Q_bar) R^-T with N = triu(M, 1) + triu(M, 1)^H + Re(diag(M))
+    # (real: N = copyltu(M), Q conj(Q) = Q)
     parts = []
     if cr is not None:
         parts.append(mm(cr, mT(r)))
     if cq is not None:
         parts.append(-mm(mT(q), cq))
     mmat = parts[0] if len(parts) == 1 else F.add(parts[0], parts[1])
-    nmat = F.add(F.triu(mmat), mT(F.triu(mmat, k=1)))
-    x = mm(q, nmat)
+    upper = F.triu(mmat, k=1)
+    diag = F.multiply(mmat, eye_like(mmat, mmat.shape[-1]))
+    nmat = F.add(F.add(upper, mH(upper)), sym(diag))
+    x = mm(cj(q), nmat)
     if cq is not None:
         x = F.add(x, cq)
     return mT(solve_p(r, mT(x)))
@@ -154,23 +175,21 @@ def _qr_square_vjp(q: Any, r: Any, cq: Any, cr: Any) -> Any:
 
 def _qr_jvp(primals: list, tangents: list, mode: str = "reduced") -> tuple:
     a, t = primals[0], tangents[0]
-    real_only(a, "linalg.qr")
     _check_reduced_qr(a, mode)
     q, r = qr_p(a, mode=mode)
     m, n = a.shape[-2:]
     if m >= n:
         return (q, r), _qr_square_jvp(t, q, r)
-    # wide: A = [X | Y] = Q [R1 | R2] with X square, R2 = Q^T Y
+    # wide: A = [X | Y] = Q [R1 | R2] with X square, R2 = Q^H Y
     r1 = _columns(r, 0, m)
     dq, dr1 = _qr_square_jvp(_columns(t, 0, m), q, r1)
     y, dy = _columns(a, m, n), _columns(t, m, n)
-    dr2 = F.add(mm(mT(dq), y), mm(mT(q), dy))
+    dr2 = F.add(mm(mH(dq), y), mm(mH(q), dy))
     return (q, r), (dq, F.add(_place_columns(dr1, 0, n), _place_columns(dr2, m, n)))
 
 
 def _qr_vjp(primals: list, needs: list, mode: str = "reduced") -> tuple:
     a = primals[0]
-    real_only(a, "linalg.qr")
     _check_reduced_qr(a, mode)
     q, r = qr_p(a, mode=mode)
     m, n = a.shape[-2:]
@@ -186,9 +205,9 @@ def _qr_vjp(primals: list, needs: list, mode: str = "reduced") -> tuple:
         gy = None
         if cr is not None:
             cr2 = _columns(cr, m, n)
-            extra = mm(_columns(a, m, n), mT(cr2))  # through R2 = Q^T Y
+            extra = mm(cj(_columns(a, m, n)), mH(cr2))  # through R2 = Q^H Y
             cq = extra if cq is None else F.add(cq, extra)
-            gy = mm(q, cr2)
+            gy = mm(cj(q), cr2)
         gx = _qr_square_vjp(q, r1, cq, cr1)
         g = _place_columns(gx, 0, n)
         if gy is not None:
@@ -220,3 +239,6 @@ defrule(
     tol={"float32": (5e-2, 5e-3)},
 )
 export("linalg.qr", qr)
+
+# Complex: Hermitian cholesky, and qr with R's real diagonal fixing Q's phases (no gauge).
+complex_ok(cholesky_p, qr_p)

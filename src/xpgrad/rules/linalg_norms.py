@@ -12,6 +12,16 @@ differentiable:
   ``2``/``-2`` that is the average over the tied singular pairs, which does not
   depend on the basis the SVD chose;
 - ``ord=0`` (the number of nonzero entries) is piecewise constant: no derivative.
+
+Complex input: every norm is a function of the moduli ``|x|`` (or, for
+``"nuc"``, ``2``, ``-2``, of the singular values), so ``d norm = Re(sum(G * dx))``
+with ``G`` the conjugate of the real formula's weights: ``conj(x) / norm`` for
+the 2-norm and ``"fro"``, ``conj(sign(x))`` (``sign(z) = z / |z|``) in place of
+``sign(x)``, ``conj(U) diag(w) conj(Vh)`` in place of ``U diag(w) Vh``. The
+tangent is real, like the norm; the pullback ``ct * G`` is the transpose of
+that pushforward in the engine's convention (``Re(sum(a * b))``, no
+conjugation), so ``gradient`` of ``vector_norm(z)`` is ``conj(z) / norm``
+(JAX's ``grad``; PyTorch's ``z.grad`` is its conjugate, ``z / norm``).
 """
 
 from __future__ import annotations
@@ -20,8 +30,8 @@ import math
 from typing import Any
 
 from ._axes import kept_shape, normalize_axes, shift_axis
-from ._matrix import col, extremum_weights, linalg_impl, real_only, safe_denominator
-from ._registry import F, defrule, export, primitive
+from ._matrix import cj, col, extremum_weights, is_complex, linalg_impl, safe_denominator
+from ._registry import F, complex_ok, defrule, export, primitive
 from .linalg_spectral import svd_p
 
 mul = F.multiply
@@ -46,6 +56,12 @@ def _vector_weights(x: Any, nk: Any, axis: Any, ord: Any) -> Any:
     return mul(F.sign(x), F.pow(F.divide(F.abs(x), safe_denominator(nk)), float(ord) - 1.0))
 
 
+def _real_pairing(w: Any, t: Any, axis: Any, keepdims: bool) -> Any:
+    """``Re(sum(w * t))`` over the reduced axes: a norm's tangent (real, like the norm)."""
+    d = F.sum(mul(w, t), axis=axis, keepdims=keepdims)
+    return F.real(d) if is_complex(d) else d
+
+
 def _kept(out: Any, shape: tuple, axis: Any, keepdims: bool) -> Any:
     if keepdims:
         return out
@@ -56,19 +72,17 @@ def _vector_norm_jvp(
     primals: list, tangents: list, axis: Any = None, keepdims: bool = False, ord: Any = 2
 ) -> tuple:
     x, t = primals[0], tangents[0]
-    real_only(x, "linalg.vector_norm")
     out = vector_norm_p(x, axis=axis, keepdims=keepdims, ord=ord)
     w = _vector_weights(x, _kept(out, tuple(x.shape), axis, keepdims), axis, ord)
     if w is None:
         return out, None
-    return out, F.sum(mul(w, t), axis=axis, keepdims=keepdims)
+    return out, _real_pairing(cj(w), t, axis, keepdims)
 
 
 def _vector_norm_vjp(
     primals: list, needs: list, axis: Any = None, keepdims: bool = False, ord: Any = 2
 ) -> tuple:
     x = primals[0]
-    real_only(x, "linalg.vector_norm")
     shape = tuple(x.shape)
     out = vector_norm_p(x, axis=axis, keepdims=keepdims, ord=ord)
 
@@ -76,7 +90,7 @@ def _vector_norm_vjp(
         w = _vector_weights(x, _kept(out, shape, axis, keepdims), axis, ord)
         if w is None:
             return (None,)
-        return (mul(_kept(ct, shape, axis, keepdims), w),)
+        return (mul(_kept(ct, shape, axis, keepdims), cj(w)),)
 
     return out, vector_norm_pullback
 
@@ -155,20 +169,18 @@ def _matrix_norm_jvp(
     primals: list, tangents: list, keepdims: bool = False, ord: Any = "fro"
 ) -> tuple:
     x, t = primals[0], tangents[0]
-    real_only(x, "linalg.matrix_norm")
     out = matrix_norm_p(x, keepdims=keepdims, ord=ord)
     w = _matrix_weights(x, _matrix_kept(out, keepdims), ord)
-    return out, F.sum(mul(w, t), axis=(-2, -1), keepdims=keepdims)
+    return out, _real_pairing(cj(w), t, (-2, -1), keepdims)
 
 
 def _matrix_norm_vjp(primals: list, needs: list, keepdims: bool = False, ord: Any = "fro") -> tuple:
     x = primals[0]
-    real_only(x, "linalg.matrix_norm")
     out = matrix_norm_p(x, keepdims=keepdims, ord=ord)
 
     def matrix_norm_pullback(ct: Any) -> tuple:
         w = _matrix_weights(x, _matrix_kept(out, keepdims), ord)
-        return (mul(_matrix_kept(ct, keepdims), w),)
+        return (mul(_matrix_kept(ct, keepdims), cj(w)),)
 
     return out, matrix_norm_pullback
 
@@ -203,3 +215,6 @@ defrule(
     samples=_matrix_norm_samples,
 )
 export("linalg.matrix_norm", matrix_norm)
+
+# Complex input: real-valued, the weights conjugated (see the module's notes).
+complex_ok(vector_norm_p, matrix_norm_p)

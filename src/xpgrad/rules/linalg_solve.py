@@ -13,6 +13,15 @@ derivative of ``det`` at a singular matrix is the adjugate, which exists; we
 chose one formula for every backend instead of a special case.) ``pinv`` is
 differentiated with its rank held fixed: where a singular value crosses the
 ``rtol`` cut-off the function jumps and has no derivative.
+
+Complex input follows the engine's convention (a pullback is the transpose of
+the pushforward under ``Re(sum(a * b))``, no conjugation). ``inv``, ``solve``,
+``det`` and ``matrix_power`` are holomorphic, so their rules are the real ones.
+``slogdet`` is not: with ``tau = tr(A^-1 dA)``, ``d logabsdet = Re(tau)`` (real)
+and ``d sign = i Im(tau) sign`` (the sign is ``det / |det|``, on the unit circle).
+``pinv``'s formula has ``A^H`` and ``P^H`` in place of the transposes (Golub and
+Pereyra's, for complex matrices), and its pullback the conjugates that transposing
+them brings.
 """
 
 from __future__ import annotations
@@ -20,7 +29,16 @@ from __future__ import annotations
 import operator
 from typing import Any, NamedTuple
 
-from ._matrix import linalg_impl, mT, real_only, stack_batch, well_conditioned_sample
+from ._matrix import (
+    cj,
+    imag_part_i,
+    is_complex,
+    linalg_impl,
+    mH,
+    mT,
+    stack_batch,
+    well_conditioned_sample,
+)
 from ._registry import F, align_batched, complex_ok, defrule, export, primitive, unbroadcast
 from .linalg_vectors import trace_p
 
@@ -166,34 +184,50 @@ slogdet_p = primitive(
 
 
 def _slogdet_jvp(primals: list, tangents: list) -> tuple:
+    # tau = d log det = tr(A^-1 dA): d logabsdet = Re(tau), d sign = i Im(tau) sign
     a, t = primals[0], tangents[0]
-    real_only(a, "linalg.slogdet")
     sign, logabs = slogdet_p(a)
-    # the sign is locally constant; it has no tangent
-    return (sign, logabs), (None, trace_p(solve_p(a, t)))
+    tau = trace_p(solve_p(a, t))
+    if not is_complex(tau):
+        return (sign, logabs), (None, tau)  # a real sign is locally constant
+    return (sign, logabs), (mul(sign, imag_part_i(tau)), F.real(tau))
 
 
 def _slogdet_vjp(primals: list, needs: list) -> tuple:
     a = primals[0]
-    real_only(a, "linalg.slogdet")
     sign, logabs = slogdet_p(a)
+    complex_ = is_complex(sign)
 
     def slogdet_pullback(cts: list) -> tuple:
-        ct = cts[1]
-        if ct is None:
+        # the transpose: tau_bar = logabsdet_bar + i Im(sign_bar sign), A_bar = tau_bar A^-T
+        cs, ct = cts
+        if not complex_:
+            cs = None
+        if cs is None and ct is None:
             return (None,)
-        return (mul(_scale(ct), mT(inv_p(a))),)
+        tau = None
+        if cs is not None:
+            tau = imag_part_i(mul(cs, sign))
+        if ct is not None:
+            tau = ct if tau is None else F.add(tau, ct)
+        return (mul(_scale(tau), mT(inv_p(a))),)
 
     return (sign, logabs), slogdet_pullback
 
 
 def _slogdet_samples(make: Any) -> list:
-    flip = make.xp.asarray([[0.0, 1.0], [1.0, 0.0]], dtype=make.dtype("float64"))
-    return _square_samples(make) + [((flip + 0.3 * make((2, 2)),), {})]
+    b = 0.3 * make((2, 2))  # near a permutation: negative determinant when real
+    flip = make.xp.asarray([[0.0, 1.0], [1.0, 0.0]], dtype=b.dtype)
+    return _square_samples(make) + [((flip + b,), {})]
 
 
 def slogdet(x: Any, /) -> SlogdetResult:
-    """``xp.linalg.slogdet``: ``(sign, logabsdet)``; only ``logabsdet`` has a derivative."""
+    """``xp.linalg.slogdet``: ``(sign, logabsdet)``.
+
+    Real input: the sign is locally constant (no derivative). Complex input: the
+    sign ``det / |det|`` moves on the unit circle, ``d sign = i Im(tr(A^-1 dA)) sign``,
+    and ``d logabsdet = Re(tr(A^-1 dA))`` (real, as ``logabsdet`` is).
+    """
     return SlogdetResult(*slogdet_p(x))
 
 
@@ -314,30 +348,29 @@ pinv_p = primitive("pinv", linalg_impl("pinv"), module="linalg", export_as=False
 
 
 def _pinv_jvp(primals: list, tangents: list, rtol: Any = None) -> tuple:
-    # dP = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P   (Golub & Pereyra 1973)
+    # dP = -P dA P + P P^H dA^H (I - A P) + (I - P A) dA^H P^H P   (Golub & Pereyra 1973)
     a, da = primals[0], tangents[0]
-    real_only(a, "linalg.pinv")
     p = pinv_p(a, rtol=rtol)
-    pt, dat = mT(p), mT(da)
+    ph, dah = mH(p), mH(da)
     t1 = -mm(mm(p, da), p)
-    t2 = mm(p, mm(pt, F.subtract(dat, mm(mm(dat, a), p))))
-    t3 = mm(F.subtract(dat, mm(p, mm(a, dat))), mm(pt, p))
+    t2 = mm(p, mm(ph, F.subtract(dah, mm(mm(dah, a), p))))
+    t3 = mm(F.subtract(dah, mm(p, mm(a, dah))), mm(ph, p))
     return p, F.add(F.add(t1, t2), t3)
 
 
 def _pinv_vjp(primals: list, needs: list, rtol: Any = None) -> tuple:
     a = primals[0]
-    real_only(a, "linalg.pinv")
     p = pinv_p(a, rtol=rtol)
 
     def pinv_pullback(ct: Any) -> tuple:
-        # the transpose: -P^T C P^T + (I - A P) C^T P P^T + P^T P C^T (I - P A)
-        pt, ctt = mT(p), mT(ct)
+        # the transpose: -P^T C P^T + (I - conj(A P)) C^H conj(P P^H)
+        #                + conj(P^H P) C^H (I - conj(P A))   (real: conj is the identity)
+        pt, pc, ac, cth = mT(p), cj(p), cj(a), mH(ct)
         t1 = -mm(mm(pt, ct), pt)
-        x = mm(ctt, mm(p, pt))
-        t2 = F.subtract(x, mm(a, mm(p, x)))
-        y = mm(mm(pt, p), ctt)
-        t3 = F.subtract(y, mm(mm(y, p), a))
+        x = mm(cth, mm(pc, pt))
+        t2 = F.subtract(x, mm(ac, mm(pc, x)))
+        y = mm(mm(pt, pc), cth)
+        t3 = F.subtract(y, mm(mm(y, pc), ac))
         return (F.add(F.add(t1, t2), t3),)
 
     return p, pinv_pullback
@@ -381,3 +414,5 @@ export("linalg.matrix_rank", matrix_rank)
 
 # Holomorphic: the rules above hold for complex input under the transpose convention.
 complex_ok(inv_p, solve_p, det_p, matrix_power_p)
+# Not holomorphic (|det|, conjugate transposes), with rules written for complex input too.
+complex_ok(slogdet_p, pinv_p)

@@ -1,10 +1,12 @@
-"""Spectral decompositions: eigh, eigvalsh, svd, svdvals.
+"""Spectral decompositions: eigh, eigvalsh, svd, svdvals, real and complex.
 
 Conventions (what a derivative means where the math is delicate):
 
-- ``eigh`` and ``eigvalsh`` act on the symmetric part ``(A + A^T) / 2``, like
-  ``cholesky`` (see ``linalg_decomp``): same function and derivative on every
-  backend; the cotangent of ``A`` is symmetric.
+- ``eigh`` and ``eigvalsh`` act on the Hermitian part ``(A + A^H) / 2`` (the
+  symmetric part for real ``A``), like ``cholesky`` (see ``linalg_decomp``):
+  same function and derivative on every backend; the cotangent of ``A`` is
+  Hermitian. Eigenvalues, singular values and their tangents and cotangents
+  are real.
 - Repeated eigenvalues / singular values. Eigenvalues and singular values stay
   differentiable (at a tie, the derivative given is that of the sorted values
   along the decomposition the backend returned). The derivatives of
@@ -14,18 +16,40 @@ Conventions (what a derivative means where the math is delicate):
   tie for svd). A pullback whose eigenvector (singular vector) cotangent is
   absent never forms those ratios, so functions of the values alone
   (``eigvalsh``, ``svdvals``, norms) stay finite.
-- Gauge. Eigenvectors and singular vectors are defined up to sign; derivatives
-  are those of the vectors the backend returned (the sign held fixed), which is
-  what every gauge-invariant function of them (``V diag(w) V^T``, ``U diag(s) Vh``)
-  needs.
+- Gauge. Eigenvectors and singular vectors are defined up to a sign (real) or a
+  phase ``exp(i phi)`` (complex; for svd the same phase on ``u_i`` and on
+  ``v_i``). Real: derivatives are those of the vectors the backend returned
+  (the sign held fixed). Complex: the phase is held fixed *to first order*:
+  the pushforward keeps ``diag(V^H dV) = 0`` (so ``Im(diag(V^H dV)) = 0``) for
+  eigh (as JAX and PyTorch do) and for svd's ``V`` (as JAX does); svd's ``U``
+  then has ``diag(U^H dU) = i Im(diag(U^H dA V)) / s``, since every gauge has
+  ``Im(diag(U^H dU - V^H dV)) = Im(diag(U^H dA V)) / s``. (PyTorch's svd splits
+  that term evenly between ``U`` and ``V``; gauge-invariant functions get the
+  same derivative either way.) The pullback is the exact transpose of that
+  pushforward.
+  Every gauge-invariant function of the vectors (``V diag(w) V^H``,
+  ``|V|``, ``U diag(s) Vh``, projectors ``v_i v_i^H``, ``u_i vh_i``) gets its true
+  derivative. A function that depends on the phases (``Re(V[0, 0])``) has no
+  derivative, since the backend's phase choice is arbitrary and need not be
+  smooth; xpgrad then returns the derivative along the convention above and,
+  unlike PyTorch (which compares ``Im(diag(V^H V_bar))`` with zero and raises),
+  does not check, since that check would need concrete values (lazy and traced
+  arrays have none). Finite differences of such a function will disagree.
 - ``svd(full_matrices=True)`` (the standard's default) of a non-square matrix has
   arbitrary extra singular vectors; differentiating it raises, naming the fix
   (``full_matrices=False``). For square matrices both are the same and
   differentiable. A zero singular value of a non-square matrix makes the
   singular-vector derivative infinite.
 
+Complex forms follow the engine's convention (a pullback is the transpose of the
+pushforward under ``Re(sum(a * b))``, no conjugation), so they are the conjugates
+of the conjugate-convention formulas (PyTorch's) at conjugated cotangents.
+
 Formulas: Giles 2008 (eigh); Townsend 2016, "Differentiating the singular value
-decomposition" (svd).
+decomposition" (svd); complex eigh and svd (the phase terms) as in JAX's
+``eigh_jvp_rule``/``_svd_jvp_rule`` (jax/_src/lax/linalg.py) and PyTorch's
+``linalg_eig_backward``/``svd_backward`` (FunctionsManual.cpp); Wan and Zhang
+2019, "Automatic differentiation for complex valued SVD".
 """
 
 from __future__ import annotations
@@ -34,20 +58,23 @@ from typing import Any, NamedTuple
 
 from ._matrix import (
     check_unique,
+    cj,
     col,
     eye_like,
     gap_reciprocals,
+    imag_part_i,
+    is_complex,
     linalg_impl,
     matrix_diagonal,
+    mH,
     mT,
-    real_only,
     row,
     spd_sample,
     stack_batch,
     sym,
     symmetric_sample,
 )
-from ._registry import F, defrule, export, primitive
+from ._registry import F, complex_ok, defrule, export, primitive
 
 mm = F.matmul
 mul = F.multiply
@@ -71,23 +98,29 @@ eigvalsh_p = primitive(
 )
 
 
+def _real_diagonal(m: Any) -> Any:
+    """``Re(diag(m))`` of a stack of (Hermitian) matrices, as a real array."""
+    d = matrix_diagonal(m)
+    return F.real(d) if is_complex(d) else d
+
+
 def _eigh_jvp(primals: list, tangents: list) -> tuple:
-    # M = V^T dA V: dw = diag(M), dV = V (F o M) with F_ij = 1 / (w_j - w_i)
+    # M = V^H dA V: dw = Re(diag(M)), dV = V (F o M) with F_ij = 1 / (w_j - w_i) off the
+    # diagonal and 0 on it (so diag(V^H dV) = 0: the phase convention)
     a, t = primals[0], tangents[0]
-    real_only(a, "linalg.eigh")
     w, v = eigh_p(a)
-    m = mm(mT(v), mm(sym(t), v))
-    return (w, v), (matrix_diagonal(m), mm(v, mul(gap_reciprocals(w), m)))
+    m = mm(mH(v), mm(sym(t), v))
+    return (w, v), (_real_diagonal(m), mm(v, mul(gap_reciprocals(w), m)))
 
 
 def _eigh_vjp(primals: list, needs: list) -> tuple:
     a = primals[0]
-    real_only(a, "linalg.eigh")
     w, v = eigh_p(a)
 
     def eigh_pullback(cts: list) -> tuple:
         cw, cv = cts
-        # A_bar = sym(V (diag(w_bar) + F o (V^T V_bar)) V^T)
+        # A_bar = herm(conj(V) (diag(w_bar) + F o (V^T V_bar)) V^T)
+        # (real: sym(V (diag(w_bar) + F o (V^T V_bar)) V^T))
         inner = None
         if cv is not None:
             inner = mul(gap_reciprocals(w), mm(mT(v), cv))
@@ -96,35 +129,44 @@ def _eigh_vjp(primals: list, needs: list) -> tuple:
             inner = dw if inner is None else F.add(inner, dw)
         if inner is None:
             return (None,)
-        return (sym(mm(v, mm(inner, mT(v)))),)
+        return (sym(mm(cj(v), mm(inner, mT(v)))),)
 
     return (w, v), eigh_pullback
 
 
 def _eigvalsh_jvp(primals: list, tangents: list) -> tuple:
     a, t = primals[0], tangents[0]
-    real_only(a, "linalg.eigvalsh")
     w, v = eigh_p(a)
-    # dw_i = v_i^T dA v_i (the quadratic form ignores dA's antisymmetric part)
-    return w, F.sum(mul(v, mm(t, v)), axis=-2)
+    # dw_i = Re(v_i^H dA v_i) (the quadratic form's real part ignores dA's
+    # anti-Hermitian part)
+    return w, _real_sum(mul(cj(v), mm(t, v)))
+
+
+def _real_sum(x: Any) -> Any:
+    """``Re(sum(x, axis=-2))``: column sums, real."""
+    s = F.sum(x, axis=-2)
+    return F.real(s) if is_complex(s) else s
 
 
 def _eigvalsh_vjp(primals: list, needs: list) -> tuple:
     a = primals[0]
-    real_only(a, "linalg.eigvalsh")
     w, v = eigh_p(a)
 
     def eigvalsh_pullback(ct: Any) -> tuple:
-        return (mm(mul(v, col(ct)), mT(v)),)
+        # conj(V) diag(ct) V^T: Hermitian already
+        return (mm(mul(cj(v), col(ct)), mT(v)),)
 
     return w, eigvalsh_pullback
 
 
 def eigh(x: Any, /) -> EighResult:
-    """``xp.linalg.eigh`` of the symmetric part of ``x``: ``(eigenvalues, eigenvectors)``.
+    """``xp.linalg.eigh`` of the Hermitian part of ``x``: ``(eigenvalues, eigenvectors)``.
 
     Eigenvector derivatives are infinite or NaN at exactly repeated eigenvalues;
-    eigenvalue derivatives stay finite.
+    eigenvalue derivatives stay finite. Complex eigenvectors have a phase
+    freedom: the derivative keeps ``diag(V^H dV) = 0``, which is the true
+    derivative of every function that does not depend on the phases (see the
+    module's notes).
 
     >>> import numpy as np, xpgrad
     >>> a = np.array([[2.0, 1.0], [1.0, 2.0]])
@@ -137,7 +179,7 @@ def eigh(x: Any, /) -> EighResult:
 
 
 def eigvalsh(x: Any, /) -> Any:
-    """``xp.linalg.eigvalsh`` of the symmetric part of ``x`` (ascending)."""
+    """``xp.linalg.eigvalsh`` of the Hermitian part of ``x`` (ascending, real)."""
     return eigvalsh_p(x)
 
 
@@ -188,41 +230,50 @@ svdvals_p = primitive("svdvals", linalg_impl("svdvals"), module="linalg", export
 
 def _svd_jvp(primals: list, tangents: list, full_matrices: bool = True) -> tuple:
     a, t = primals[0], tangents[0]
-    real_only(a, "linalg.svd")
     check_unique(a, full_matrices, "svd(full_matrices=True)", "full_matrices=False")
     u, s, vh = svd_p(a, full_matrices=full_matrices)
-    v = mT(vh)
+    v = mH(vh)
     m, n = a.shape[-2:]
     k = s.shape[-1]
-    # dP = U^T dA V; dS = diag(dP); F_ij = 1 / (s_j^2 - s_i^2)
+    # dP = U^H dA V; dS = Re(diag(dP)); F_ij = 1 / (s_j^2 - s_i^2)
+    # dU = U (F o (dP S + S dP^H) + i Im(diag(dP)) / S), dV = V (F o (S dP + dP^H S)):
+    # diag(V^H dV) = 0 (the phase convention), diag(U^H dU) what it must then be
     dav = mm(t, v)
-    dp = mm(mT(u), dav)
+    dp = mm(mH(u), dav)
     f = gap_reciprocals(mul(s, s))
     dps = mul(dp, col(s))  # dP S
     sdp = mul(row(s), dp)  # S dP
-    du = mm(u, mul(f, F.add(dps, mT(dps))))
-    dv = mm(v, mul(f, F.add(sdp, mT(sdp))))
+    xu = mul(f, F.add(dps, mH(dps)))
+    if is_complex(dp):
+        xu = F.add(xu, F.divide(mul(imag_part_i(dp), eye_like(dp, k)), col(s)))
+    du = mm(u, xu)
+    dv = mm(v, mul(f, F.add(sdp, mH(sdp))))
     if m > k:  # the part of dA V outside span(U)
         du = F.add(du, F.divide(F.subtract(dav, mm(u, dp)), col(s)))
     if n > k:
-        dau = mm(mT(t), u)
-        dv = F.add(dv, F.divide(F.subtract(dau, mm(v, mT(dp))), col(s)))
-    return (u, s, vh), (du, matrix_diagonal(dp), mT(dv))
+        dau = mm(mH(t), u)
+        dv = F.add(dv, F.divide(F.subtract(dau, mm(v, mH(dp))), col(s)))
+    return (u, s, vh), (du, _real_diagonal(dp), mH(dv))
 
 
 def _svd_vjp(primals: list, needs: list, full_matrices: bool = True) -> tuple:
     a = primals[0]
-    real_only(a, "linalg.svd")
     check_unique(a, full_matrices, "svd(full_matrices=True)", "full_matrices=False")
     u, s, vh = svd_p(a, full_matrices=full_matrices)
     m, n = a.shape[-2:]
     k = s.shape[-1]
+    complex_ = is_complex(u)
 
     def svd_pullback(cts: list) -> tuple:
         cu, cs, cvh = cts
-        # A_bar = U [(F o (U^T U_bar - U_bar^T U)) S + diag(s_bar)
-        #            + S (F o (V^T V_bar - V_bar^T V))] V^T
-        #         + (I - U U^T) U_bar S^-1 V^T + U S^-1 V_bar^T (I - V V^T)
+        # The transpose of the pushforward, with J_u = U^T U_bar, J_v = V^T V_bar
+        # (V_bar = Vh_bar^H, V^T = conj(Vh)):
+        # A_bar = conj(U) [(F o (J_u - J_u^H)) S + i Im(diag(J_u)) / S + diag(s_bar)
+        #                  + S (F o (J_v - J_v^H))] conj(Vh)
+        #         + (I - conj(U) U^T) U_bar S^-1 conj(Vh)
+        #         + conj(U) S^-1 (Vh_bar - J_v^H conj(Vh))
+        # (real: conj is the identity, the real formula of Townsend 2016)
+        uc, vhc = cj(u), cj(vh)
         inner = None
         extra = None
         if cs is not None:
@@ -230,20 +281,21 @@ def _svd_vjp(primals: list, needs: list, full_matrices: bool = True) -> tuple:
         if cu is not None or cvh is not None:
             f = gap_reciprocals(mul(s, s))
         if cu is not None:
-            utu = mm(mT(u), cu)
-            j = mul(mul(f, F.subtract(utu, mT(utu))), col(s))
+            ju = mm(mT(u), cu)
+            j = mul(mul(f, F.subtract(ju, mH(ju))), col(s))
+            if complex_:
+                j = F.add(j, F.divide(mul(imag_part_i(ju), eye_like(ju, k)), col(s)))
             inner = j if inner is None else F.add(inner, j)
             if m > k:
-                extra = mm(F.divide(F.subtract(cu, mm(u, utu)), col(s)), vh)
+                extra = mm(F.divide(F.subtract(cu, mm(uc, ju)), col(s)), vhc)
         if cvh is not None:
-            cv = mT(cvh)
-            vtv = mm(vh, cv)
-            j = mul(row(s), mul(f, F.subtract(vtv, mT(vtv))))
+            jv = mm(vhc, mH(cvh))
+            j = mul(row(s), mul(f, F.subtract(jv, mH(jv))))
             inner = j if inner is None else F.add(inner, j)
             if n > k:
-                e = mm(u, F.divide(F.subtract(cvh, mm(mT(vtv), vh)), row(s)))
+                e = mm(uc, F.divide(F.subtract(cvh, mm(mH(jv), vhc)), row(s)))
                 extra = e if extra is None else F.add(extra, e)
-        g = mm(u, mm(inner, vh)) if inner is not None else None
+        g = mm(uc, mm(inner, vhc)) if inner is not None else None
         if extra is not None:
             g = extra if g is None else F.add(g, extra)
         return (g,)
@@ -253,19 +305,18 @@ def _svd_vjp(primals: list, needs: list, full_matrices: bool = True) -> tuple:
 
 def _svdvals_jvp(primals: list, tangents: list) -> tuple:
     a, t = primals[0], tangents[0]
-    real_only(a, "linalg.svdvals")
     u, s, vh = svd_p(a, full_matrices=False)
-    # ds_i = u_i^T dA v_i
-    return s, F.sum(mul(u, mm(t, mT(vh))), axis=-2)
+    # ds_i = Re(u_i^H dA v_i)
+    return s, _real_sum(mul(cj(u), mm(t, mH(vh))))
 
 
 def _svdvals_vjp(primals: list, needs: list) -> tuple:
     a = primals[0]
-    real_only(a, "linalg.svdvals")
     u, s, vh = svd_p(a, full_matrices=False)
 
     def svdvals_pullback(ct: Any) -> tuple:
-        return (mm(mul(u, col(ct)), vh),)
+        # conj(U) diag(ct) conj(Vh) (real: U diag(ct) Vh)
+        return (mm(mul(cj(u), col(ct)), cj(vh)),)
 
     return s, svdvals_pullback
 
@@ -276,6 +327,9 @@ def svd(x: Any, /, *, full_matrices: bool = True) -> SVDResult:
     Differentiable with ``full_matrices=False`` (or for square matrices);
     singular-vector derivatives are infinite or NaN at exactly repeated
     singular values, and where a non-square matrix has a zero singular value.
+    Complex singular vectors share a phase per pair ``(u_i, vh_i)``: the
+    derivative keeps ``diag(V^H dV) = 0``, the true derivative of every function
+    that does not depend on the phases (see the module's notes).
     """
     return SVDResult(*svd_p(x, full_matrices=full_matrices))
 
@@ -309,3 +363,26 @@ defrule(
 )
 export("linalg.svd", svd)
 export("linalg.svdvals", svdvals)
+
+
+# -- the complex conformance pass ----------------------------------------------------------------
+def _outer_columns(a: Any, b: Any) -> Any:
+    """``out[..., i, :, :] = outer(a[..., :, i], b[..., i, :])``: one rank-one matrix per i."""
+    return mul(F.expand_dims(mT(a), axis=-1), F.expand_dims(b, axis=-2))
+
+
+def _eigh_observe(out: Any) -> tuple:
+    """Eigenvalues and the projectors ``v_i v_i^H``: all of ``eigh`` but the phases."""
+    w, v = out
+    return w, _outer_columns(v, mH(v))
+
+
+def _svd_observe(out: Any) -> tuple:
+    """Singular values and the rank-one terms ``u_i vh_i``: all of ``svd`` but the phases."""
+    u, s, vh = out
+    return s, _outer_columns(u, vh)
+
+
+complex_ok(eigh_p, observe=_eigh_observe)
+complex_ok(svd_p, observe=_svd_observe)
+complex_ok(eigvalsh_p, svdvals_p)
