@@ -47,8 +47,6 @@ class Case:
     n: int | None = None
     rtol: float = 1e-5
     atol: float = 1e-8
-    #: rows with the same key share one timing of the (identical) forward evaluation
-    forward_key: str | None = None
 
     def add(self, lib: str, make: Callable[[], Callable[[], Any]]) -> None:
         """Register ``make()``'s thunk for ``lib``; ``Unavailable`` records a skip."""
@@ -65,32 +63,67 @@ def _call_timed(fn: Callable[[], Any], number: int) -> float:
     return (time.perf_counter() - t0) / number
 
 
-def measure(fn: Callable[[], Any], s: Settings, t_first: float | None = None) -> dict:
-    """Median seconds per call; ``fn`` has been called once already (warm-up).
+def _number(t1: float, s: Settings) -> int:
+    return max(1, min(10_000, int(s.min_time / max(t1, 1e-9)))) if s.min_time > 0 else 1
 
-    Like ``timeit``, each repeat runs ``number`` calls (enough to last
-    ``s.min_time``) and the median over repeats is reported. Unlike ``timeit``
-    the garbage collector stays on (collected before each repeat): the Python
-    objects a library allocates per operation are part of its cost. A call
-    slower than half the per-cell budget is timed once more and not calibrated
-    (``t_first``: the warm-up call's seconds, if known).
+
+def measure(fn: Callable[[], Any], s: Settings, t_first: float | None = None) -> dict:
+    """Median seconds per call of one function (see ``measure_together``)."""
+    return measure_together({"fn": fn}, s, {"fn": t_first})["fn"]
+
+
+def measure_together(
+    fns: dict[str, Callable[[], Any]], s: Settings, t_first: dict[str, float | None]
+) -> dict[str, dict]:
+    """Median seconds per call of each function, timed in interleaved rounds.
+
+    Every function has been called once already (warm-up). Like ``timeit``,
+    each timing runs a function ``number`` times (enough to last
+    ``s.min_time``), and the median over repeats is reported. The repeats are
+    rounds: each round times every function once, in a rotated order, so that
+    a change in the machine's speed during the row (other jobs, frequency
+    scaling, a shared host) reaches all of them alike and the ratios, taken
+    within each round (``paired_ratio``), stay steady. Unlike ``timeit`` the
+    garbage collector stays on (collected before each timing): the Python
+    objects a library allocates per operation are part of its cost. A
+    function whose warm-up call (``t_first``) took over half the per-cell
+    budget is timed once, in the first round only.
     """
-    gc.collect()
-    if t_first is not None and t_first > s.max_total / 2:
-        t = _call_timed(fn, 1)
-        return {"median_s": t, "times": [t], "number": 1}
-    t1 = _call_timed(fn, 1)  # calibration call (also a second warm-up for jit)
-    number = max(1, min(10_000, int(s.min_time / max(t1, 1e-9)))) if s.min_time > 0 else 1
-    times: list[float] = []
-    spent = t1
-    for _ in range(max(1, s.repeats)):
-        gc.collect()
-        t = _call_timed(fn, number)
-        times.append(t)
-        spent += t * number
-        if spent > s.max_total:
-            break
-    return {"median_s": statistics.median(times), "times": times, "number": number}
+    out: dict[str, dict] = {}
+    numbers: dict[str, int] = {}
+    spent: dict[str, float] = {}
+    for k, fn in fns.items():
+        tf = t_first.get(k)
+        if tf is not None and tf > s.max_total / 2:
+            numbers[k] = 1
+            spent[k] = float("inf")  # one timing, in the first round
+        else:
+            gc.collect()
+            t1 = _call_timed(fn, 1)  # calibration call (also a second warm-up for jit)
+            numbers[k] = _number(t1, s)
+            spent[k] = t1
+        out[k] = {"times": [], "number": numbers[k]}
+    keys = list(fns)
+    for r in range(max(1, s.repeats)):
+        i = r % len(keys)
+        for k in keys[i:] + keys[:i]:
+            e = out[k]
+            if e["times"] and spent[k] > s.max_total:
+                continue
+            gc.collect()
+            t = _call_timed(fns[k], numbers[k])
+            e["times"].append(t)
+            spent[k] += t * numbers[k]
+    for e in out.values():
+        e["median_s"] = statistics.median(e["times"])
+    return out
+
+
+def paired_ratio(a: dict, b: dict) -> float:
+    """Median over the rounds both were timed in of ``a``'s time over ``b``'s."""
+    ta, tb = a["times"], b["times"]
+    n = min(len(ta), len(tb))
+    return statistics.median(ta[i] / tb[i] for i in range(n))
 
 
 def peak_memory(fn: Callable[[], Any]) -> dict:
@@ -119,8 +152,8 @@ def _leaves(tree: Any) -> list:
     return [tree]
 
 
-#: forward timings shared by rows with the same ``Case.forward_key`` (one run)
-_FORWARD_TIMES: dict[str, dict] = {}
+#: the key of the plain-NumPy forward evaluation among a row's timings
+FORWARD = "NumPy forward"
 
 
 def log(msg: str) -> None:
@@ -131,14 +164,9 @@ def run_case(case: Case, s: Settings) -> dict:
     """Warm up and check every library against the reference, then time each."""
     t_case = time.perf_counter()
     res: dict[str, Any] = {"row": case.row, "workload": case.workload, "n": case.n, "libs": {}}
-    if case.forward_key is not None and case.forward_key in _FORWARD_TIMES:
-        res["forward"] = _FORWARD_TIMES[case.forward_key]
-    else:
-        t0 = time.perf_counter()
-        case.forward()
-        res["forward"] = measure(case.forward, s, time.perf_counter() - t0)
-        if case.forward_key is not None:
-            _FORWARD_TIMES[case.forward_key] = res["forward"]
+    t0 = time.perf_counter()
+    case.forward()
+    t_forward = time.perf_counter() - t0
     libs = res["libs"]
     outputs: dict[str, Any] = {}
     for lib in LIBS:
@@ -166,12 +194,15 @@ def run_case(case: Case, s: Settings) -> dict:
             libs[lib]["status"] = "mismatch"
             log(f"  {case.row}: {lib} disagrees with {ref_lib} (np.allclose failed)")
     del outputs
-    for lib, entry in libs.items():
-        if entry["status"] not in ("ok", "mismatch"):
-            continue
-        entry.update(measure(case.impls[lib], s, entry.get("first_call_s")))
+    timed = [lib for lib, e in libs.items() if e["status"] in ("ok", "mismatch")]
+    fns = {FORWARD: case.forward, **{lib: case.impls[lib] for lib in timed}}
+    firsts = {FORWARD: t_forward, **{lib: libs[lib].get("first_call_s") for lib in timed}}
+    times = measure_together(fns, s, firsts)
+    res["forward"] = times.pop(FORWARD)
+    for lib, entry in times.items():
+        libs[lib].update(entry)
         if case.memory and lib in NUMPY_BASED:
-            entry.update(peak_memory(case.impls[lib]))
+            libs[lib].update(peak_memory(case.impls[lib]))
         log(f"  {case.row:<28} {lib:<12} {entry['median_s']:.3g} s")
     _ratios(res)
     res["wall_s"] = time.perf_counter() - t_case
@@ -180,14 +211,14 @@ def run_case(case: Case, s: Settings) -> dict:
 
 def _ratios(res: dict) -> None:
     libs = res["libs"]
-    timed = {k: v["median_s"] for k, v in libs.items() if "median_s" in v}
-    fwd = res["forward"]["median_s"]
-    res["ratio_to_forward"] = {k: t / fwd for k, t in timed.items()}
-    eager = {k: t for k, t in timed.items() if k in EAGER_PEERS and libs[k]["status"] == "ok"}
+    timed = {k: v for k, v in libs.items() if "median_s" in v}
+    res["ratio_to_forward"] = {k: paired_ratio(v, res["forward"]) for k, v in timed.items()}
+    eager = {k: v["median_s"] for k, v in timed.items()
+             if k in EAGER_PEERS and libs[k]["status"] == "ok"}
     if eager:
         best = min(eager, key=eager.get)
         res["best_eager"] = best
-        res["ratio_to_best_eager"] = {k: t / eager[best] for k, t in timed.items()}
+        res["ratio_to_best_eager"] = {k: paired_ratio(v, libs[best]) for k, v in timed.items()}
     else:
         res["best_eager"] = None
         res["ratio_to_best_eager"] = {}

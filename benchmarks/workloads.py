@@ -310,7 +310,7 @@ def w9(P: Peers) -> list[Case]:
     cases = []
     for label, block in (("plain", 0), ("ckpt per layer", 1), (f"ckpt per {W9_BLOCK} layers",
                                                                 W9_BLOCK)):
-        c = Case(f"W9 checkpoint_mem {label}", "W9", fwd, memory=True, forward_key="W9")
+        c = Case(f"W9 checkpoint_mem {label}", "W9", fwd, memory=True)
 
         def xpg_make(block: int = block) -> Callable:
             ckpt = None
