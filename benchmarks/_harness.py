@@ -88,6 +88,11 @@ def measure_together(
     objects a library allocates per operation are part of its cost. A
     function whose warm-up call (``t_first``) took over half the per-cell
     budget is timed once, in the first round only.
+
+    Before each timing the collector runs and then freezes what is alive
+    (``gc.freeze``), so each timing's collections walk only what that call
+    allocates, not what the library timed before it left alive (JAX's caches,
+    say); the row ends with ``gc.unfreeze``.
     """
     out: dict[str, dict] = {}
     numbers: dict[str, int] = {}
@@ -99,6 +104,7 @@ def measure_together(
             spent[k] = float("inf")  # one timing, in the first round
         else:
             gc.collect()
+            gc.freeze()
             t1 = _call_timed(fn, 1)  # calibration call (also a second warm-up for jit)
             numbers[k] = _number(t1, s)
             spent[k] = t1
@@ -111,9 +117,11 @@ def measure_together(
             if e["times"] and spent[k] > s.max_total:
                 continue
             gc.collect()
+            gc.freeze()
             t = _call_timed(fns[k], numbers[k])
             e["times"].append(t)
             spent[k] += t * numbers[k]
+    gc.unfreeze()
     for e in out.values():
         e["median_s"] = statistics.median(e["times"])
     return out
