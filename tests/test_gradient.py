@@ -262,3 +262,20 @@ def test_threads_do_not_share_tapes() -> None:
         t.join()
     for i in range(4):
         assert results[i] == [3 * float(i + k) ** 2 for k in range(50)]
+
+
+def test_shared_shape_and_dtype_records_never_mix_libraries() -> None:
+    """meta_of shares one record per (shape, dtype), and keeps libraries' dtypes apart."""
+    import warnings
+
+    from xpgrad.rules._registry import meta_of
+
+    a, b = np.ones((2, 3)), np.zeros((2, 3))
+    assert meta_of(a) is meta_of(b)
+    assert meta_of(a) is not meta_of(np.ones((3, 2)))
+    assert meta_of(a) is not meta_of(np.ones((2, 3), dtype=np.float32))
+    xps = pytest.importorskip("array_api_strict")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # strict warns when its dtypes meet NumPy's
+        m = meta_of(xps.ones((2, 3), dtype=xps.float64))
+    assert m is not meta_of(a) and m.dtype == xps.float64 and m.shape == (2, 3)

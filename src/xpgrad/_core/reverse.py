@@ -102,11 +102,6 @@ class ReverseTrace(Trace):
         return ReverseTracer(self, value, Node(None, ()))
 
 
-def _consume(tape: list[Node]) -> Any:
-    while tape:
-        yield tape.pop()
-
-
 def _lower(a: Any, trace: Trace) -> Any:
     return a.primal if type(a) is ReverseTracer and a._trace is trace else a
 
@@ -132,8 +127,10 @@ def backward(
     for node, ct in roots:
         if ct is not None:
             _accumulate(node, ct, add)
-    nodes = _consume(tape) if release else reversed(tape)
-    for node in nodes:
+    for i in range(len(tape) - 1, -1, -1):
+        node = tape[i]
+        if release:  # drop the node (and what its pullback keeps) once it has run
+            tape[i] = None  # type: ignore[call-overload]
         ct = node.ct
         if ct is None:
             continue
@@ -155,3 +152,5 @@ def backward(
                     p.ct = g
                 else:
                     p.ct = add(p.ct, g)
+    if release:
+        tape.clear()

@@ -283,29 +283,47 @@ class Tracer:
         return _concrete(self, "dlpack").__dlpack_device__()
 
     # -- operators: the same functions as the traced namespace -----------------
+    # With a number or a raw array on the other side, this tracer's trace is the
+    # top one: the hottest operators go to it without the primitive's dispatch.
     def __add__(self, o: Any) -> Any:
-        return _ops.add(self, o)
+        if isinstance(o, Tracer):
+            return _ops.add(self, o)
+        return self._trace.process(_ops.add, (self, o), {})  # self's trace is the top
 
     def __radd__(self, o: Any) -> Any:
-        return _ops.add(o, self)
+        if isinstance(o, Tracer):
+            return _ops.add(o, self)
+        return self._trace.process(_ops.add, (o, self), {})
 
     def __sub__(self, o: Any) -> Any:
-        return _ops.subtract(self, o)
+        if isinstance(o, Tracer):
+            return _ops.subtract(self, o)
+        return self._trace.process(_ops.subtract, (self, o), {})  # self's trace is the top
 
     def __rsub__(self, o: Any) -> Any:
-        return _ops.subtract(o, self)
+        if isinstance(o, Tracer):
+            return _ops.subtract(o, self)
+        return self._trace.process(_ops.subtract, (o, self), {})
 
     def __mul__(self, o: Any) -> Any:
-        return _ops.multiply(self, o)
+        if isinstance(o, Tracer):
+            return _ops.multiply(self, o)
+        return self._trace.process(_ops.multiply, (self, o), {})  # self's trace is the top
 
     def __rmul__(self, o: Any) -> Any:
-        return _ops.multiply(o, self)
+        if isinstance(o, Tracer):
+            return _ops.multiply(o, self)
+        return self._trace.process(_ops.multiply, (o, self), {})
 
     def __truediv__(self, o: Any) -> Any:
-        return _ops.divide(self, o)
+        if isinstance(o, Tracer):
+            return _ops.divide(self, o)
+        return self._trace.process(_ops.divide, (self, o), {})  # self's trace is the top
 
     def __rtruediv__(self, o: Any) -> Any:
-        return _ops.divide(o, self)
+        if isinstance(o, Tracer):
+            return _ops.divide(o, self)
+        return self._trace.process(_ops.divide, (o, self), {})
 
     def __floordiv__(self, o: Any) -> Any:
         return _ops.floor_divide(self, o)
@@ -320,10 +338,14 @@ class Tracer:
         return _ops.remainder(o, self)
 
     def __pow__(self, o: Any) -> Any:
-        return _ops.pow(self, o)
+        if isinstance(o, Tracer):
+            return _ops.pow(self, o)
+        return self._trace.process(_ops.pow, (self, o), {})  # self's trace is the top
 
     def __rpow__(self, o: Any) -> Any:
-        return _ops.pow(o, self)
+        if isinstance(o, Tracer):
+            return _ops.pow(o, self)
+        return self._trace.process(_ops.pow, (o, self), {})
 
     def __matmul__(self, o: Any) -> Any:
         return _ops.matmul(self, o)

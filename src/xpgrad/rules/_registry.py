@@ -477,6 +477,22 @@ class Meta:
         return len(self.shape)
 
 
+_METAS: dict = {}
+
+
+def meta_of(x: Any) -> Meta:
+    """``Meta(x)``, shared by every value of that shape and dtype (hot pullbacks keep
+    one instead of allocating one per operation)."""
+    dt = x.dtype
+    key = (x.shape, type(dt), dt)  # the type first: no cross-library dtype comparison
+    m = _METAS.get(key)
+    if m is None:
+        if len(_METAS) >= 4096:  # a program with ever-changing shapes: start over
+            _METAS.clear()
+        m = _METAS[key] = Meta(x)
+    return m
+
+
 def nondifferentiable(
     *names: str,
     batch: str | Callable = "elementwise",

@@ -26,7 +26,7 @@ from ._registry import (
     primitive,
     shapes_samples,
     unary,
-    Meta,
+    meta_of,
     unbroadcast,
     broadcast_tangent,
     complex_ok,
@@ -101,8 +101,8 @@ def _add_vjp(primals: list, needs: list) -> tuple:
     x, y = primals
     # keep the operands' shapes and dtypes, not their values (x @ W in x @ W + b
     # is then freed once the next layer has used it)
-    mx = Meta(x) if needs[0] else None
-    my = Meta(y) if needs[1] else None
+    mx = meta_of(x) if needs[0] else None
+    my = meta_of(y) if needs[1] else None
     return add(x, y), partial(_add_pullback, mx, my)
 
 
@@ -128,8 +128,8 @@ def _sub_pullback(mx: Any, my: Any, ct: Any) -> tuple:
 
 def _sub_vjp(primals: list, needs: list) -> tuple:
     x, y = primals
-    mx = Meta(x) if needs[0] else None  # shapes and dtypes only, as in add
-    my = Meta(y) if needs[1] else None
+    mx = meta_of(x) if needs[0] else None  # shapes and dtypes only, as in add
+    my = meta_of(y) if needs[1] else None
     return subtract(x, y), partial(_sub_pullback, mx, my)
 
 
