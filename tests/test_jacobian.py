@@ -295,10 +295,14 @@ def test_cpu_chunks_are_sized_to_the_cache() -> None:
     k = C.choose_chunk(2000, per, 8, None, None, "jacobian", like=x)
     assert 1 < k < 2000
     assert k * 8 * per <= C.CPU_CHUNK_BYTES < (k + 1) * 8 * per
+    # a big problem is split into at most CPU_MAX_PASSES passes, however wide
+    big = C.choose_chunk(3200, 6400, 8, None, None, "jacobian", like=x)
+    assert big * 8 * 6400 > C.CPU_CHUNK_BYTES
+    assert -(-3200 // big) == C.CPU_MAX_PASSES
     # with no array to place it, only the memory budget counts: one pass
     assert C.choose_chunk(2000, per, 8, None, None, "jacobian") == 2000
     # a very wide direction still gets CPU_CHUNK_MIN of them, not one
-    assert C.choose_chunk(10_000, 10**5, 8, None, None, "jacobian", like=x) == C.CPU_CHUNK_MIN
+    assert C.choose_chunk(100, 10**5, 8, None, None, "jacobian", like=x) == C.CPU_CHUNK_MIN
     # a smaller budget and an explicit chunk_size both win over the cache rule
     small = C.choose_chunk(2000, per, 8, None, 2**20, "jacobian", like=x)
     assert small * C.WORK_FACTOR * 8 * per <= 2**20 < (small + 1) * C.WORK_FACTOR * 8 * per

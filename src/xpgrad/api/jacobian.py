@@ -275,8 +275,8 @@ def jacobian(
         (``n_in``: elements of the arguments it differentiates, ``n_out``: of
         ``y``; room for about eight tangent or cotangent copies of them), and
         the chunk holds as many directions as fit; on a CPU it is also kept
-        to about 4 MiB of basis (at least 32 directions), so the batched
-        elementwise work runs in cache. A program whose
+        to about 4 MiB of basis (at least 32 directions, at most 8 passes),
+        so the batched elementwise work runs in cache. A program whose
         intermediates are much larger than its inputs and outputs needs a
         smaller budget or an explicit ``chunk_size``. The result itself comes
         on top of the budget.
