@@ -199,6 +199,12 @@ def targets(record: dict) -> list[tuple]:
             v = xr(rows[row], key)
             res.append((f"{row}: {what}", _fmt_r(v) + "x" if v else "-",
                         None if v is None else v <= limit))
+    w2 = rows.get("W2 tiny_ops_grad")
+    if w2:
+        a, b = w2["libs"].get("xpgrad", {}), w2["libs"].get("bare tape", {})
+        if "median_s" in a and "median_s" in b:
+            res.append(("W2: xpgrad ÷ the bare NumPy tape, same run (information)",
+                        f"{paired_ratio(a, b):.2f}x", None))
     w3 = rows.get("W3 jacobian_square")
     if w3:
         a, b = w3["libs"].get("xpgrad", {}), w3["libs"].get("xpgrad loop", {})

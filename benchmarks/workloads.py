@@ -17,6 +17,7 @@ import numpy as np
 
 import xpgrad
 
+from . import bare_tape
 from ._harness import Case, Unavailable
 from ._peers import Peers
 
@@ -185,6 +186,7 @@ def w2(P: Peers) -> list[Case]:
     x = np.linspace(-1.0, 1.0, 8)
     c = Case("W2 tiny_ops_grad", "W2", lambda: tiny_ops(np, x))
     c.add("xpgrad", lambda: first(api("gradient"), xpg(tiny_ops), x))
+    c.add("bare tape", lambda: partial(bare_tape.grad, tiny_ops, x))
     add_peers(c, P, plain(P, tiny_ops), (x,),
               lambda f: P.jax.grad(f), lambda f: P.torch.func.grad(f),
               lambda f: P.autograd.grad(f))
