@@ -20,8 +20,8 @@ def _xp(x):
 
 
 def _fd_gradient(L, z: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """dL/dx - i dL/dy by central differences (independent of xpgrad)."""
-    g = np.zeros_like(z)
+    """dL/dx - i dL/dy by central differences (independent of xpgrad; NumPy only)."""
+    g = np.zeros(z.shape, dtype=np.complex128)
     for i in range(z.size):
         e = np.zeros(z.size, dtype=z.dtype)
         e[i] = eps

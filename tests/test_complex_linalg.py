@@ -25,23 +25,11 @@ import numpy as np
 import pytest
 
 import xpgrad
+from test_complex import _fd_gradient  # dL/dx - i dL/dy by central differences
 
 
 def _ns(x: Any) -> Any:
     return x.__array_namespace__()
-
-
-def _fd_gradient(L: Callable, z: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """dL/dx - i dL/dy by central differences (NumPy only)."""
-    g = np.zeros(z.shape, dtype=np.complex128)
-    for i in range(z.size):
-        e = np.zeros(z.size, dtype=z.dtype)
-        e[i] = eps
-        e = e.reshape(z.shape)
-        dx = (L(z + e) - L(z - e)) / (2 * eps)
-        dy = (L(z + 1j * e) - L(z - 1j * e)) / (2 * eps)
-        g.flat[i] = dx - 1j * dy
-    return g
 
 
 def _crand(shape: tuple, seed: int, lo: float = -1.0, hi: float = 1.0) -> np.ndarray:

@@ -82,6 +82,19 @@ def _inexact(xp: Any, x: Any) -> bool:
     return E.is_array(x) and xp.isdtype(x.dtype, ("real floating", "complex floating"))
 
 
+def _in_floating_args(f: Callable, args: tuple, idx: list) -> Callable:
+    """``f`` as a function of ``args[i]`` for ``i`` in ``idx``, the others held fixed."""
+    fixed = list(args)
+
+    def g(*vary: Any) -> Any:
+        full = list(fixed)
+        for i, v in zip(idx, vary):
+            full[i] = v
+        return f(*full)
+
+    return g
+
+
 def _vdot(xp: Any, a: list, b: list) -> Any:
     """``Re(sum(a * b))``: the pairing under which a pullback is the transpose.
 
@@ -132,14 +145,7 @@ def check_grads(
     idx = [i for i, a in enumerate(args) if _inexact(xp, a)]
     if not idx:
         return
-    fixed = list(args)
-
-    def g(*vary: Any) -> Any:
-        full = list(fixed)
-        for i, v in zip(idx, vary):
-            full[i] = v
-        return f(*full)
-
+    g = _in_floating_args(f, args, idx)
     x0 = tuple(args[i] for i in idx)
     _check_order1(g, x0, xp, modes, tol, seed)
     if order > 1:
@@ -261,12 +267,7 @@ def check_transpose(
     if not idx:
         return
 
-    def g(*vary: Any) -> Any:
-        full = list(args)
-        for i, v in zip(idx, vary):
-            full[i] = v
-        return f(*full)
-
+    g = _in_floating_args(f, args, idx)
     x0 = tuple(args[i] for i in idx)
     v = tuple(direction(xp, x, seed + 1 + k) for k, x in enumerate(x0))
     y, dy = jvp(g, x0, v)
