@@ -1,7 +1,8 @@
 """Instructions per W2 gradient, counted by valgrind: ``python -m benchmarks.instructions``.
 
-Timings on a shared machine drift; instruction counts do not (with a fixed hash
-seed, to within about 0.5%). This runs W2's xpgrad gradient under
+Timings on a shared machine drift by up to 2x; instruction counts (with a fixed
+hash seed) vary by about 3% between runs of the same code, so run it a few
+times and compare the spread before reading a small change. This runs W2's xpgrad gradient under
 ``valgrind --tool=callgrind`` twice, ``N`` times and zero times, and prints the
 difference per gradient: the cost of one gradient with start-up and imports
 taken out. Needs valgrind on the PATH (``apt install valgrind``); takes a few

@@ -177,6 +177,24 @@ def _derivative_error(what: str) -> TypeError:
     )
 
 
+def _to_top(name: str) -> tuple[Callable, Callable]:
+    """The operator and reflected operator for the primitive ``_ops.<name>``."""
+
+    def op(self: Tracer, o: Any) -> Any:
+        prim = getattr(_ops, name)
+        if isinstance(o, Tracer):
+            return prim(self, o)
+        return self._trace.process(prim, (self, o), {})
+
+    def rop(self: Tracer, o: Any) -> Any:
+        prim = getattr(_ops, name)
+        if isinstance(o, Tracer):
+            return prim(o, self)
+        return self._trace.process(prim, (o, self), {})
+
+    return op, rop
+
+
 class Tracer:
     """A value followed by a transformation; an Array API array in its own right."""
 
@@ -283,47 +301,13 @@ class Tracer:
         return _concrete(self, "dlpack").__dlpack_device__()
 
     # -- operators: the same functions as the traced namespace -----------------
-    # With a number or a raw array on the other side, this tracer's trace is the
-    # top one: the hottest operators go to it without the primitive's dispatch.
-    def __add__(self, o: Any) -> Any:
-        if isinstance(o, Tracer):
-            return _ops.add(self, o)
-        return self._trace.process(_ops.add, (self, o), {})  # self's trace is the top
-
-    def __radd__(self, o: Any) -> Any:
-        if isinstance(o, Tracer):
-            return _ops.add(o, self)
-        return self._trace.process(_ops.add, (o, self), {})
-
-    def __sub__(self, o: Any) -> Any:
-        if isinstance(o, Tracer):
-            return _ops.subtract(self, o)
-        return self._trace.process(_ops.subtract, (self, o), {})  # self's trace is the top
-
-    def __rsub__(self, o: Any) -> Any:
-        if isinstance(o, Tracer):
-            return _ops.subtract(o, self)
-        return self._trace.process(_ops.subtract, (o, self), {})
-
-    def __mul__(self, o: Any) -> Any:
-        if isinstance(o, Tracer):
-            return _ops.multiply(self, o)
-        return self._trace.process(_ops.multiply, (self, o), {})  # self's trace is the top
-
-    def __rmul__(self, o: Any) -> Any:
-        if isinstance(o, Tracer):
-            return _ops.multiply(o, self)
-        return self._trace.process(_ops.multiply, (o, self), {})
-
-    def __truediv__(self, o: Any) -> Any:
-        if isinstance(o, Tracer):
-            return _ops.divide(self, o)
-        return self._trace.process(_ops.divide, (self, o), {})  # self's trace is the top
-
-    def __rtruediv__(self, o: Any) -> Any:
-        if isinstance(o, Tracer):
-            return _ops.divide(o, self)
-        return self._trace.process(_ops.divide, (o, self), {})
+    # The hottest operators: with a number or a raw array on the other side, this
+    # tracer's trace is the top one, so they go to it without the primitive's
+    # dispatch (2.6% of W2's instructions, python -m benchmarks.instructions).
+    __add__, __radd__ = _to_top("add")
+    __sub__, __rsub__ = _to_top("subtract")
+    __mul__, __rmul__ = _to_top("multiply")
+    __truediv__, __rtruediv__ = _to_top("divide")
 
     def __floordiv__(self, o: Any) -> Any:
         return _ops.floor_divide(self, o)
@@ -337,15 +321,7 @@ class Tracer:
     def __rmod__(self, o: Any) -> Any:
         return _ops.remainder(o, self)
 
-    def __pow__(self, o: Any) -> Any:
-        if isinstance(o, Tracer):
-            return _ops.pow(self, o)
-        return self._trace.process(_ops.pow, (self, o), {})  # self's trace is the top
-
-    def __rpow__(self, o: Any) -> Any:
-        if isinstance(o, Tracer):
-            return _ops.pow(o, self)
-        return self._trace.process(_ops.pow, (o, self), {})
+    __pow__, __rpow__ = _to_top("pow")
 
     def __matmul__(self, o: Any) -> Any:
         return _ops.matmul(self, o)

@@ -183,7 +183,8 @@ def basis(
 
     Eager backends get ``xp.eye(k, n, k=start)``. A lazy backend without a hook
     gets it built from two ``arange`` instead: a non-square Dask ``eye``
-    (array-api-compat 1.16, dask 2026.8) builds a graph that fails to compute ("Missing dependency ('eye-...', 0, 1)"), because
+    (array-api-compat 1.16, dask 2026.8) builds a graph that fails to compute
+    ("Missing dependency ('eye-...', 0, 1)"), because
     ``dask.array.eye`` takes its second positional argument as ``chunks``.
     """
     fn = backends.hook(_raw(like), "basis") if like is not None else None
