@@ -107,11 +107,12 @@ class Spy:
     def __call__(self, x: Any) -> Any:
         y = x * x
         z = np.sin(y)
-        node = getattr(z, "node", None)  # the reverse-mode tape node, when outermost
+        node = getattr(z, "node", None)  # the reverse-mode tape entry's index, when outermost
         if node is not None:
+            tape = z._trace.tape
             self.refs["trace"] = weakref.ref(z._trace)
-            self.refs["sin_pullback"] = weakref.ref(node.pullback)
-            self.refs["multiply_pullback"] = weakref.ref(y.node.pullback)
+            self.refs["sin_pullback"] = weakref.ref(tape[node][0])
+            self.refs["multiply_pullback"] = weakref.ref(tape[y.node][0])
         self.refs["intermediate"] = weakref.ref(_bottom(z))
         big = np.zeros(1000) + y[0]  # captured by sin's pullback (cos reads it)
         self.refs["big"] = weakref.ref(_bottom(big))

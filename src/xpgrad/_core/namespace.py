@@ -206,7 +206,7 @@ def device_of(x: Any) -> Any:
 
 def install_operators() -> None:
     """Point the Tracer operators at the registered primitives."""
-    from ..rules import NAMESPACE, F
+    from ..rules import NAMESPACE, PRIMITIVES, F
     from ..rules.indexing import getitem
 
     F.getitem = getitem
@@ -219,4 +219,5 @@ def install_operators() -> None:
         if name in NAMESPACE:
             ufuncs[uname] = NAMESPACE[name]
     F.UFUNCS = ufuncs
+    F.PRIMITIVES = PRIMITIVES
     _trace._ops = F

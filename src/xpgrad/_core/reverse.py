@@ -1,10 +1,17 @@
-"""Reverse mode: a tape of nodes, walked backwards by a loop (never recursion).
+"""Reverse mode: a tape of entries, walked backwards by a loop (never recursion).
 
-Each traced operation appends one ``Node`` holding the rule's pullback and the
-nodes of its traced arguments. Nodes are appended in creation order, which is a
-topological order, so the backward pass is a reversed loop over the tape that
-accumulates cotangents on the nodes themselves (no dictionaries on the hot path).
-Tracers keep their node, never their parents' values: intermediates are kept
+Each traced operation appends one entry to its trace's tape, ``(pullback,
+parents)``, where ``parents`` holds the tape index of each traced argument
+(``None`` for constants); a tracer keeps the index of its entry. Entries are
+appended in creation order, which is a topological order, so the backward pass
+is a reversed loop over the tape that accumulates cotangents in a list indexed
+like the tape. A leaf (an argument being differentiated) is ``(None, ())``;
+output ``j`` of ``n`` of a primitive with several results at index ``k`` is
+``(k, (j, n))``. Entries are tuples of a partial and integers, not objects
+with attributes: the cheapest record Python can make, and one the garbage
+collector stops tracking once its parents are plain integers.
+
+Tracers keep their index, never their parents' values: intermediates are kept
 alive only by what the pullbacks capture.
 """
 
@@ -15,24 +22,13 @@ from typing import Any, Callable
 
 from .trace import Primitive, Trace, Tracer, _no_rule, bind
 
-__all__ = ["ReverseTrace", "ReverseTracer", "Node", "backward"]
-
-
-class Node:
-    __slots__ = ("pullback", "parents", "ct", "index", "nout")
-
-    def __init__(self, pullback: Callable | None, parents: Any, index: int = -1, nout: int = 1):
-        self.pullback = pullback
-        self.parents = parents
-        self.ct: Any = None
-        self.index = index  # >= 0: this node is output `index` of parents[0]
-        self.nout = nout
+__all__ = ["ReverseTrace", "ReverseTracer", "backward"]
 
 
 class ReverseTracer(Tracer):
     __slots__ = ("primal", "node")
 
-    def __init__(self, trace: Trace, primal: Any, node: Node):
+    def __init__(self, trace: Trace, primal: Any, node: int):
         self._trace = trace
         self.primal = primal
         self.node = node
@@ -48,7 +44,7 @@ class ReverseTracer(Tracer):
 class ReverseTrace(Trace):
     def __init__(self, level: int, ns: Any):
         super().__init__(level, ns)
-        self.tape: list[Node] = []
+        self.tape: list[Any] = []
         self.lock = threading.Lock()
         self.finalizers: list[Callable[[], None]] = []
 
@@ -69,7 +65,10 @@ class ReverseTrace(Trace):
                 pb, nb = b.primal, b.node
             else:
                 pb, nb = b, None
-            out, pullback = vjp([pa, pb], [na is not None, nb is not None], **params)
+            if params:
+                out, pullback = vjp([pa, pb], [na is not None, nb is not None], **params)
+            else:  # no ``**{}``: a call with keywords unpacked takes the slow path
+                out, pullback = vjp([pa, pb], [na is not None, nb is not None])
             parents = (na, nb)
         else:
             primals = []
@@ -85,72 +84,69 @@ class ReverseTrace(Trace):
                     parents.append(None)
                     needs.append(False)
             out, pullback = vjp(primals, needs, **params)
-        node = Node(pullback, parents)
+            parents = tuple(parents)
         tape = self.tape
-        tape.append(node)
+        i = len(tape)
+        tape.append((pullback, parents))
         if prim.multiple_results:
-            node.nout = len(out)
+            n = len(out)
             outs = []
-            for i, o in enumerate(out):
-                sub = Node(None, (node,), i)
-                tape.append(sub)
-                outs.append(ReverseTracer(self, o, sub))
+            for j, o in enumerate(out):
+                outs.append(ReverseTracer(self, o, len(tape)))
+                tape.append((i, (j, n)))
             return tuple(outs)
-        return ReverseTracer(self, out, node)
+        return ReverseTracer(self, out, i)
 
     def new_leaf(self, value: Any) -> ReverseTracer:
-        return ReverseTracer(self, value, Node(None, ()))
+        tape = self.tape
+        tape.append((None, ()))
+        return ReverseTracer(self, value, len(tape) - 1)
 
 
 def _lower(a: Any, trace: Trace) -> Any:
     return a.primal if type(a) is ReverseTracer and a._trace is trace else a
 
 
-def _accumulate(node: Node, g: Any, add: Callable) -> None:
-    if node.ct is None:
-        node.ct = g
-    else:
-        node.ct = add(node.ct, g)
-
-
 def backward(
-    tape: list[Node], roots: list[tuple[Node, Any]], add: Callable, release: bool = False
-) -> None:
-    """Propagate cotangents from ``roots`` (node, ct) to every node of ``tape``.
+    tape: list, roots: list[tuple[int, Any]], add: Callable, release: bool = False
+) -> list:
+    """Propagate cotangents from ``roots`` (tape index, ct) through ``tape``.
 
-    With ``release`` the tape is consumed: each node is dropped as soon as its
-    pullback has run, so the intermediates it kept are freed during the backward
-    pass rather than after it (a single-use tape, as in ``gradient``).
+    Returns the cotangents by tape index; those of leaves are kept, every other
+    one is dropped once its pullback has run. With ``release`` the tape is
+    consumed: each entry is dropped as soon as it has been visited, so the
+    intermediates its pullback kept are freed during the backward pass rather
+    than after it (a single-use tape, as in ``gradient``).
     """
-    for node in tape:
-        node.ct = None
+    cts: list[Any] = [None] * len(tape)
     for node, ct in roots:
         if ct is not None:
-            _accumulate(node, ct, add)
+            c = cts[node]
+            cts[node] = ct if c is None else add(c, ct)
     for i in range(len(tape) - 1, -1, -1):
-        node = tape[i]
-        if release:  # drop the node (and what its pullback keeps) once it has run
-            tape[i] = None  # type: ignore[call-overload]
-        ct = node.ct
+        ct = cts[i]
         if ct is None:
+            if release:
+                tape[i] = None
             continue
-        if node.index >= 0:  # one output of a multi-output node
-            node.ct = None
-            owner = node.parents[0]
-            if owner.ct is None:
-                owner.ct = [None] * owner.nout
-            slot = owner.ct[node.index]
-            owner.ct[node.index] = ct if slot is None else add(slot, ct)
+        pullback, parents = tape[i]
+        if release:  # drop the entry (and what its pullback keeps) once it has run
+            tape[i] = None
+        if pullback is None:  # a leaf: its cotangent is the caller's
             continue
-        node.ct = None
-        if node.pullback is None:
+        cts[i] = None
+        if type(pullback) is int:  # output j of n of the entry at index ``pullback``
+            j, n = parents
+            outs = cts[pullback]
+            if outs is None:
+                outs = cts[pullback] = [None] * n
+            c = outs[j]
+            outs[j] = ct if c is None else add(c, ct)
             continue
-        cts = node.pullback(ct)
-        for p, g in zip(node.parents, cts):
+        for p, g in zip(parents, pullback(ct)):
             if p is not None and g is not None:
-                if p.ct is None:
-                    p.ct = g
-                else:
-                    p.ct = add(p.ct, g)
+                c = cts[p]
+                cts[p] = g if c is None else add(c, g)
     if release:
         tape.clear()
+    return cts

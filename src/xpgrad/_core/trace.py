@@ -18,6 +18,7 @@ __all__ = [
     "Trace",
     "Tracer",
     "bind",
+    "fast_call",
     "new_level",
     "LeakedTracerError",
     "NoRuleError",
@@ -73,6 +74,7 @@ class Primitive:
         "differentiable",
         "samples",
         "tol",
+        "fast",
         "__weakref__",
     )
 
@@ -87,6 +89,9 @@ class Primitive:
         self.differentiable = True
         self.samples: Callable | None = None
         self.tol: dict | None = None
+        #: what the traced namespace exports: ``self``, or for primitives of a fixed
+        #: number of positional arguments a plain function (see ``fast_call``)
+        self.fast: Callable = self
 
     def __call__(self, *args: Any, **params: Any) -> Any:
         # bind(), inlined: this is the hottest line of the library
@@ -99,7 +104,7 @@ class Primitive:
                     top = t
                     level = t.level
         if top is None:
-            return self.impl(*args, **params)
+            return self.impl(*args, **params) if params else self.impl(*args)
         return top.process(self, args, params)
 
     def __repr__(self) -> str:
@@ -156,6 +161,46 @@ class new_level:
         self.trace.end()
 
 
+def fast_call(p: Primitive, nargs: int) -> Callable:
+    """``p`` as a plain function of ``nargs`` (1 or 2) positional arguments.
+
+    It dispatches as ``Primitive.__call__`` does, for a third of the cost: calling
+    an instance goes through ``__call__``'s lookup and packs ``*args`` and
+    ``**params``, while a closure with a fixed signature does neither. Rules call
+    elementwise primitives several times per operation, in both directions, so
+    this is most of W2's per-operation overhead (``python -m
+    benchmarks.instructions``). The names are the standard's (``sin(x, /)``,
+    ``add(x1, x2, /)``).
+    """
+    fn: Callable
+    if nargs == 1:
+
+        def call1(x: Any, /) -> Any:
+            if isinstance(x, Tracer):
+                return x._trace.process(p, (x,), {})
+            return p.impl(x)
+
+        fn = call1
+    elif nargs == 2:
+
+        def call2(x1: Any, x2: Any, /) -> Any:
+            if isinstance(x1, Tracer):
+                t = x1._trace
+                if isinstance(x2, Tracer) and x2._trace.level > t.level:
+                    t = x2._trace
+                return t.process(p, (x1, x2), {})
+            if isinstance(x2, Tracer):
+                return x2._trace.process(p, (x1, x2), {})
+            return p.impl(x1, x2)
+
+        fn = call2
+    else:
+        raise ValueError(f"fast_call: nargs must be 1 or 2, not {nargs!r}")
+    fn.__name__ = fn.__qualname__ = p.name.rsplit(".", 1)[-1]
+    setattr(fn, "primitive", p)  # noqa: B010 (functions take attributes; mypy does not know)
+    return fn
+
+
 def bind(prim: Primitive, args: tuple, params: dict) -> Any:
     """Apply ``prim`` to ``args``: interpreted by the highest trace, else eagerly.
 
@@ -181,15 +226,15 @@ def _to_top(name: str) -> tuple[Callable, Callable]:
     """The operator and reflected operator for the primitive ``_ops.<name>``."""
 
     def op(self: Tracer, o: Any) -> Any:
-        prim = getattr(_ops, name)
+        prim = _ops.PRIMITIVES[name]
         if isinstance(o, Tracer):
-            return prim(self, o)
+            return prim.fast(self, o)
         return self._trace.process(prim, (self, o), {})
 
     def rop(self: Tracer, o: Any) -> Any:
-        prim = getattr(_ops, name)
+        prim = _ops.PRIMITIVES[name]
         if isinstance(o, Tracer):
-            return prim(o, self)
+            return prim.fast(o, self)
         return self._trace.process(prim, (o, self), {})
 
     return op, rop

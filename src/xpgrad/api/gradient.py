@@ -59,10 +59,7 @@ class _Recorded:
         """Cotangents of the arguments (pytrees like the arguments, None where unused)."""
         trace = self.trace
         with trace.lock:
-            for t in self.tracers:
-                if t is not None:
-                    t.node.ct = None
-            backward(trace.tape, roots, F.add, release)
+            cts = backward(trace.tape, roots, F.add, release)
             grads: list[Any] = []
             # a rule may hand one cotangent to several inputs (add's pullback): each
             # result must be its own array, or writing into one would change another
@@ -71,12 +68,11 @@ class _Recorded:
                 if t is None:
                     grads.append(None)
                 else:
-                    g = E.to_python(t.node.ct, x, self.xp)
+                    g = E.to_python(cts[t.node], x, self.xp)
                     if id(g) in seen:
                         g = E.private(g, self.xp)
                     seen.add(id(g))
                     grads.append(g)
-                    t.node.ct = None
             for fin in trace.finalizers:
                 fin()
         return tuple(E.unflatten(self.args_tree, grads))

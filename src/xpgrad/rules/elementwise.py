@@ -64,17 +64,19 @@ unary("reciprocal", lambda x, y: -(y * y), domain=(0.3, 2.0))
 
 
 # -- linear unary ------------------------------------------------------------------
-_neg = linear("negative", lambda ct, x: -ct)
-_pos = linear("positive", lambda ct, x: ct)
+_neg = linear("negative", lambda ct, x: -ct, nargs=1)
+_pos = linear("positive", lambda ct, x: ct, nargs=1)
 for _p in (_neg, _pos):
     defrule(_p, batch=elementwise_batch(_p), samples=shapes_samples(1))
 
 
 # -- binary, with partials ----------------------------------------------------------
-add = primitive("add", operator.add)
-subtract = primitive("subtract", operator.sub)
-multiply = primitive("multiply", operator.mul)
-divide = primitive("divide", operator.truediv)
+add_p = primitive("add", operator.add, nargs=2)
+subtract_p = primitive("subtract", operator.sub, nargs=2)
+multiply_p = primitive("multiply", operator.mul, nargs=2)
+divide_p = primitive("divide", operator.truediv, nargs=2)
+# the rules below call the exported functions (see primitive's ``nargs``)
+add, subtract, multiply, divide = add_p.fast, subtract_p.fast, multiply_p.fast, divide_p.fast
 
 
 def _add_jvp(primals: list, tangents: list) -> tuple:
@@ -90,11 +92,17 @@ def _add_jvp(primals: list, tangents: list) -> tuple:
     return out, broadcast_tangent(t, out.shape)
 
 
+# The hot pullbacks test ``unbroadcast``'s common case (same shape and dtype)
+# themselves: a call per cotangent saved, 3% of W2's instructions.
+
+
 def _add_pullback(mx: Any, my: Any, ct: Any) -> tuple:
-    return (
-        unbroadcast(ct, mx) if mx is not None else None,
-        unbroadcast(ct, my) if my is not None else None,
-    )
+    gx = gy = None
+    if mx is not None:
+        gx = ct if ct.shape == mx.shape and ct.dtype == mx.dtype else unbroadcast(ct, mx)
+    if my is not None:
+        gy = ct if ct.shape == my.shape and ct.dtype == my.dtype else unbroadcast(ct, my)
+    return gx, gy
 
 
 def _add_vjp(primals: list, needs: list) -> tuple:
@@ -120,10 +128,14 @@ def _sub_jvp(primals: list, tangents: list) -> tuple:
 
 
 def _sub_pullback(mx: Any, my: Any, ct: Any) -> tuple:
-    return (
-        unbroadcast(ct, mx) if mx is not None else None,
-        unbroadcast(F.negative(ct), my) if my is not None else None,
-    )
+    gx = gy = None
+    if mx is not None:
+        gx = ct if ct.shape == mx.shape and ct.dtype == mx.dtype else unbroadcast(ct, mx)
+    if my is not None:
+        gy = F.negative(ct)
+        if gy.shape != my.shape or gy.dtype != my.dtype:
+            gy = unbroadcast(gy, my)
+    return gx, gy
 
 
 def _sub_vjp(primals: list, needs: list) -> tuple:
@@ -147,10 +159,16 @@ def _mul_jvp(primals: list, tangents: list) -> tuple:
 
 
 def _mul_pullback(x: Any, y: Any, nx: bool, ny: bool, ct: Any) -> tuple:
-    return (
-        unbroadcast(multiply(ct, y), x) if nx else None,
-        unbroadcast(multiply(ct, x), y) if ny else None,
-    )
+    gx = gy = None
+    if nx:
+        gx = multiply(ct, y)
+        if gx.shape != x.shape or gx.dtype != x.dtype:
+            gx = unbroadcast(gx, x)
+    if ny:
+        gy = multiply(ct, x)
+        if gy.shape != y.shape or gy.dtype != y.dtype:
+            gy = unbroadcast(gy, y)
+    return gx, gy
 
 
 def _mul_vjp(primals: list, needs: list) -> tuple:
@@ -186,16 +204,16 @@ def _div_vjp(primals: list, needs: list) -> tuple:
 
 _binary_samples = shapes_samples(2)
 for _p, _j, _v in (
-    (add, _add_jvp, _add_vjp),
-    (subtract, _sub_jvp, _sub_vjp),
-    (multiply, _mul_jvp, _mul_vjp),
+    (add_p, _add_jvp, _add_vjp),
+    (subtract_p, _sub_jvp, _sub_vjp),
+    (multiply_p, _mul_jvp, _mul_vjp),
 ):
     defrule(_p, jvp=_j, vjp=_v, batch=elementwise_batch(_p), samples=_binary_samples)
 defrule(
-    divide,
+    divide_p,
     jvp=_div_jvp,
     vjp=_div_vjp,
-    batch=elementwise_batch(divide),
+    batch=elementwise_batch(divide_p),
     samples=shapes_samples(2, (0.5, 2.0)),
 )
 
@@ -248,7 +266,8 @@ binary(
 
 
 # -- pow: scalar or array exponent --------------------------------------------------
-pow_ = primitive("pow", operator.pow)
+pow_p = primitive("pow", operator.pow, nargs=2)
+pow_ = pow_p.fast
 
 
 def _pow_dx(x: Any, y: Any, out: Any) -> Any:
@@ -322,7 +341,7 @@ def _pow_samples(make: Any) -> list:
     ]
 
 
-defrule(pow_, jvp=_pow_jvp, vjp=_pow_vjp, batch=elementwise_batch(pow_), samples=_pow_samples)
+defrule(pow_p, jvp=_pow_jvp, vjp=_pow_vjp, batch=elementwise_batch(pow_p), samples=_pow_samples)
 
 
 # -- where and clip ----------------------------------------------------------------
@@ -441,10 +460,15 @@ nondifferentiable(
     "trunc",
     "round",
     "signbit",
-    "nextafter",
     "isnan",
     "isinf",
     "isfinite",
+    "logical_not",
+    "bitwise_invert",
+    nargs=1,
+)
+nondifferentiable(
+    "nextafter",
     "equal",
     "not_equal",
     "less",
@@ -454,14 +478,13 @@ nondifferentiable(
     "logical_and",
     "logical_or",
     "logical_xor",
-    "logical_not",
     "bitwise_and",
     "bitwise_or",
     "bitwise_xor",
-    "bitwise_invert",
     "bitwise_left_shift",
     "bitwise_right_shift",
     "floor_divide",
+    nargs=2,
 )
 
 # The functions the standard defines on complex inputs: the conformance suite

@@ -50,7 +50,7 @@ def _safe(r: Any) -> Any:
     return F.where(F.equal(r, 0), F.ones_like(r), r)
 
 
-abs_ = primitive("abs")
+abs_ = primitive("abs", nargs=1)
 
 
 def _abs_partial(x: Any, out: Any) -> Any:
@@ -88,7 +88,7 @@ defrule(
 
 # sign is piecewise constant on reals (no derivative), but sign(z) = z / |z| moves
 # with z on complex inputs: d sign = (dz - s Re(conj(s) dz)) / |z|.
-sign = primitive("sign")
+sign = primitive("sign", nargs=1)
 
 
 def _sign_jvp(primals: list, tangents: list) -> tuple:
@@ -126,13 +126,14 @@ def _sign_samples(make: Any) -> list:
 defrule(sign, jvp=_sign_jvp, vjp=_sign_vjp, batch=elementwise_batch(sign), samples=_sign_samples)
 
 
-_conj = linear("conj", lambda ct, x: F.conj(ct))
+_conj = linear("conj", lambda ct, x: F.conj(ct), nargs=1)
 _real = linear(
     "real",
     lambda ct, x: F.astype(ct, x.dtype) if ct.dtype != x.dtype else ct,
+    nargs=1,
 )
 # imag(z) pairs with cotangent ct as Re(ct * imag(dz)) = Re(-1j * ct * dz)
-_imag = linear("imag", lambda ct, x: F.multiply(F.astype(ct, x.dtype), -1j))
+_imag = linear("imag", lambda ct, x: F.multiply(F.astype(ct, x.dtype), -1j), nargs=1)
 for _p in (_conj, _real):
     defrule(_p, batch=elementwise_batch(_p), samples=shapes_samples(1))
 # imag takes complex inputs only (the standard's and array-api-strict's rule)
