@@ -219,5 +219,5 @@ def install_operators() -> None:
         if name in NAMESPACE:
             ufuncs[uname] = NAMESPACE[name]
     F.UFUNCS = ufuncs
-    F.PRIMITIVES = PRIMITIVES
     _trace._ops = F
+    _trace.install_hot_operators(PRIMITIVES)

@@ -54,37 +54,22 @@ class ReverseTrace(Trace):
             if prim.differentiable:
                 raise _no_rule(prim, "reverse-mode (vjp)", "vjp")
             return bind(prim, tuple(_lower(a, self) for a in args), params)
-        parents: Any
-        if len(args) == 2:  # binary operators: most of a program's operations
-            a, b = args
+        if len(args) == 2 and not params and not prim.multiple_results:
+            return self.process2(prim, args[0], args[1])
+        primals = []
+        parents: Any = []
+        needs = []
+        for a in args:
             if type(a) is ReverseTracer and a._trace is self:
-                pa, na = a.primal, a.node
+                primals.append(a.primal)
+                parents.append(a.node)
+                needs.append(True)
             else:
-                pa, na = a, None
-            if type(b) is ReverseTracer and b._trace is self:
-                pb, nb = b.primal, b.node
-            else:
-                pb, nb = b, None
-            if params:
-                out, pullback = vjp([pa, pb], [na is not None, nb is not None], **params)
-            else:  # no ``**{}``: a call with keywords unpacked takes the slow path
-                out, pullback = vjp([pa, pb], [na is not None, nb is not None])
-            parents = (na, nb)
-        else:
-            primals = []
-            parents = []
-            needs = []
-            for a in args:
-                if type(a) is ReverseTracer and a._trace is self:
-                    primals.append(a.primal)
-                    parents.append(a.node)
-                    needs.append(True)
-                else:
-                    primals.append(a)
-                    parents.append(None)
-                    needs.append(False)
-            out, pullback = vjp(primals, needs, **params)
-            parents = tuple(parents)
+                primals.append(a)
+                parents.append(None)
+                needs.append(False)
+        out, pullback = vjp(primals, needs, **params)
+        parents = tuple(parents)
         tape = self.tape
         i = len(tape)
         tape.append((pullback, parents))
@@ -96,6 +81,35 @@ class ReverseTrace(Trace):
                 tape.append((i, (j, n)))
             return tuple(outs)
         return ReverseTracer(self, out, i)
+
+    # The hot path: one- and two-argument calls without parameters (elementwise
+    # functions and operators), with no argument tuple, parameter dict or loop.
+    def process1(self, prim: Primitive, x: Any) -> Any:
+        vjp = prim.vjp
+        if vjp is None or prim.multiple_results:
+            return self.process(prim, (x,), {})
+        # x is this trace's tracer: fast_call sends a call here only then
+        out, pullback = vjp([x.primal], [True])
+        tape = self.tape
+        tape.append((pullback, (x.node,)))
+        return ReverseTracer(self, out, len(tape) - 1)
+
+    def process2(self, prim: Primitive, x1: Any, x2: Any) -> Any:
+        vjp = prim.vjp
+        if vjp is None or prim.multiple_results:
+            return self.process(prim, (x1, x2), {})
+        if type(x1) is ReverseTracer and x1._trace is self:
+            p1, n1 = x1.primal, x1.node
+        else:
+            p1, n1 = x1, None
+        if type(x2) is ReverseTracer and x2._trace is self:
+            p2, n2 = x2.primal, x2.node
+        else:
+            p2, n2 = x2, None
+        out, pullback = vjp([p1, p2], [n1 is not None, n2 is not None])
+        tape = self.tape
+        tape.append((pullback, (n1, n2)))
+        return ReverseTracer(self, out, len(tape) - 1)
 
     def new_leaf(self, value: Any) -> ReverseTracer:
         tape = self.tape

@@ -118,11 +118,20 @@ class Trace:
     """
 
     def __init__(self, level: int, ns: Any):
-        self.level = level
+        self.level: float = level  # an implicit-mode box's trace sits between levels
         self.ns = ns
 
     def process(self, prim: Primitive, args: tuple, params: dict) -> Any:
         raise NotImplementedError
+
+    # What ``fast_call`` and the operators use: a one- or two-argument call with
+    # no parameters, of a primitive with one result. A trace on the hot path
+    # overrides them to skip building the argument tuple and parameter dict.
+    def process1(self, prim: Primitive, x: Any) -> Any:
+        return self.process(prim, (x,), {})
+
+    def process2(self, prim: Primitive, x1: Any, x2: Any) -> Any:
+        return self.process(prim, (x1, x2), {})
 
     def end(self) -> None:
         self.level = _DEAD
@@ -177,7 +186,7 @@ def fast_call(p: Primitive, nargs: int) -> Callable:
 
         def call1(x: Any, /) -> Any:
             if isinstance(x, Tracer):
-                return x._trace.process(p, (x,), {})
+                return x._trace.process1(p, x)
             return p.impl(x)
 
         fn = call1
@@ -188,9 +197,9 @@ def fast_call(p: Primitive, nargs: int) -> Callable:
                 t = x1._trace
                 if isinstance(x2, Tracer) and x2._trace.level > t.level:
                     t = x2._trace
-                return t.process(p, (x1, x2), {})
+                return t.process2(p, x1, x2)
             if isinstance(x2, Tracer):
-                return x2._trace.process(p, (x1, x2), {})
+                return x2._trace.process2(p, x1, x2)
             return p.impl(x1, x2)
 
         fn = call2
@@ -222,22 +231,39 @@ def _derivative_error(what: str) -> TypeError:
     )
 
 
-def _to_top(name: str) -> tuple[Callable, Callable]:
-    """The operator and reflected operator for the primitive ``_ops.<name>``."""
+def _to_top(prim: Primitive) -> tuple[Callable, Callable]:
+    """The operator and reflected operator for the elementwise primitive ``prim``.
+
+    With a number or a raw array on the other side, this tracer's trace is the
+    top one, so they go to it without the primitive's dispatch.
+    """
+    fast = prim.fast
 
     def op(self: Tracer, o: Any) -> Any:
-        prim = _ops.PRIMITIVES[name]
         if isinstance(o, Tracer):
-            return prim.fast(self, o)
-        return self._trace.process(prim, (self, o), {})
+            return fast(self, o)
+        return self._trace.process2(prim, self, o)
 
     def rop(self: Tracer, o: Any) -> Any:
-        prim = _ops.PRIMITIVES[name]
         if isinstance(o, Tracer):
-            return prim.fast(o, self)
-        return self._trace.process(prim, (o, self), {})
+            return fast(o, self)
+        return self._trace.process2(prim, o, self)
 
     return op, rop
+
+
+def install_hot_operators(prims: dict) -> None:
+    """Bind ``+ - * / **`` of every tracer to their primitives (once the rules exist)."""
+    for name, dunder in (
+        ("add", "add"),
+        ("subtract", "sub"),
+        ("multiply", "mul"),
+        ("divide", "truediv"),
+        ("pow", "pow"),
+    ):
+        op, rop = _to_top(prims[name])
+        setattr(Tracer, f"__{dunder}__", op)
+        setattr(Tracer, f"__r{dunder}__", rop)
 
 
 class Tracer:
@@ -346,13 +372,8 @@ class Tracer:
         return _concrete(self, "dlpack").__dlpack_device__()
 
     # -- operators: the same functions as the traced namespace -----------------
-    # The hottest operators: with a number or a raw array on the other side, this
-    # tracer's trace is the top one, so they go to it without the primitive's
-    # dispatch (2.6% of W2's instructions, python -m benchmarks.instructions).
-    __add__, __radd__ = _to_top("add")
-    __sub__, __rsub__ = _to_top("subtract")
-    __mul__, __rmul__ = _to_top("multiply")
-    __truediv__, __rtruediv__ = _to_top("divide")
+    # The hottest ones, + - * / **, are set by install_hot_operators once the
+    # rules are registered (bound to their primitives: no lookup per call).
 
     def __floordiv__(self, o: Any) -> Any:
         return _ops.floor_divide(self, o)
@@ -365,8 +386,6 @@ class Tracer:
 
     def __rmod__(self, o: Any) -> Any:
         return _ops.remainder(o, self)
-
-    __pow__, __rpow__ = _to_top("pow")
 
     def __matmul__(self, o: Any) -> Any:
         return _ops.matmul(self, o)

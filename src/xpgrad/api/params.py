@@ -21,7 +21,7 @@ import operator
 from typing import Any, Callable, Iterable, Iterator
 
 from .. import backends
-from .._core.trace import Tracer, bind
+from .._core.trace import Trace, Tracer, bind
 from . import _edge as E
 
 __all__ = ["Param", "param", "Params", "implicit", "unbox"]
@@ -49,7 +49,7 @@ def _unbox_deep(x: Any) -> Any:
     return x
 
 
-class _BoxTrace:
+class _BoxTrace(Trace):
     """The trace of a box: unbox the arguments, then bind again."""
 
     __slots__ = ("level", "box")
