@@ -29,7 +29,8 @@ WHAT = ("forward", "bare", "xpgrad")
 
 def _run(what: str, n: int) -> int:
     with tempfile.TemporaryDirectory() as d:
-        env = dict(os.environ, PYTHONHASHSEED="0")
+        # one BLAS thread: idle BLAS threads spinning would be counted too
+        env = dict(os.environ, PYTHONHASHSEED="0", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
         cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={d}/out",
                sys.executable, "-m", "benchmarks.instructions", "--inner", what, str(n)]
         r = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)

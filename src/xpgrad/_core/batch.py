@@ -1,13 +1,18 @@
 """Batching (vmap): a value with one extra leading axis, the batch axis.
 
 The batch axis of a ``BatchTracer``'s physical value is always axis 0, so batch
-rules only need to know *whether* each argument is batched.
+rules only need to know *whether* each argument is batched. The value may be a
+``OneHot`` (a Jacobian's basis, kept symbolic): the trace applies the few
+functions that keep or use its structure and hands every other rule the dense
+array.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from . import onehot
+from .onehot import OneHot
 from .trace import Primitive, Trace, Tracer, _no_rule
 
 __all__ = ["BatchTrace", "BatchTracer"]
@@ -22,7 +27,10 @@ class BatchTracer(Tracer):
 
     @property
     def _value(self) -> Any:
-        return self.val
+        v = self.val
+        if type(v) is OneHot:  # code that reaches for the backend array gets it dense
+            v = self.val = v.dense()
+        return v
 
     @property
     def shape(self) -> tuple:
@@ -48,13 +56,21 @@ class BatchTrace(Trace):
     def process(self, prim: Primitive, args: tuple, params: dict) -> Any:
         vals = []
         batched = []
+        structured = False
         for a in args:
             if type(a) is BatchTracer and a._trace is self:
-                vals.append(a.val)
+                v = a.val
+                structured = structured or type(v) is OneHot
+                vals.append(v)
                 batched.append(True)
             else:
                 vals.append(a)
                 batched.append(False)
+        if structured:  # a Jacobian's basis, still symbolic (see onehot)
+            out = onehot.apply(prim.name, vals, batched, params)
+            if out is not None:
+                return BatchTracer(self, out)
+            vals = [v.dense() if type(v) is OneHot else v for v in vals]
         rule = prim.batch
         if rule is None:
             raise _no_rule(prim, "batching (vmap, jacobian, hessian)", "batch")

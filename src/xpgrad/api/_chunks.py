@@ -13,6 +13,7 @@ from typing import Any
 import array_api_compat
 
 from .. import backends
+from .._core.onehot import OneHot
 from .._core.trace import Tracer
 from ..rules import F
 from . import _edge as E
@@ -200,6 +201,36 @@ def basis(
     if chunk is not None:
         e = backends.rechunk_batch(e, chunk)
     return e
+
+
+#: Whether eager Jacobians of 1-D arguments or outputs start from a symbolic
+#: one-hot basis (``_core.onehot``); tests compare both paths.
+ONEHOT = True
+
+
+def structured_basis(
+    xp: Any,
+    start: int,
+    k: int,
+    n: int,
+    dtype: Any,
+    shape: tuple,
+    device: Any,
+    chunk: int | None = None,
+    like: Any = None,
+) -> Any:
+    """``basis(...)``, as a ``OneHot`` where that is the same batch: an eager
+    backend (no ``basis`` hook) and directions that are vectors (``shape == (n,)``)."""
+    if (
+        ONEHOT
+        and tuple(shape) == (n,)
+        and n > 1
+        and like is not None
+        and backends.hook(_raw(like), "basis") is None
+        and not backends.is_lazy(_raw(like))
+    ):
+        return OneHot(xp, k, n, start, None, (n,), dtype, device)
+    return basis(xp, start, k, n, dtype, shape, device, chunk=chunk, like=like)
 
 
 def one_pass(like: Any) -> bool:

@@ -19,7 +19,7 @@ from ..rules import F
 from . import _chunks as C
 from . import _edge as E
 from .gradient import _python_val, pullback
-from .vmap import vmap
+from .vmap import map_basis
 
 if TYPE_CHECKING:
     from .grads import Grads
@@ -86,11 +86,13 @@ def _reverse(
     blocks: list[Any] = [C.Blocks(xp, (m, s), 0, nblocks) for s in sizes]
     missing = [False] * len(dargs)
     dev = C.device_of(y)
-    batched_back = vmap(back)
+    batched_back = map_basis(back, xp)
     for start in range(0, m, step):
         kk = min(step, m - start)
         cts = batched_back(
-            C.basis(xp, start, kk, m, y.dtype, tuple(y.shape), dev, chunk=chunk_size, like=y)
+            C.structured_basis(
+                xp, start, kk, m, y.dtype, tuple(y.shape), dev, chunk=chunk_size, like=y
+            )
         )
         for i, ct in enumerate(cts):
             if ct is None:
@@ -162,11 +164,11 @@ def _forward_one(
     step = n if C.one_pass(xa) else k  # Dask: one pass, see _reverse
     blocks = C.Blocks(xp, (m, n), 1, -(-n // step))
     dev = C.device_of(xa)
-    batched_push = vmap(_pushforward(g, dargs, i, xp))
+    batched_push = map_basis(_pushforward(g, dargs, i, xp), xp)
     for start in range(0, n, step):
         kk = min(step, n - start)
         dy = batched_push(
-            C.basis(xp, start, kk, n, xa.dtype, shape, dev, chunk=chunk_size, like=xa)
+            C.structured_basis(xp, start, kk, n, xa.dtype, shape, dev, chunk=chunk_size, like=xa)
         )
         blocks.add(F.permute_dims(C.flat_rows(dy, kk), (1, 0)))
         bar.update(kk)

@@ -115,7 +115,7 @@ def _default_impl(name: str, module: str | None) -> Callable:
         fn = cache.get(type(args[0])) if args else None
         if fn is None:
             fn = lookup(args)
-        return fn(*args, **params)
+        return fn(*args, **params) if params else fn(*args)
 
     impl.__name__ = f"{name}_impl"
     return impl

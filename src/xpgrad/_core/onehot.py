@@ -1,0 +1,215 @@
+"""One-hot batches: a Jacobian's basis chunk, kept symbolic while it can be.
+
+A reverse Jacobian maps the pullback over rows of the identity, a forward one
+maps the pushforward over its columns. Materialised, the first matrix product
+such a batch meets (the pullback of ``A @ x``, the pushforward of ``A @ x``)
+multiplies by ``k`` rows of the identity: ``O(k n m)`` work to copy ``k``
+columns of ``A``. Kept as what it is, "row ``r`` is ``d[r]`` at position
+``start + r`` and zero elsewhere", a product with an unbatched array scales
+``d``, a matrix product gathers ``k`` columns or rows (``O(k m)``), and adding
+or removing axes of length 1 changes only the shape. Any other function gets
+the dense batch (``dense()``): the same array the basis was before.
+
+The values are exact: a gathered column equals the matrix product with a row
+of the identity, whose other terms are zeros (except where the matrix holds
+an infinity or NaN, which the product with zero would spread and the gather
+does not). A batch is one-hot only on eager backends and for 1-D arguments
+(see ``jacobian``); everything here is Array API calls through ``F``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+__all__ = ["OneHot", "apply"]
+
+_NUMBERS = (int, float, complex)
+
+
+class OneHot:
+    """``k`` batched values of per-example shape ``shape1``: row ``r`` is ``d[r]``
+    (1 where ``d`` is None) at flat position ``start + r``, zero elsewhere.
+
+    ``shape1`` has ``n`` along one axis and 1 along the others, so the flat
+    position is the position along that axis.
+    """
+
+    __slots__ = ("xp", "k", "n", "start", "d", "shape1", "dtype", "device")
+
+    def __init__(
+        self, xp: Any, k: int, n: int, start: int, d: Any, shape1: tuple, dtype: Any, device: Any
+    ):
+        self.xp = xp
+        self.k = k
+        self.n = n
+        self.start = start
+        self.d = d
+        self.shape1 = shape1
+        self.dtype = dtype
+        self.device = device
+
+    @property
+    def shape(self) -> tuple:
+        return (self.k,) + self.shape1
+
+    @property
+    def ndim(self) -> int:
+        return 1 + len(self.shape1)
+
+    def _like(self, d: Any = None, shape1: tuple | None = None) -> OneHot:
+        return OneHot(
+            self.xp,
+            self.k,
+            self.n,
+            self.start,
+            self.d if d is None else d,
+            self.shape1 if shape1 is None else shape1,
+            self.dtype if d is None else d.dtype,
+            self.device,
+        )
+
+    def values(self) -> Any:
+        """``d``, materialised (ones where it is None)."""
+        if self.d is not None:
+            return self.d
+        kw = {} if self.device is None else {"device": self.device}
+        return self.xp.ones((self.k,), dtype=self.dtype, **kw)
+
+    def dense(self) -> Any:
+        from ..rules import F
+
+        kw = {} if self.device is None else {"device": self.device}
+        e = self.xp.eye(self.k, self.n, k=self.start, dtype=self.dtype, **kw)
+        if self.d is not None:
+            e = F.multiply(e, F.reshape(self.d, (self.k, 1)))
+        return F.reshape(e, self.shape)
+
+
+def _as_vector(u: Any, oh: OneHot) -> Any:
+    """``u``'s values at the batch's positions (``k`` of them), or a scalar; None when
+    ``u`` would broadcast the per-example shape beyond ``shape1``."""
+    from ..rules import F
+
+    if type(u) in _NUMBERS:
+        return u
+    us = tuple(u.shape)
+    s1 = oh.shape1
+    if len(us) > len(s1):
+        return None
+    tail = s1[len(s1) - len(us) :]
+    if any(a != 1 and a != b for a, b in zip(us, tail)):
+        return None
+    size = 1
+    for a in us:
+        size *= a
+    if size == 1:
+        return F.reshape(u, ())
+    return F.reshape(u, (oh.n,))[oh.start : oh.start + oh.k]
+
+
+def _scale(vals: list, batched: list, params: dict, divide: bool = False) -> Any:
+    from ..rules import F
+
+    if len(vals) != 2 or batched[0] == batched[1]:
+        return None
+    i = 0 if batched[0] else 1
+    oh, u = vals[i], vals[1 - i]
+    if type(oh) is not OneHot or (divide and i != 0):
+        return None
+    v = _as_vector(u, oh)
+    if v is None:
+        return None
+    d = F.divide(oh.values(), v) if divide else F.multiply(oh.values(), v)
+    return oh._like(d=d)
+
+
+def _negative(vals: list, batched: list, params: dict) -> Any:
+    from ..rules import F
+
+    return vals[0]._like(d=F.negative(vals[0].values()))
+
+
+def _positive(vals: list, batched: list, params: dict) -> Any:
+    return vals[0]
+
+
+def _unit_axes(oh: OneHot, shape1: tuple) -> Any:
+    """``oh`` with per-example shape ``shape1``, if that only moves axes of length 1."""
+    if sum(1 for s in shape1 if s != 1) != 1 or oh.n not in shape1:
+        return None
+    return oh._like(shape1=tuple(shape1))
+
+
+def _expand_dims(vals: list, batched: list, params: dict) -> Any:
+    oh = vals[0]
+    axis = params.get("axis", 0)
+    nd = len(oh.shape1) + 1
+    if type(axis) is not int or not -nd <= axis < nd:
+        return None
+    a = axis % nd
+    return _unit_axes(oh, oh.shape1[:a] + (1,) + oh.shape1[a:])
+
+
+def _squeeze(vals: list, batched: list, params: dict) -> Any:
+    oh = vals[0]
+    axis = params.get("axis")
+    nd = len(oh.shape1)
+    axes = (axis,) if type(axis) is int else axis
+    if type(axes) is not tuple or not all(type(a) is int and -nd <= a < nd for a in axes):
+        return None
+    drop = {a % nd for a in axes}
+    if any(oh.shape1[a] != 1 for a in drop):
+        return None  # the dense path raises the standard's error
+    return _unit_axes(oh, tuple(s for j, s in enumerate(oh.shape1) if j not in drop))
+
+
+def _reshape(vals: list, batched: list, params: dict) -> Any:
+    shape = params.get("shape")
+    if type(shape) is not tuple or not all(type(s) is int and s >= 1 for s in shape):
+        return None
+    return _unit_axes(vals[0], shape)
+
+
+def _matmul(vals: list, batched: list, params: dict) -> Any:
+    """``M @ v`` or ``v @ M`` for one-hot vectors ``v`` and an unbatched matrix ``M``."""
+    from ..rules import F
+
+    if batched[0] == batched[1]:
+        return None
+    oh, m = (vals[0], vals[1]) if batched[0] else (vals[1], vals[0])
+    if type(oh) is not OneHot or type(m) in _NUMBERS or len(m.shape) != 2:
+        return None
+    n, k, lo = oh.n, oh.k, oh.start
+    if batched[1] and m.shape[1] == n and oh.shape1 in ((n,), (n, 1)):
+        # M @ e_j is column j of M: rows of the result are columns start.. of M
+        out = F.permute_dims(m[:, lo : lo + k], (1, 0))
+        tail: tuple = oh.shape1[1:]
+    elif batched[0] and m.shape[0] == n and oh.shape1 in ((n,), (1, n)):
+        out = m[lo : lo + k, :]  # e_j @ M is row j of M
+        tail = ()
+    else:
+        return None
+    if oh.d is not None or out.dtype != oh.dtype:
+        out = F.multiply(out, F.reshape(oh.values(), (k, 1)))
+    if batched[0] and oh.shape1 == (1, n):
+        return F.reshape(out, (k, 1, out.shape[1]))
+    return F.reshape(out, (k, out.shape[1]) + tail) if tail else out
+
+
+_RULES: dict[str, Callable] = {
+    "multiply": _scale,
+    "divide": lambda v, b, p: _scale(v, b, p, divide=True),
+    "negative": _negative,
+    "positive": _positive,
+    "expand_dims": _expand_dims,
+    "squeeze": _squeeze,
+    "reshape": _reshape,
+    "matmul": _matmul,
+}
+
+
+def apply(name: str, vals: list, batched: list, params: dict) -> Any:
+    """The batched result of primitive ``name`` kept one-hot or computed from the
+    structure, or None: then the caller densifies and runs the batch rule."""
+    rule = _RULES.get(name)
+    return None if rule is None else rule(vals, batched, params)

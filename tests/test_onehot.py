@@ -1,0 +1,172 @@
+"""Jacobians from a symbolic one-hot basis equal those from the dense identity.
+
+``jacobian`` starts eager, 1-D cases from a ``OneHot`` basis (``_core.onehot``):
+products with unbatched arrays scale it, matrix products gather columns or
+rows, and anything else densifies it. Each test takes the same Jacobian with
+the structure switched off (``_chunks.ONEHOT = False``, the plain identity) and
+checks the structured path against it and against the calculus; a spy checks
+that the structure is really used where it should be.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import array_api_compat
+import numpy as np
+import pytest
+
+import xpgrad
+from xpgrad._core import onehot
+from xpgrad.api import _chunks
+
+
+def ns(x: Any) -> Any:
+    return array_api_compat.array_namespace(x)
+
+RNG = np.random.default_rng(7)
+N = 6
+A = RNG.normal(size=(4, N))  # A @ x: columns of A are gathered
+Bt = RNG.normal(size=(N, 5))  # x @ Bt: rows are gathered
+U = RNG.normal(size=N)
+W = RNG.normal(size=(N, 1))
+
+
+def _f(name: str) -> Callable:
+    # written with the namespace's functions, not operators with a raw array on the
+    # left: array-api-strict's arrays refuse a tracer there instead of deferring
+    def c(x: Any, a: Any) -> Any:
+        return ns(x).asarray(a)
+
+    return {
+        "matvec": lambda x: ns(x).tanh(ns(x).matmul(c(x, A), x)),
+        "vecmat": lambda x: ns(x).sin(ns(x).matmul(x, c(x, Bt))),
+        "scale_vector": lambda x: x * c(x, U) * 3.0,
+        "scale_left": lambda x: ns(x).multiply(c(x, U), x),
+        "divide": lambda x: -(x / c(x, U)),
+        "column": lambda x: ns(x).squeeze(
+            ns(x).matmul(c(x, A), ns(x).expand_dims(x * c(x, U[:1]), axis=-1)), axis=-1
+        ),
+        "reshape": lambda x: ns(x).reshape(ns(x).matmul(ns(x).reshape(x, (1, N)), c(x, Bt)), (5,)),
+        "broadcast_column": lambda x: ns(x).reshape(ns(x).reshape(x, (N, 1)) * c(x, W), (N,)),
+        "identity": lambda x: +x,
+        "densify": lambda x: ns(x).exp(x[1:] - x[:-1]),
+        "outer": lambda x: ns(x).reshape(ns(x).reshape(x, (N, 1)) * c(x, U), (N * N,)),
+    }[name]
+
+
+CASES = [
+    "matvec",
+    "vecmat",
+    "scale_vector",
+    "scale_left",
+    "divide",
+    "column",
+    "reshape",
+    "broadcast_column",
+    "identity",
+    "densify",
+    "outer",
+]
+# the cases whose batch stays one-hot (or is consumed by a matrix product)
+# without ever being made dense, in both modes
+NEVER_DENSE = {"matvec", "vecmat", "scale_vector", "scale_left", "divide", "column", "reshape"}
+
+
+def _both(f: Callable, x: Any, mode: str, monkeypatch: pytest.MonkeyPatch) -> tuple:
+    (structured,) = xpgrad.jacobian(f, x, mode=mode)
+    monkeypatch.setattr(_chunks, "ONEHOT", False)
+    (dense,) = xpgrad.jacobian(f, x, mode=mode)
+    monkeypatch.setattr(_chunks, "ONEHOT", True)
+    return np.asarray(structured), np.asarray(dense)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize("case", CASES)
+def test_same_jacobian_as_the_dense_basis(case: str, mode: str, monkeypatch: Any) -> None:
+    x = RNG.normal(size=N)
+    s, d = _both(_f(case), x, mode, monkeypatch)
+    assert s.shape == d.shape and s.dtype == d.dtype
+    np.testing.assert_allclose(s, d, rtol=1e-13, atol=1e-15)
+    # and the calculus, by central differences
+    f = _f(case)
+    h = 1e-6
+    fd = np.stack(
+        [(np.asarray(f(x + h * e)) - np.asarray(f(x - h * e))) / (2 * h) for e in np.eye(N)],
+        axis=1,
+    )
+    np.testing.assert_allclose(s, fd, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize("case", sorted(NEVER_DENSE))
+def test_the_structure_is_used(case: str, mode: str, monkeypatch: Any) -> None:
+    # every function the batch meets keeps or uses its structure: none falls back
+    # to the dense batch (a Jacobian that stays one-hot to the end, such as a
+    # diagonal one, is made dense only as the result)
+    fallbacks: list = []
+    real = onehot.apply
+
+    def spy(name: str, *a: Any) -> Any:
+        out = real(name, *a)
+        if out is None:
+            fallbacks.append(name)
+        return out
+
+    monkeypatch.setattr(onehot, "apply", spy)
+    xpgrad.jacobian(_f(case), RNG.normal(size=N), mode=mode)
+    assert fallbacks == []
+    xpgrad.jacobian(_f("densify"), RNG.normal(size=N), mode=mode)
+    assert fallbacks, "the spy itself must see a fallback"
+
+
+def test_chunks_and_dtypes(monkeypatch: Any) -> None:
+    # several chunks (start > 0), a float32 argument with a float64 matrix, and a
+    # float32 matrix with a float64 argument: the dense path's dtypes
+    x = RNG.normal(size=40)
+    M = RNG.normal(size=(3, 40))
+    for xd, md in ((np.float32, np.float64), (np.float64, np.float32)):
+        xx, MM = x.astype(xd), M.astype(md)
+
+        def f(v: Any) -> Any:
+            return ns(v).matmul(ns(v).asarray(MM), v)
+
+        for mode in ("reverse", "forward"):
+            (s,) = xpgrad.jacobian(f, xx, mode=mode, chunk_size=7)
+            monkeypatch.setattr(_chunks, "ONEHOT", False)
+            (d,) = xpgrad.jacobian(f, xx, mode=mode, chunk_size=7)
+            monkeypatch.setattr(_chunks, "ONEHOT", True)
+            assert s.dtype == d.dtype
+            np.testing.assert_allclose(s, d, rtol=1e-6)
+            np.testing.assert_allclose(s, MM, rtol=1e-6)
+
+
+def test_complex_matrix() -> None:
+    x = RNG.normal(size=N) + 1j * RNG.normal(size=N)
+    M = RNG.normal(size=(3, N)) + 1j * RNG.normal(size=(3, N))
+    for mode in ("reverse", "forward"):
+        (J,) = xpgrad.jacobian(lambda v: ns(v).asarray(M) @ (2.0 * v), x, mode=mode)
+        np.testing.assert_allclose(J, 2.0 * M, rtol=1e-14)
+
+
+def test_a_gather_does_not_spread_an_infinity() -> None:
+    # d(A @ x)/dx = A even where another column of A is infinite: a product with
+    # rows of the identity would give 0 * inf = nan in every row
+    M = np.array([[1.0, np.inf], [2.0, 3.0]])
+    x = np.array([0.5, -0.5])
+    for mode in ("reverse", "forward"):
+        (J,) = xpgrad.jacobian(lambda v: ns(v).asarray(M) @ v, x, mode=mode)
+        np.testing.assert_array_equal(J, M)
+
+
+@pytest.mark.parametrize("backend", ["array_api_strict", "torch"])
+def test_other_backends(backend: str, monkeypatch: Any) -> None:
+    mod = pytest.importorskip(backend)
+    xp = mod if backend == "array_api_strict" else __import__("array_api_compat").get_namespace(
+        mod.zeros(1)
+    )
+    x = xp.asarray(RNG.normal(size=N))
+    for case in ("matvec", "vecmat", "column", "densify"):
+        for mode in ("reverse", "forward"):
+            s, d = _both(_f(case), x, mode, monkeypatch)
+            np.testing.assert_allclose(s, d, rtol=1e-12, atol=1e-14)
