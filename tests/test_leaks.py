@@ -218,3 +218,29 @@ def test_failing_calls_do_not_accumulate() -> None:
     _run(call, 2_000)
     gc.collect()
     assert sys.getallocatedblocks() - blocks < 200
+
+
+def test_backward_frees_each_layer_once_its_pullbacks_have_run() -> None:
+    # gradient() consumes its tape: by the time the backward pass reaches layer 1,
+    # the activations saved for layers 2.. must be gone, not kept until it ends
+    # (earlier, each tape node held its parents, so the output tracer kept the
+    # whole graph alive and the peak held the tape and the gradient together)
+    rng = np.random.default_rng(0)
+    ws = [rng.standard_normal((8, 8)) / 3 for _ in range(6)]
+    refs: list = []
+    alive_at_hook: list = []
+
+    def f(ws: list) -> Any:
+        h = np.ones((4, 8))
+        for i, w in enumerate(ws):
+            if i == 1:
+                h = xpgrad.hook(lambda g: alive_at_hook.extend(r() is not None for r in refs) or g, h)
+            h = np.tanh(h @ w)
+            refs.append(weakref.ref(_bottom(h)))
+        return np.sum(h)
+
+    xpgrad.gradient(f, ws)
+    # refs[0] is layer 0's output (layer 1 has yet to run its pullback when the hook
+    # fires); refs[-1] is the returned value, which the recording holds
+    assert len(alive_at_hook) == 6
+    assert alive_at_hook[1:-1] == [False] * 4, alive_at_hook
