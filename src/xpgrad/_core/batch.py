@@ -74,7 +74,7 @@ class BatchTrace(Trace):
         rule = prim.batch
         if rule is None:
             raise _no_rule(prim, "batching (vmap, jacobian, hessian)", "batch")
-        out, out_batched = rule(vals, batched, **params)
+        out, out_batched = rule(vals, batched, **params) if params else rule(vals, batched)
         if prim.multiple_results:
             if isinstance(out_batched, bool):
                 out_batched = (out_batched,) * len(out)

@@ -44,7 +44,10 @@ class ForwardTrace(Trace):
                 raise _no_rule(prim, "forward-mode (jvp)", "jvp")
             # constant at this level: compute one level down, no tangent
             return bind(prim, tuple(primals), params)
-        out, t_out = prim.jvp(primals, tangents, **params)
+        if params:
+            out, t_out = prim.jvp(primals, tangents, **params)
+        else:  # no ``**{}``: a call with keywords unpacked takes the slow path
+            out, t_out = prim.jvp(primals, tangents)
         if prim.multiple_results:
             return tuple(o if t is None else ForwardTracer(self, o, t) for o, t in zip(out, t_out))
         if t_out is None:
