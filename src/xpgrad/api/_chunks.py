@@ -175,8 +175,13 @@ def basis(
     device: Any,
     chunk: int | None = None,
     like: Any = None,
+    onehot: bool = False,
 ) -> Any:
     """Rows ``start .. start+k`` of the ``n x n`` identity, each shaped ``shape``.
+
+    ``onehot``: a batch trace will receive it (``map_basis``), so where that is
+    the same batch (an eager backend, directions that are vectors: ``shape ==
+    (n,)``) it is returned as a symbolic ``OneHot`` (see ``_core.onehot``).
 
     A backend whose adapter has a ``basis`` hook (Dask) builds it itself from
     ``like`` (the array the directions live on), with ``chunk`` directions per
@@ -193,6 +198,8 @@ def basis(
         return fn(xp, start, k, n, dtype, tuple(shape), chunk, _raw(like))
     kw = {} if device is None else {"device": device}
     lazy = like is not None and backends.is_lazy(_raw(like))
+    if onehot and ONEHOT and not lazy and tuple(shape) == (n,) and n > 1:
+        return OneHot(xp, k, n, start, None, (n,), dtype, device)
     if not lazy:  # one pass writing the ones: no comparison, no cast
         return xp.reshape(xp.eye(k, n, k=start, dtype=dtype, **kw), (k,) + tuple(shape))
     rows = xp.reshape(xp.arange(start, start + k, **kw), (k, 1))
@@ -206,31 +213,6 @@ def basis(
 #: Whether eager Jacobians of 1-D arguments or outputs start from a symbolic
 #: one-hot basis (``_core.onehot``); tests compare both paths.
 ONEHOT = True
-
-
-def structured_basis(
-    xp: Any,
-    start: int,
-    k: int,
-    n: int,
-    dtype: Any,
-    shape: tuple,
-    device: Any,
-    chunk: int | None = None,
-    like: Any = None,
-) -> Any:
-    """``basis(...)``, as a ``OneHot`` where that is the same batch: an eager
-    backend (no ``basis`` hook) and directions that are vectors (``shape == (n,)``)."""
-    if (
-        ONEHOT
-        and tuple(shape) == (n,)
-        and n > 1
-        and like is not None
-        and backends.hook(_raw(like), "basis") is None
-        and not backends.is_lazy(_raw(like))
-    ):
-        return OneHot(xp, k, n, start, None, (n,), dtype, device)
-    return basis(xp, start, k, n, dtype, shape, device, chunk=chunk, like=like)
 
 
 def one_pass(like: Any) -> bool:

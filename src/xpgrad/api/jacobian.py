@@ -90,8 +90,17 @@ def _reverse(
     for start in range(0, m, step):
         kk = min(step, m - start)
         cts = batched_back(
-            C.structured_basis(
-                xp, start, kk, m, y.dtype, tuple(y.shape), dev, chunk=chunk_size, like=y
+            C.basis(
+                xp,
+                start,
+                kk,
+                m,
+                y.dtype,
+                tuple(y.shape),
+                dev,
+                chunk=chunk_size,
+                like=y,
+                onehot=True,
             )
         )
         for i, ct in enumerate(cts):
@@ -168,7 +177,7 @@ def _forward_one(
     for start in range(0, n, step):
         kk = min(step, n - start)
         dy = batched_push(
-            C.structured_basis(xp, start, kk, n, xa.dtype, shape, dev, chunk=chunk_size, like=xa)
+            C.basis(xp, start, kk, n, xa.dtype, shape, dev, chunk=chunk_size, like=xa, onehot=True)
         )
         blocks.add(F.permute_dims(C.flat_rows(dy, kk), (1, 0)))
         bar.update(kk)
