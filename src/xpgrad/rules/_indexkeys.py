@@ -351,10 +351,45 @@ def _write(xp: Any, z: Any, key: tuple, value: Any) -> Any:
     return backends.index_update(xp, z, key, value)
 
 
+def _one_axis_range(key: tuple, shape: tuple) -> tuple | None:
+    """``(axis, start, stop)`` if ``key`` is slices of step 1 that narrow one axis only."""
+    if any(k is not Ellipsis and type(k) is not slice for k in key):
+        return None
+    if Ellipsis in key:
+        i = key.index(Ellipsis)
+        key = key[:i] + (slice(None),) * (len(shape) - len(key) + 1) + key[i + 1 :]
+    key = key + (slice(None),) * (len(shape) - len(key))
+    found = None
+    for ax, (k, n) in enumerate(zip(key, shape)):
+        start, stop, step = k.indices(n)
+        if step != 1 or stop <= start:
+            return None
+        if (start, stop) != (0, n):
+            if found is not None:
+                return None
+            found = (ax, start, stop)
+    return found
+
+
 def _basic_scatter(xp: Any, y: Any, key: tuple, shape: tuple) -> Any:
     """zeros(shape) with ``y`` written at the basic ``key`` (``None`` axes dropped)."""
     if tuple(y.shape) == tuple(shape) and all(k == slice(None) or k is Ellipsis for k in key):
         return y
+    rng = _one_axis_range(key, tuple(shape))
+    if rng is not None:
+        # x[1:], x[:, :-1], ...: pad with zeros by concatenation, one pass writing the
+        # result, where zeros-then-write makes two (and on large arrays first touches
+        # fresh zero pages); the pullbacks of shifted slices (finite differences,
+        # Rosenbrock) are this case
+        ax, lo, hi = rng
+
+        def zeros(width: int) -> Any:
+            return _zeros(xp, tuple(shape[:ax]) + (width,) + tuple(shape[ax + 1 :]), y)
+
+        parts = (
+            ([zeros(lo)] if lo else []) + [y] + ([zeros(shape[ax] - hi)] if hi < shape[ax] else [])
+        )
+        return xp.concat(parts, axis=ax)
     if any(k is None for k in key):  # setitem takes no None: drop those size-1 axes
         ndim = len(shape)
         ell = ndim - sum(1 for k in key if k is not None and k is not Ellipsis)
