@@ -5,7 +5,8 @@ a per-context stack. Values it follows are wrapped in its ``Tracer`` subclass.
 ``bind`` finds the highest-level trace among a primitive's arguments and lets it
 interpret the call; arguments of lower levels are constants to that trace and
 are handled by the lower traces when the rule itself calls primitives. This is
-JAX's autodidax design in a few dozen lines; the hot path is ``bind``.
+JAX's autodidax design in a few dozen lines. The hot path is ``bind``, and for
+elementwise primitives its fixed-arity form ``fast_call``.
 """
 
 from __future__ import annotations
