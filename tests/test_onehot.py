@@ -170,3 +170,37 @@ def test_other_backends(backend: str, monkeypatch: Any) -> None:
         for mode in ("reverse", "forward"):
             s, d = _both(_f(case), x, mode, monkeypatch)
             np.testing.assert_allclose(s, d, rtol=1e-12, atol=1e-14)
+
+
+def _off(fn: Callable, monkeypatch: Any) -> Any:
+    monkeypatch.setattr(_chunks, "ONEHOT", False)
+    try:
+        return fn()
+    finally:
+        monkeypatch.setattr(_chunks, "ONEHOT", True)
+
+
+def test_nested_in_other_transformations(monkeypatch: Any) -> None:
+    # the basis meets tracers of outer levels (the matrix is traced, its gather is
+    # differentiated): hessian (forward over reverse), a jacobian of a jacobian,
+    # and a gradient through a jacobian
+    x = RNG.normal(size=N)
+
+    def inner_j(v: Any) -> Any:
+        (J,) = xpgrad.jacobian(lambda y: ns(y).tanh(ns(y).matmul(c_a(y), y) * v[0]), v)
+        return J
+
+    def c_a(y: Any) -> Any:
+        return ns(y).asarray(A)
+
+    cases = {
+        "hessian": lambda: xpgrad.hessian(lambda v: ns(v).sum(ns(v).tanh(ns(v).matmul(c_a(v), v))), x),
+        "jacobian of jacobian": lambda: xpgrad.jacobian(
+            lambda v: ns(v).reshape(inner_j(v), (-1,)), x
+        )[0],
+        "gradient through jacobian": lambda: xpgrad.gradient(lambda v: ns(v).sum(inner_j(v) ** 2), x)[0],
+    }
+    for name, fn in cases.items():
+        s = np.asarray(fn())
+        d = np.asarray(_off(fn, monkeypatch))
+        np.testing.assert_allclose(s, d, rtol=1e-12, atol=1e-14, err_msg=name)
