@@ -279,3 +279,39 @@ def test_shared_shape_and_dtype_records_never_mix_libraries() -> None:
         warnings.simplefilter("error")  # strict warns when its dtypes meet NumPy's
         m = meta_of(xps.ones((2, 3), dtype=xps.float64))
     assert m is not meta_of(a) and m.dtype == xps.float64 and m.shape == (2, 3)
+
+
+@pytest.mark.parametrize("xp", BACKENDS, ids=["numpy", "strict"])
+def test_a_value_times_itself(xp: Any) -> None:
+    # x * x takes its own pullback (one product for both factors): every mode and
+    # order must agree with d(x^2) = 2x and d2 = 2; two tape entries with one array
+    # (hook(f, x) * x) must each get their own partial
+    x = asx(xp, [1.5, -2.0, 0.25])
+    xn = np.array([1.5, -2.0, 0.25])
+
+    def ns(v: Any) -> Any:
+        return array_api_compat.array_namespace(v)
+
+    (g,) = gradient(lambda v: ns(v).sum(v * v * v), x)  # (v*v)*v: both rules on one value
+    np.testing.assert_allclose(np.asarray(g), 3 * xn**2, rtol=1e-15)
+    (g2,) = gradient(lambda v: ns(v).sum(v * v), x)
+    np.testing.assert_allclose(np.asarray(g2), 2 * xn, rtol=1e-15)
+    (gh,) = gradient(lambda v: ns(v).sum(xpgrad.hook(lambda c: 10 * c, v) * v), x)
+    np.testing.assert_allclose(np.asarray(gh), 11 * xn, rtol=1e-15)
+    H = xpgrad.hessian(lambda v: ns(v).sum(v * v), x)
+    np.testing.assert_allclose(np.asarray(H), 2 * np.eye(3), rtol=1e-15)
+    Hr = xpgrad.hessian_reverse(lambda v: ns(v).sum(v * v * v), x)
+    np.testing.assert_allclose(np.asarray(Hr), np.diag(6 * xn), rtol=1e-15)
+    (Jf,) = xpgrad.jacobian(lambda v: v * v, x, mode="forward")
+    (Jr,) = xpgrad.jacobian(lambda v: v * v, x, mode="reverse")
+    np.testing.assert_allclose(np.asarray(Jr), np.asarray(Jf), rtol=1e-15)
+    np.testing.assert_allclose(np.asarray(Jr), np.diag(2 * xn), rtol=1e-15)
+    # float32 stays float32, and complex follows the holomorphic rule ct * 2z
+    (g32,) = gradient(lambda v: ns(v).sum(v * v), xp.asarray([1.5, -2.0], dtype=xp.float32))
+    assert g32.dtype == xp.float32
+    z = xp.asarray([1.0 + 2.0j, -0.5j])
+    _, back = pullback(lambda v: v * v, z)
+    (gz,) = back(xp.asarray([1.0 + 0.0j, 2.0 - 1.0j]))
+    np.testing.assert_allclose(
+        np.asarray(gz), np.array([1.0, 2.0 - 1.0j]) * 2 * np.array([1.0 + 2.0j, -0.5j])
+    )

@@ -171,8 +171,19 @@ def _mul_pullback(x: Any, y: Any, nx: bool, ny: bool, ct: Any) -> tuple:
     return gx, gy
 
 
+def _square_pullback(x: Any, ct: Any) -> tuple:
+    # both factors are one array, so both partials are ct * x: one product, not two.
+    # The factors may still be two tape entries (hook(f, x) * x), so each gets it.
+    g = multiply(ct, x)
+    if g.shape != x.shape or g.dtype != x.dtype:
+        g = unbroadcast(g, x)
+    return g, g
+
+
 def _mul_vjp(primals: list, needs: list) -> tuple:
     x, y = primals
+    if x is y and needs[0] and needs[1]:  # x * x (the same array on both sides)
+        return multiply(x, x), partial(_square_pullback, x)
     return multiply(x, y), partial(_mul_pullback, x, y, needs[0], needs[1])
 
 
