@@ -141,6 +141,16 @@ def test_chunks_and_dtypes(monkeypatch: Any) -> None:
             np.testing.assert_allclose(s, MM, rtol=1e-6)
 
 
+def test_python_scalars_of_every_kind(monkeypatch: Any) -> None:
+    # bool, int, float and complex factors scale the basis as the dense path does
+    x = RNG.normal(size=N)
+    for k in (True, 3, 0.5, 2.0 - 1.0j):
+        for mode in ("reverse", "forward"):
+            s, d = _both(lambda v, k=k: v * k, x, mode, monkeypatch)
+            assert s.dtype == d.dtype
+            np.testing.assert_array_equal(s, d)
+
+
 def test_complex_matrix() -> None:
     x = RNG.normal(size=N) + 1j * RNG.normal(size=N)
     M = RNG.normal(size=(3, N)) + 1j * RNG.normal(size=(3, N))

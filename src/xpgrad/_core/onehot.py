@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 __all__ = ["OneHot", "apply"]
 
-_NUMBERS = (int, float, complex)
+_NUMBERS = (bool, int, float, complex)
 
 
 class OneHot:
@@ -92,6 +92,8 @@ def _as_vector(u: Any, oh: OneHot) -> Any:
 
     if type(u) in _NUMBERS:
         return u
+    if not hasattr(u, "shape"):
+        return None  # not an array: the dense path gives the backend's answer
     us = tuple(u.shape)
     s1 = oh.shape1
     if len(us) > len(s1):
@@ -177,7 +179,7 @@ def _matmul(vals: list, batched: list, params: dict) -> Any:
     if batched[0] == batched[1]:
         return None
     oh, m = (vals[0], vals[1]) if batched[0] else (vals[1], vals[0])
-    if type(oh) is not OneHot or type(m) in _NUMBERS or len(m.shape) != 2:
+    if type(oh) is not OneHot or not hasattr(m, "shape") or len(m.shape) != 2:
         return None
     n, k, lo = oh.n, oh.k, oh.start
     if batched[1] and m.shape[1] == n and oh.shape1 in ((n,), (n, 1)):
