@@ -62,9 +62,17 @@ CASES = {
     "multiply": (lambda op, x, y: op(x, y), lambda x, y: x, lambda x, y: np.ones_like(x)),
     "multiply_rev": (lambda op, x, y: op(y, x), lambda x, y: x, lambda x, y: np.ones_like(x)),
     "add": (lambda op, x, y: op(x, y) * x, lambda x, y: x, lambda x, y: np.ones_like(x)),
-    "add_rev": (lambda op, x, y: op(y, x) * y, lambda x, y: 2 * y + x, lambda x, y: np.ones_like(x)),
+    "add_rev": (
+        lambda op, x, y: op(y, x) * y,
+        lambda x, y: 2 * y + x,
+        lambda x, y: np.ones_like(x),
+    ),
     "subtract": (lambda op, x, y: op(x, y) * x, lambda x, y: -x, lambda x, y: -np.ones_like(x)),
-    "subtract_rev": (lambda op, x, y: op(y, x) * y, lambda x, y: 2 * y - x, lambda x, y: -np.ones_like(x)),
+    "subtract_rev": (
+        lambda op, x, y: op(y, x) * y,
+        lambda x, y: 2 * y - x,
+        lambda x, y: -np.ones_like(x),
+    ),
     "divide": (lambda op, x, y: op(x, y), lambda x, y: -x / y**2, lambda x, y: -1 / y**2),
     "divide_rev": (lambda op, x, y: op(y, x), lambda x, y: 1 / x, lambda x, y: -1 / x**2),
     "pow": (

@@ -24,6 +24,7 @@ from xpgrad.api import _chunks
 def ns(x: Any) -> Any:
     return array_api_compat.array_namespace(x)
 
+
 RNG = np.random.default_rng(7)
 N = 6
 A = RNG.normal(size=(4, N))  # A @ x: columns of A are gathered
@@ -172,8 +173,10 @@ def test_a_gather_does_not_spread_an_infinity() -> None:
 @pytest.mark.parametrize("backend", ["array_api_strict", "torch"])
 def test_other_backends(backend: str, monkeypatch: Any) -> None:
     mod = pytest.importorskip(backend)
-    xp = mod if backend == "array_api_strict" else __import__("array_api_compat").get_namespace(
-        mod.zeros(1)
+    xp = (
+        mod
+        if backend == "array_api_strict"
+        else __import__("array_api_compat").get_namespace(mod.zeros(1))
     )
     x = xp.asarray(RNG.normal(size=N))
     for case in ("matvec", "vecmat", "column", "densify"):
@@ -204,13 +207,37 @@ def test_nested_in_other_transformations(monkeypatch: Any) -> None:
         return ns(y).asarray(A)
 
     cases = {
-        "hessian": lambda: xpgrad.hessian(lambda v: ns(v).sum(ns(v).tanh(ns(v).matmul(c_a(v), v))), x),
+        "hessian": lambda: xpgrad.hessian(
+            lambda v: ns(v).sum(ns(v).tanh(ns(v).matmul(c_a(v), v))), x
+        ),
         "jacobian of jacobian": lambda: xpgrad.jacobian(
             lambda v: ns(v).reshape(inner_j(v), (-1,)), x
         )[0],
-        "gradient through jacobian": lambda: xpgrad.gradient(lambda v: ns(v).sum(inner_j(v) ** 2), x)[0],
+        "gradient through jacobian": lambda: xpgrad.gradient(
+            lambda v: ns(v).sum(inner_j(v) ** 2), x
+        )[0],
     }
     for name, fn in cases.items():
         s = np.asarray(fn())
         d = np.asarray(_off(fn, monkeypatch))
         np.testing.assert_allclose(s, d, rtol=1e-12, atol=1e-14, err_msg=name)
+
+
+def test_inside_vmap(monkeypatch: Any) -> None:
+    # a jacobian per example: the basis meets values batched by the outer vmap, so
+    # its scale d becomes an outer batched value
+    X = RNG.normal(size=(3, N))
+
+    def per_example(x: Any) -> Any:
+        return xpgrad.jacobian(lambda v: ns(v).tanh(ns(v).matmul(ns(v).asarray(A), v) * x[0]), x)[0]
+
+    def scaled(x: Any) -> Any:
+        return xpgrad.jacobian(lambda v: v * x, x, mode="forward")[0]
+
+    for fn in (per_example, scaled):
+        s = np.asarray(xpgrad.vmap(fn)(X))
+        d = np.asarray(_off(lambda fn=fn: xpgrad.vmap(fn)(X), monkeypatch))
+        np.testing.assert_allclose(s, d, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(
+        np.asarray(xpgrad.vmap(scaled)(X)), np.stack([np.diag(x) for x in X])
+    )
