@@ -19,6 +19,7 @@ does not). A batch is one-hot only on eager backends and for 1-D arguments
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 __all__ = ["OneHot", "apply"]
@@ -68,18 +69,19 @@ class OneHot:
             self.device,
         )
 
+    def _device_kw(self) -> dict:
+        return {} if self.device is None else {"device": self.device}
+
     def values(self) -> Any:
         """``d``, materialised (ones where it is None)."""
         if self.d is not None:
             return self.d
-        kw = {} if self.device is None else {"device": self.device}
-        return self.xp.ones((self.k,), dtype=self.dtype, **kw)
+        return self.xp.ones((self.k,), dtype=self.dtype, **self._device_kw())
 
     def dense(self) -> Any:
         from ..rules import F
 
-        kw = {} if self.device is None else {"device": self.device}
-        e = self.xp.eye(self.k, self.n, k=self.start, dtype=self.dtype, **kw)
+        e = self.xp.eye(self.k, self.n, k=self.start, dtype=self.dtype, **self._device_kw())
         if self.d is not None:
             e = F.multiply(e, F.reshape(self.d, (self.k, 1)))
         return F.reshape(e, self.shape)
@@ -101,10 +103,7 @@ def _as_vector(u: Any, oh: OneHot) -> Any:
     tail = s1[len(s1) - len(us) :]
     if any(a != 1 and a != b for a, b in zip(us, tail)):
         return None
-    size = 1
-    for a in us:
-        size *= a
-    if size == 1:
+    if math.prod(us) == 1:
         return F.reshape(u, ())
     return F.reshape(u, (oh.n,))[oh.start : oh.start + oh.k]
 

@@ -165,6 +165,11 @@ def progress(enabled: Any, total: int, name: str, lazy: bool = False) -> Any:
     return tqdm(total=total, desc=desc, unit="dir", leave=False)
 
 
+#: Whether eager Jacobians of 1-D arguments or outputs start from a symbolic
+#: one-hot basis (``_core.onehot``); tests compare both paths.
+ONEHOT = True
+
+
 def basis(
     xp: Any,
     start: int,
@@ -208,11 +213,6 @@ def basis(
     if chunk is not None:
         e = backends.rechunk_batch(e, chunk)
     return e
-
-
-#: Whether eager Jacobians of 1-D arguments or outputs start from a symbolic
-#: one-hot basis (``_core.onehot``); tests compare both paths.
-ONEHOT = True
 
 
 def one_pass(like: Any) -> bool:
