@@ -18,7 +18,7 @@ import array_api_strict
 import pytest
 
 import xpgrad  # noqa: F401  (registers the rules)
-from xpgrad._core.namespace import _FFT_PASSTHROUGH, _PASSTHROUGH, traced_namespace
+from xpgrad._core.namespace import _CREATION, _FFT_CREATION, _PASSTHROUGH, traced_namespace
 from xpgrad.rules import NAMESPACE, PRIMITIVES
 from xpgrad.rules._registry import NOT_YET
 
@@ -32,7 +32,7 @@ SUBMODULES = {"linalg", "fft"}
 
 # Taken as they are from the backend, or answered from dtypes alone.
 PASS_THROUGH = (
-    set(_PASSTHROUGH) | {f"fft.{n}" for n in _FFT_PASSTHROUGH}
+    set(_PASSTHROUGH) | set(_CREATION) | {f"fft.{n}" for n in _FFT_CREATION}
     | {"__array_api_version__", "result_type"}
 )
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from . import onehot
 from .onehot import OneHot
-from .trace import Primitive, Trace, Tracer, _no_rule
+from .trace import Primitive, Trace, Tracer, _no_rule, bind
 
-__all__ = ["BatchTrace", "BatchTracer"]
+__all__ = ["BatchTrace", "BatchTracer", "BatchConst"]
 
 
 class BatchTracer(Tracer):
@@ -48,6 +48,26 @@ class BatchTracer(Tracer):
         )
 
 
+class BatchConst(Tracer):
+    """A constant of a batch trace: one value shared by every batch element."""
+
+    __slots__ = ("val",)
+
+    def __init__(self, trace: Trace, val: Any):
+        self._trace = trace
+        self.val = val
+
+    @property
+    def _value(self) -> Any:
+        return self.val
+
+    def _concrete_value(self, what: str) -> Any:
+        return self.val
+
+    def _constant(self) -> bool:
+        return True
+
+
 class BatchTrace(Trace):
     def __init__(self, level: int, ns: Any, size: int):
         super().__init__(level, ns)
@@ -64,8 +84,12 @@ class BatchTrace(Trace):
                 vals.append(v)
                 batched.append(True)
             else:
+                if type(a) is BatchConst and a._trace is self:
+                    a = a.val
                 vals.append(a)
                 batched.append(False)
+        if not any(batched):  # constants only: compute one level down
+            return self.consts(prim, bind(prim, tuple(vals), params))
         if structured:  # a Jacobian's basis, still symbolic (see onehot)
             out = onehot.apply(prim.name, vals, batched, params)
             if out is not None:
@@ -78,5 +102,10 @@ class BatchTrace(Trace):
         if prim.multiple_results:
             if isinstance(out_batched, bool):
                 out_batched = (out_batched,) * len(out)
-            return tuple(BatchTracer(self, o) if b else o for o, b in zip(out, out_batched))
-        return BatchTracer(self, out) if out_batched else out
+            return tuple(
+                BatchTracer(self, o) if b else BatchConst(self, o) for o, b in zip(out, out_batched)
+            )
+        return BatchTracer(self, out) if out_batched else BatchConst(self, out)
+
+    def const(self, value: Any) -> BatchConst:
+        return BatchConst(self, value)

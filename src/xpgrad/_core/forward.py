@@ -1,4 +1,7 @@
-"""Forward mode: dual numbers (primal, tangent); ``None`` is a symbolic zero tangent."""
+"""Forward mode: dual numbers (primal, tangent); ``None`` is a symbolic zero tangent.
+
+A dual with a ``None`` tangent is a constant of the trace (see ``Trace.const``).
+"""
 
 from __future__ import annotations
 
@@ -24,8 +27,14 @@ class ForwardTracer(Tracer):
     def _concrete_value(self, what: str) -> Any:
         return self.primal
 
+    def _constant(self) -> bool:
+        return self.tangent is None
+
 
 class ForwardTrace(Trace):
+    def const(self, value: Any) -> ForwardTracer:
+        return ForwardTracer(self, value, None)
+
     def process(self, prim: Primitive, args: tuple, params: dict) -> Any:
         primals = []
         tangents = []
@@ -43,13 +52,11 @@ class ForwardTrace(Trace):
             if active and prim.differentiable:
                 raise _no_rule(prim, "forward-mode (jvp)", "jvp")
             # constant at this level: compute one level down, no tangent
-            return bind(prim, tuple(primals), params)
+            return self.consts(prim, bind(prim, tuple(primals), params))
         if params:
             out, t_out = prim.jvp(primals, tangents, **params)
         else:  # no ``**{}``: a call with keywords unpacked takes the slow path
             out, t_out = prim.jvp(primals, tangents)
         if prim.multiple_results:
-            return tuple(o if t is None else ForwardTracer(self, o, t) for o, t in zip(out, t_out))
-        if t_out is None:
-            return out
+            return tuple(ForwardTracer(self, o, t) for o, t in zip(out, t_out))
         return ForwardTracer(self, out, t_out)

@@ -9,13 +9,12 @@ backend's constants.
 
 from __future__ import annotations
 
-import types
 from typing import Any
 
 import array_api_compat
 
 from . import trace as _trace
-from .trace import Tracer
+from .trace import Tracer, innermost
 
 __all__ = ["traced_namespace", "STANDARD_VERSION"]
 
@@ -46,17 +45,12 @@ _PASSTHROUGH = (
     "isdtype",
     "can_cast",
     "broadcast_shapes",
-    "zeros",
-    "ones",
-    "empty",
-    "full",
-    "arange",
-    "linspace",
-    "eye",
-    "from_dlpack",
     "__array_namespace_info__",
 )
-_FFT_PASSTHROUGH = ("fftfreq", "rfftfreq")
+# Creation functions: the backend's, but their arrays become constants of the
+# innermost active trace (see ``_constant_of_trace``).
+_CREATION = ("zeros", "ones", "empty", "full", "arange", "linspace", "eye", "from_dlpack")
+_FFT_CREATION = ("fftfreq", "rfftfreq")
 
 _cache: dict[int, Any] = {}
 
@@ -81,11 +75,51 @@ _UFUNC_NAMES = {
 }
 
 
-class TracedNamespace(types.SimpleNamespace):
-    """The Array API namespace of traced values over one backend namespace."""
+class TracedNamespace:
+    """The Array API namespace of traced values over one backend namespace.
+
+    A plain object, hashed and compared by identity: array-api-compat caches
+    its ``is_*_namespace`` checks on the namespace and SciPy's vendored copy
+    collects namespaces in a set (``types.SimpleNamespace`` defines ``__eq__``
+    and so is unhashable).
+    """
+
+    _xp: Any
 
     def __repr__(self) -> str:
         return f"<xpgrad traced namespace over {getattr(self._xp, '__name__', self._xp)}>"
+
+
+class Extension:
+    """An extension of the traced namespace (``linalg``, ``fft``): hashable, like it."""
+
+    def __init__(self, name: str):
+        self.__name__ = name
+
+    def __repr__(self) -> str:
+        return f"<xpgrad traced extension {self.__name__}>"
+
+
+def _in_trace(out: Any, xp: Any) -> Any:
+    """A new backend array, as a constant of the innermost active trace over ``xp``.
+
+    Library code mixes arrays it creates with the arrays it was given
+    (``array_namespace(zeros, x)``, ``out[mask] = x``): inside a transformation
+    both must be of the traced namespace.
+    """
+    t = innermost()
+    if t is None or t.ns._xp is not xp:
+        return out
+    return t.const(out)
+
+
+def _constant_of_trace(fn: Any, xp: Any) -> Any:
+    def create(*args: Any, **kwargs: Any) -> Any:
+        return _in_trace(fn(*args, **kwargs), xp)
+
+    create.__name__ = create.__qualname__ = getattr(fn, "__name__", "create")
+    create.__doc__ = getattr(fn, "__doc__", None)
+    return create
 
 
 def _dtype_of(x: Any) -> Any:
@@ -93,44 +127,84 @@ def _dtype_of(x: Any) -> Any:
 
 
 def traced_namespace(xp: Any) -> TracedNamespace:
-    ns = _cache.get(id(xp))
-    if ns is not None and ns._xp is xp:
-        return ns
+    cached = _cache.get(id(xp))
+    if cached is not None and cached._xp is xp:
+        return cached
     from ..rules import NAMESPACE
 
-    ns = TracedNamespace()
+    ns: Any = TracedNamespace()
     ns._xp = xp
     ns.__name__ = f"xpgrad.traced[{getattr(xp, '__name__', type(xp).__name__)}]"
     ns.__array_api_version__ = STANDARD_VERSION
-    subs: dict[str, types.SimpleNamespace] = {}
+    subs: dict[str, Extension] = {}
     for name, fn in NAMESPACE.items():
         if "." in name:
             mod, attr = name.split(".", 1)
-            subs.setdefault(mod, types.SimpleNamespace()).__dict__[attr] = fn
+            subs.setdefault(mod, Extension(mod)).__dict__[attr] = fn
         else:
             setattr(ns, name, fn)
     for name in _PASSTHROUGH:
         if hasattr(xp, name):
             setattr(ns, name, getattr(xp, name))
+    for name in _CREATION:
+        if hasattr(xp, name):
+            setattr(ns, name, _constant_of_trace(getattr(xp, name), xp))
     fft_xp = getattr(xp, "fft", None)
     if fft_xp is not None:
-        sub = subs.setdefault("fft", types.SimpleNamespace())
-        for name in _FFT_PASSTHROUGH:
+        sub = subs.setdefault("fft", Extension("fft"))
+        for name in _FFT_CREATION:
             if hasattr(fft_xp, name):
-                setattr(sub, name, getattr(fft_xp, name))
+                setattr(sub, name, _constant_of_trace(getattr(fft_xp, name), xp))
     for mod, sub in subs.items():
         setattr(ns, mod, sub)
+    raw_full, raw_linspace = ns.full, ns.linspace
+
+    def full(shape: Any, fill_value: Any, *, dtype: Any = None, device: Any = None) -> Any:
+        if not isinstance(fill_value, Tracer):
+            return raw_full(shape, fill_value, dtype=dtype, device=device)
+        out = ns.broadcast_to(fill_value, tuple(shape) if isinstance(shape, tuple) else (shape,))
+        return out if dtype is None or dtype == out.dtype else ns.astype(out, dtype)
+
+    def linspace(
+        start: Any,
+        stop: Any,
+        /,
+        num: int,
+        *,
+        dtype: Any = None,
+        device: Any = None,
+        endpoint: bool = True,
+    ) -> Any:
+        if not (isinstance(start, Tracer) or isinstance(stop, Tracer)):
+            return raw_linspace(start, stop, num, dtype=dtype, device=device, endpoint=endpoint)
+        # traced endpoints (JAX differentiates these): start + i * step, as NumPy
+        # computes it, with the last point exactly ``stop`` when it is included
+        like = start if isinstance(start, Tracer) else stop
+        dt = dtype if dtype is not None else like.dtype
+        div = (num - 1) if endpoint else num
+        i = ns.arange(num, dtype=dt, device=device)
+        step = (stop - start) / max(div, 1)
+        out = start + i * step
+        if endpoint and num > 1:
+            out = ns.concat([out[:-1], ns.reshape(ns.asarray(stop, dtype=dt), (1,))])
+        return out if out.dtype == dt else ns.astype(out, dt)
+
+    ns.full = full
+    ns.linspace = linspace
 
     def result_type(*arrays_and_dtypes: Any) -> Any:
         return xp.result_type(*(_dtype_of(a) for a in arrays_and_dtypes))
 
     def asarray(obj: Any, /, *, dtype: Any = None, device: Any = None, copy: Any = None) -> Any:
         if isinstance(obj, Tracer):
-            return obj if dtype is None or dtype == obj.dtype else ns.astype(obj, dtype)
+            if dtype is not None and dtype != obj.dtype:
+                return ns.astype(obj, dtype)
+            # a copy is a new tracer of the same value: ``x[k] = v`` rebinds only it
+            return obj._copy() if copy else obj
         if isinstance(obj, (list, tuple)) and _has_tracer(obj):
             out = ns.stack([asarray(o) for o in obj])
             return out if dtype is None else ns.astype(out, dtype)
-        return xp.asarray(obj, dtype=dtype, device=device, copy=copy)
+        return _in_trace(xp.asarray(obj, dtype=dtype, device=device, copy=copy), xp)
 
     # Lists, as the 2024.12 standard we declare says (2025.12 made them tuples);
     # the official test suite checks the type.
@@ -211,6 +285,9 @@ def install_operators() -> None:
 
     F.getitem = getitem
     F.device_of = device_of
+    from ..api.buffer import index_update
+
+    F.index_update = index_update
     ufuncs = {}
     for name, fn in NAMESPACE.items():
         if "." not in name:

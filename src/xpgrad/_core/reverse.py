@@ -28,7 +28,7 @@ __all__ = ["ReverseTrace", "ReverseTracer", "backward"]
 class ReverseTracer(Tracer):
     __slots__ = ("primal", "node")
 
-    def __init__(self, trace: Trace, primal: Any, node: int):
+    def __init__(self, trace: Trace, primal: Any, node: int | None):
         self._trace = trace
         self.primal = primal
         self.node = node
@@ -40,6 +40,9 @@ class ReverseTracer(Tracer):
     def _concrete_value(self, what: str) -> Any:
         return self.primal
 
+    def _constant(self) -> bool:
+        return self.node is None
+
 
 class ReverseTrace(Trace):
     def __init__(self, level: int, ns: Any):
@@ -48,26 +51,33 @@ class ReverseTrace(Trace):
         self.lock = threading.Lock()
         self.finalizers: list[Callable[[], None]] = []
 
+    def const(self, value: Any) -> ReverseTracer:
+        return ReverseTracer(self, value, None)
+
     def process(self, prim: Primitive, args: tuple, params: dict) -> Any:
         vjp = prim.vjp
         if vjp is None:
-            if prim.differentiable:
+            if prim.differentiable and any(_active(a, self) for a in args):
                 raise _no_rule(prim, "reverse-mode (vjp)", "vjp")
-            return bind(prim, tuple(_lower(a, self) for a in args), params)
+            return self.consts(prim, bind(prim, tuple(_lower(a, self) for a in args), params))
         if len(args) == 2 and not params and not prim.multiple_results:
             return self.process2(prim, args[0], args[1])
         primals = []
         parents: Any = []
         needs = []
+        active = False
         for a in args:
             if type(a) is ReverseTracer and a._trace is self:
                 primals.append(a.primal)
                 parents.append(a.node)
-                needs.append(True)
+                needs.append(a.node is not None)
+                active = active or a.node is not None
             else:
                 primals.append(a)
                 parents.append(None)
                 needs.append(False)
+        if not active:  # constants only: compute one level down, record nothing
+            return self.consts(prim, bind(prim, tuple(primals), params))
         out, pullback = vjp(primals, needs, **params)
         parents = tuple(parents)
         tape = self.tape
@@ -89,6 +99,8 @@ class ReverseTrace(Trace):
         if vjp is None or prim.multiple_results:
             return self.process(prim, (x,), {})
         # x is this trace's tracer: fast_call sends a call here only then
+        if x.node is None:  # a constant
+            return ReverseTracer(self, prim.fast(x.primal), None)
         out, pullback = vjp([x.primal], [True])
         tape = self.tape
         tape.append((pullback, (x.node,)))
@@ -106,6 +118,8 @@ class ReverseTrace(Trace):
             p2, n2 = x2.primal, x2.node
         else:
             p2, n2 = x2, None
+        if n1 is None and n2 is None:  # constants only
+            return ReverseTracer(self, prim.fast(p1, p2), None)
         out, pullback = vjp([p1, p2], [n1 is not None, n2 is not None])
         tape = self.tape
         tape.append((pullback, (n1, n2)))
@@ -115,6 +129,10 @@ class ReverseTrace(Trace):
         tape = self.tape
         tape.append((None, ()))
         return ReverseTracer(self, value, len(tape) - 1)
+
+
+def _active(a: Any, trace: Trace) -> bool:
+    return type(a) is ReverseTracer and a._trace is trace and a.node is not None
 
 
 def _lower(a: Any, trace: Trace) -> Any:

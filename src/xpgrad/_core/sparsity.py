@@ -137,6 +137,9 @@ class SparsityTrace(Trace):
         wrapped = tuple(SparsityTracer(self, o, p) for o, p in zip(outs, res))
         return wrapped if prim.multiple_results else wrapped[0]
 
+    def const(self, value: Any) -> SparsityTracer:
+        return SparsityTracer(self, value, self.empty(_size(tuple(value.shape))))
+
     def lift(self, primal: Any, pat: Pattern | None) -> Any:
         """A traced value of this trace (``primal`` itself when ``pat`` is None)."""
         return primal if pat is None else SparsityTracer(self, primal, pat)
@@ -148,7 +151,7 @@ class SparsityTrace(Trace):
         shape = tuple(getattr(v, "shape", ()))
         return self.empty(_size(shape))
 
-    def const(self, a: Any) -> Any:
+    def host_value(self, a: Any) -> Any:
         """An x-independent array as a pattern-namespace array (None if unknowable)."""
         if isinstance(a, Tracer):  # a value of an enclosing transformation
             return None

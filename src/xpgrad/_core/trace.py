@@ -21,12 +21,22 @@ __all__ = [
     "bind",
     "fast_call",
     "new_level",
+    "innermost",
     "LeakedTracerError",
     "NoRuleError",
 ]
 
-# The depth of the trace stack in this thread / async context.
-_depth: contextvars.ContextVar[int] = contextvars.ContextVar("xpgrad_depth", default=0)
+# The active traces of this thread / async context, outermost first. A trace's
+# level is its position here; the innermost one is where constants created by
+# the traced namespace (``zeros``, comparisons, ...) belong.
+_stack: contextvars.ContextVar[tuple] = contextvars.ContextVar("xpgrad_traces", default=())
+
+
+def innermost() -> "Trace | None":
+    """The innermost active trace of this context, or None outside every transformation."""
+    s = _stack.get()
+    return s[-1] if s else None
+
 
 # A trace that has ended gets this level: any leaked tracer of it then wins the
 # top-trace search in ``bind`` and its trace raises, instead of being silently
@@ -125,6 +135,22 @@ class Trace:
     def process(self, prim: Primitive, args: tuple, params: dict) -> Any:
         raise NotImplementedError
 
+    def const(self, value: Any) -> Any:
+        """``value`` (of a lower level) as a constant of this trace: a tracer that
+        carries no derivative, so that code mixing it with this trace's values sees
+        one namespace. Operations whose traced arguments are all constants compute
+        at once and record nothing. A trace that has no constants of its own
+        returns ``value`` itself."""
+        return value
+
+    def consts(self, prim: Primitive, out: Any) -> Any:
+        """The result(s) of ``prim`` computed one level down, as constants here."""
+        if prim.multiple_results:
+            made = [self.const(o) for o in out]
+            # keep a named tuple's type (unique_all and friends)
+            return out._make(made) if hasattr(out, "_make") else tuple(made)
+        return self.const(out)
+
     # What ``fast_call`` and the operators use: a one- or two-argument call with
     # no parameters, of a primitive with one result. A trace on the hot path
     # overrides them to skip building the argument tuple and parameter dict.
@@ -161,13 +187,13 @@ class new_level:
         self.kw = kw
 
     def __enter__(self) -> Any:
-        level = _depth.get()
-        self.token = _depth.set(level + 1)
-        self.trace = self.cls(level, self.ns, **self.kw)
+        stack = _stack.get()
+        self.trace = self.cls(len(stack), self.ns, **self.kw)
+        self.token = _stack.set(stack + (self.trace,))
         return self.trace
 
     def __exit__(self, *exc: Any) -> None:
-        _depth.reset(self.token)
+        _stack.reset(self.token)
         self.trace.end()
 
 
@@ -335,10 +361,18 @@ class Tracer:
         return _concrete(self, "index").__index__()
 
     def __float__(self) -> float:
-        raise _derivative_error("float")
+        if not _is_constant(self):
+            raise _derivative_error("float")
+        return float(_concrete(self, "float"))
 
     def __complex__(self) -> complex:
-        raise _derivative_error("complex")
+        if not _is_constant(self):
+            raise _derivative_error("complex")
+        return complex(_concrete(self, "complex"))
+
+    def _constant(self) -> bool:
+        """Whether this tracer carries no derivative at its own level."""
+        return False
 
     def __len__(self) -> int:
         if not self.shape:
@@ -364,10 +398,18 @@ class Tracer:
         dl_device: Any = None,
         copy: Any = None,
     ) -> Any:
-        raise TypeError(
-            "xpgrad: a traced value cannot be exported with DLPack; detach it "
-            "first with xpgrad.ignore_derivatives"
-        )
+        if not _is_constant(self):
+            raise TypeError(
+                "xpgrad: a traced value cannot be exported with DLPack; detach it "
+                "first with xpgrad.ignore_derivatives"
+            )
+        # a constant of the trace carries no derivative: export its value
+        kw = {"stream": stream, "max_version": max_version, "dl_device": dl_device, "copy": copy}
+        v = _concrete(self, "dlpack")
+        try:
+            return v.__dlpack__(**{k: a for k, a in kw.items() if a is not None})
+        except TypeError:  # an older exporter without the 2023.12 keywords
+            return v.__dlpack__(stream=stream)
 
     def __dlpack_device__(self) -> Any:
         return _concrete(self, "dlpack").__dlpack_device__()
@@ -458,11 +500,25 @@ class Tracer:
         return _ops.getitem(self, key)
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        raise TypeError(
-            "xpgrad: in-place assignment to a traced array is not differentiable. "
-            "Build the result functionally (xp.where, xp.concat) or use xpgrad.Buffer, "
-            "whose writes are differentiated."
-        )
+        # A functional index update that rebinds this tracer to the new value, so
+        # derivatives flow through both the old and the written values. Nothing
+        # else sees the write: slices of tracers are copies, not views.
+        new = _ops.index_update(self, key, value)
+        if new._trace is not self._trace:
+            raise TypeError(
+                "xpgrad: x[key] = v writes a value of an inner transformation into an "
+                "array made outside it. Create the array inside the differentiated "
+                "function, or build the result functionally (xp.where, xp.concat)."
+            )
+        if type(new) is not type(self):  # a constant that now depends on the trace
+            self.__class__ = type(new)
+        _copy_slots(new, self)
+
+    def _copy(self) -> Any:
+        """A new tracer object for the same value (``asarray(x, copy=True)``)."""
+        new = object.__new__(type(self))
+        _copy_slots(self, new)
+        return new
 
     # -- NumPy interop: np.sin(tracer) reaches the traced namespace ------------
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
@@ -482,8 +538,15 @@ class Tracer:
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         fn = _ops.UFUNCS.get(func.__name__)
         if fn is None:
-            return NotImplemented
+            raise TypeError(_numpy_habit(f"numpy.{func.__name__}", func.__name__, call=True))
         return fn(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        # only reached for names a traced array does not have: NumPy's methods
+        # (x.sum(), x.reshape(...), x.astype(...)) get the standard's spelling
+        if name.startswith("__") or name not in _NUMPY_METHODS:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        raise AttributeError(_numpy_habit(f"x.{name}", name, call=False))
 
     @classmethod
     def __torch_function__(cls, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
@@ -497,7 +560,90 @@ class Tracer:
         return NotImplemented
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
-        raise _derivative_error("numpy.asarray")
+        if not _is_constant(self):
+            raise _derivative_error("numpy.asarray")
+        # a constant carries no derivative (array sizes, masks, creation results)
+        v = _concrete(self, "numpy.asarray")
+        return v.__array__() if dtype is None else v.__array__(dtype)
+
+    def __dask_tokenize__(self) -> Any:
+        # dask.array functions wrap unknown array-likes lazily (from_array), which
+        # would carry the tracer past the end of its transformation and lose the
+        # derivative; tokenizing is the first thing they do
+        raise TypeError(
+            "xpgrad: a dask.array function was applied to a traced value, which would "
+            "lose its derivative. Call the traced namespace's function instead: "
+            "xp = x.__array_namespace__(); xp.sum(x), ..."
+        )
+
+
+# NumPy names that are not the standard's, with the standard's way to say them
+_STANDARD_FOR = {
+    "dot": "xp.matmul(a, b), xp.vecdot(a, b) or xp.tensordot(a, b, axes=1)",
+    "einsum": "xp.tensordot / xp.matmul / xp.vecdot, or einops' array_api functions",
+    "inner": "xp.vecdot(a, b)",
+    "outer": "xp.multiply(a[:, None], b[None, :])",
+    "transpose": "xp.permute_dims(x, axes) or x.mT",
+    "swapaxes": "xp.permute_dims(x, axes) or xp.moveaxis",
+    "concatenate": "xp.concat(arrays, axis=...)",
+    "cumsum": "xp.cumulative_sum(x, axis=...)",
+    "cumprod": "xp.cumulative_prod(x, axis=...)",
+    "ravel": "xp.reshape(x, (-1,))",
+    "flatten": "xp.reshape(x, (-1,))",
+    "reshape": "xp.reshape(x, shape)",
+    "astype": "xp.astype(x, dtype)",
+    "sum": "xp.sum(x, axis=...)",
+    "mean": "xp.mean(x, axis=...)",
+    "prod": "xp.prod(x, axis=...)",
+    "max": "xp.max(x, axis=...)",
+    "min": "xp.min(x, axis=...)",
+    "std": "xp.std(x, axis=..., correction=...)",
+    "var": "xp.var(x, axis=..., correction=...)",
+    "argmax": "xp.argmax(x, axis=...)",
+    "argmin": "xp.argmin(x, axis=...)",
+    "all": "xp.all(x)",
+    "any": "xp.any(x)",
+    "clip": "xp.clip(x, min, max)",
+    "round": "xp.round(x)",
+    "copy": "xp.asarray(x, copy=True)",
+    "item": "float(x) / int(x) (only for values that carry no derivative)",
+    "tolist": "xpgrad.ignore_derivatives(x) first",
+    "squeeze": "xp.squeeze(x, axis=...)",
+    "repeat": "xp.repeat(x, repeats, axis=...)",
+    "take": "xp.take(x, indices, axis=...)",
+    "conjugate": "xp.conj(x)",
+    "real": "xp.real(x)",
+    "imag": "xp.imag(x)",
+    "diagonal": "xp.linalg.diagonal(x)",
+    "trace": "xp.linalg.trace(x)",
+    "norm": "xp.linalg.vector_norm(x) or xp.linalg.matrix_norm(x)",
+    "sort": "xp.sort(x, axis=...)",
+    "argsort": "xp.argsort(x, axis=...)",
+    "nonzero": "xp.nonzero(x)",
+    "fill": "x[...] = value",
+    "dump": "xpgrad.ignore_derivatives(x) first",
+}
+_NUMPY_METHODS = frozenset(_STANDARD_FOR) | {
+    "view",
+    "resize",
+    "put",
+    "itemset",
+    "setflags",
+    "ptp",
+    "cumsum",
+    "byteswap",
+    "tobytes",
+}
+
+
+def _numpy_habit(what: str, name: str, call: bool) -> str:
+    how = _STANDARD_FOR.get(name)
+    hint = f"use {how}" if how else "use the standard's functions on xp"
+    kind = "is not in the Array API standard" if call else "is a NumPy method, not the standard's"
+    return (
+        f"xpgrad: {what} {kind}, so it cannot follow derivatives; {hint}, "
+        f"with xp = x.__array_namespace__() (or array_api_compat.array_namespace(x))."
+    )
 
 
 _TORCH_SAME = frozenset(
@@ -507,6 +653,22 @@ _TORCH_SAME = frozenset(
 )
 
 _REDUCTIONS = {"add": "sum", "multiply": "prod", "maximum": "max", "minimum": "min"}
+
+
+def _copy_slots(src: Any, dst: Any) -> None:
+    for cls in type(src).__mro__:
+        for name in getattr(cls, "__slots__", ()):
+            if name != "__weakref__" and hasattr(src, name):
+                setattr(dst, name, getattr(src, name))
+
+
+def _is_constant(x: Any) -> bool:
+    """A traced value with no derivative at any level (it may become a number)."""
+    while isinstance(x, Tracer):
+        if not x._constant():
+            return False
+        x = x._value
+    return True
 
 
 def _concrete(x: Any, what: str) -> Any:

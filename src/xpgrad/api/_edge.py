@@ -13,7 +13,7 @@ import optree
 
 from .. import backends
 from .._core.namespace import traced_namespace
-from .._core.trace import Tracer
+from .._core.trace import Tracer, innermost
 
 NS = "xpgrad"  # optree namespace for the dataclasses we register on the fly
 
@@ -174,3 +174,125 @@ def private(x: Any, xp: Any) -> Any:
     if isinstance(x, Tracer) or not is_array(x) or not backends.capabilities(x)["inplace"]:
         return x
     return xp.asarray(x, copy=True)
+
+
+# -- wrt=: which arguments are differentiated ------------------------------------
+
+
+def wrt_positions(f: Callable, nargs: int, wrt: Any, name: str) -> tuple[int, ...] | None:
+    """The positions named by ``wrt`` (ints, parameter names, or a tuple of them).
+
+    None when ``wrt`` is None (every argument). Names are ``f``'s positional
+    parameter names, as ``inspect.signature`` gives them.
+    """
+    if wrt is None:
+        return None
+    items = wrt if isinstance(wrt, (tuple, list)) else (wrt,)
+    if not items:
+        raise ValueError(
+            f"xpgrad.{name}: wrt=() selects no argument; omit wrt to differentiate all"
+        )
+    out: list[int] = []
+    for w in items:
+        if isinstance(w, bool) or not isinstance(w, (int, str)):
+            raise TypeError(
+                f"xpgrad.{name}: wrt takes argument positions (int) or parameter names (str), "
+                f"got {w!r} of type {type(w).__name__}"
+            )
+        if isinstance(w, str):
+            i = _position_of(f, w, name)
+        else:
+            i = w + nargs if w < 0 else w
+        if not 0 <= i < nargs:
+            raise ValueError(
+                f"xpgrad.{name}: wrt={w!r} is out of range for the {nargs} argument(s) given"
+            )
+        if i in out:
+            raise ValueError(f"xpgrad.{name}: wrt names argument {i} twice")
+        out.append(i)
+    return tuple(out)
+
+
+def _position_of(f: Callable, pname: str, name: str) -> int:
+    import inspect
+
+    try:
+        params = list(inspect.signature(f).parameters.values())
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"xpgrad.{name}: wrt={pname!r} names a parameter, but the signature of "
+            f"{getattr(f, '__name__', f)!r} cannot be read; pass its position instead"
+        ) from None
+    positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if pname not in positional:
+        raise ValueError(
+            f"xpgrad.{name}: wrt={pname!r} is not a positional parameter of "
+            f"{getattr(f, '__name__', 'the function')} (its positional parameters: "
+            f"{', '.join(positional) or 'none'})"
+        )
+    return positional.index(pname)
+
+
+def leaf_owners(args: tuple) -> list[int]:
+    """For each leaf of ``flatten(args)``, the position of the argument it belongs to."""
+    owners: list[int] = []
+    for i, a in enumerate(args):
+        owners.extend([i] * len(flatten(a)[0]))
+    return owners
+
+
+def per_argument(tree: Any, res: list, chosen: list[bool], args: tuple) -> tuple:
+    """Per-leaf results back into one entry per argument: None for an argument none
+    of whose leaves was chosen (not the structure filled with None)."""
+    grouped = tuple(unflatten(tree, res))
+    owners = leaf_owners(args)
+    used = {o for o, c in zip(owners, chosen) if c}
+    return tuple(g if i in used else None for i, g in enumerate(grouped))
+
+
+def chosen_leaves(f: Callable, args: tuple, wrt: Any, name: str) -> list[bool]:
+    """Which leaves of ``flatten(args)`` a Jacobian-type function differentiates.
+
+    Zygote's contract (the seed): without ``wrt``, only arguments that are
+    numbers or arrays themselves; a container argument (tuple, dict, ...) gets
+    ``None``. An argument that ``wrt`` names is differentiated whole, leaf by
+    leaf, and gets its structure back (JAX's pytree Jacobians).
+    """
+    sel = wrt_positions(f, len(args), wrt, name)
+    out: list[bool] = []
+    for i, a in enumerate(args):
+        ls = flatten(a)[0]
+        whole = len(ls) == 1 and ls[0] is a
+        out.extend([whole if sel is None else i in sel] * len(ls))
+    return out
+
+
+def lift(x: Any) -> Any:
+    """A backend array as a constant of the innermost active trace (other values as they are).
+
+    Data arguments (not differentiated) enter the function this way, so code
+    that mixes them with traced values sees one namespace, and no tangent or
+    cotangent work is done for them.
+    """
+    if isinstance(x, Tracer) or not is_array(x):
+        return x
+    t = innermost()
+    return x if t is None else t.const(x)
+
+
+def check_leaf(x: Any, name: str) -> None:
+    """Refuse an object that hides arrays from the pytree machinery (it would get None)."""
+    if is_array(x) or is_number(x) or x is None or isinstance(x, (str, bytes, bool)):
+        return
+    attrs = getattr(x, "__dict__", None)
+    if not isinstance(attrs, dict):
+        return
+    held = [k for k, v in attrs.items() if is_array(v)]
+    if held:
+        cls = type(x).__name__
+        raise TypeError(
+            f"xpgrad.{name}: an argument of type {cls} holds arrays ({', '.join(held)}) "
+            f"but is not a pytree, so its derivative would be lost. Make {cls} a "
+            f"dataclass, or register it: optree.register_pytree_node({cls}, flatten, "
+            f"unflatten, namespace='xpgrad') (see docs/ecosystem.md)."
+        )

@@ -77,7 +77,10 @@ def _vjp(primals: list, needs: list, fn: FlatFn, owner: Any) -> tuple:
         roots = [
             (o.node, ct)
             for o, ct in zip(rec.out, cts)
-            if ct is not None and type(o) is ReverseTracer and o._trace is rec.trace
+            if ct is not None
+            and type(o) is ReverseTracer
+            and o._trace is rec.trace
+            and o.node is not None
         ]
         grads = rec.backward(roots, release=True)
         rec.release()

@@ -93,7 +93,7 @@ def pushforward(fn: Callable, primals: list, tangents: list) -> tuple[list, list
         outs = fn(*wrapped)
     ys, ts = [], []
     for o in outs:
-        if type(o) is ForwardTracer and o._trace is trace:
+        if type(o) is ForwardTracer and o._trace is trace:  # (a constant's tangent is None)
             ys.append(o.primal)
             ts.append(o.tangent)
         else:

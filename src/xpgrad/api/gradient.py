@@ -27,26 +27,39 @@ class WithGradient(NamedTuple):
 class _Recorded:
     """The forward pass of ``f`` under a reverse trace, ready for backward passes."""
 
-    __slots__ = ("trace", "args_tree", "leaves", "tracers", "xp", "out")
+    __slots__ = ("trace", "args_tree", "leaves", "nodes", "xp", "out")
 
-    def __init__(self, f: Callable, args: tuple, xp: Any = None):
+    def __init__(
+        self,
+        f: Callable,
+        args: tuple,
+        xp: Any = None,
+        wrt: tuple[int, ...] | None = None,
+        name: str = "gradient",
+    ):
         leaves, treedef = E.flatten(args)
         self.xp = xp = xp if xp is not None else E.common_xp(leaves)
         self.args_tree = treedef
         self.leaves = leaves
+        chosen = [True] * len(leaves)
+        if wrt is not None:
+            chosen = [i in wrt for i in E.leaf_owners(args)]
         with new_level(ReverseTrace, E.namespace(xp)) as trace:
             self.trace = trace
-            tracers: list[Any] = []
+            # the leaves' tape indices, kept apart from the tracers: ``x[i] = v`` in f
+            # rebinds its tracer to the updated value
+            nodes: list[int | None] = []
             wrapped = []
-            for x in leaves:
-                if E.differentiable_leaf(x, xp):
+            for x, c in zip(leaves, chosen):
+                E.check_leaf(x, name)
+                if c and E.differentiable_leaf(x, xp):
                     t = trace.new_leaf(E.as_array(x, xp))
-                    tracers.append(t)
+                    nodes.append(t.node)
                     wrapped.append(t)
-                else:
-                    tracers.append(None)
-                    wrapped.append(x)
-            self.tracers = tracers
+                else:  # data: a constant of the trace (one namespace, no cotangent)
+                    nodes.append(None)
+                    wrapped.append(trace.const(x) if E.is_array(x) else x)
+            self.nodes = nodes
             self.out = f(*E.unflatten(treedef, wrapped))
 
     def unwrap(self, y: Any) -> Any:
@@ -64,11 +77,11 @@ class _Recorded:
             # a rule may hand one cotangent to several inputs (add's pullback): each
             # result must be its own array, or writing into one would change another
             seen = {id(x) for x in self.leaves}
-            for x, t in zip(self.leaves, self.tracers):
-                if t is None:
+            for x, node in zip(self.leaves, self.nodes):
+                if node is None:
                     grads.append(None)
                 else:
-                    g = E.to_python(cts[t.node], x, self.xp)
+                    g = E.to_python(cts[node], x, self.xp)
                     if id(g) in seen:
                         g = E.private(g, self.xp)
                     seen.add(id(g))
@@ -102,18 +115,27 @@ def _scalar_root(out: Any, rec: _Recorded, name: str) -> list:
             f"defined for real-valued functions. Return xp.real(y) or xp.abs(y)**2, or "
             f"use xpgrad.jacobian / pullback for complex outputs."
         )
-    if type(out) is ReverseTracer and out._trace is rec.trace:
+    if type(out) is ReverseTracer and out._trace is rec.trace and out.node is not None:
         return [(out.node, F.ones_like(out.primal))]
     return []
 
 
-def gradient(f: Callable, *args: Any) -> tuple | Grads:
+def gradient(f: Callable, *args: Any, wrt: Any = None) -> tuple | Grads:
     """The gradient of a real scalar function, one entry per argument.
 
     Each entry has the structure of its argument (tuples, lists, dicts,
     namedtuples, dataclasses); leaves that are not numbers or numeric arrays
     (strings, booleans) get ``None``, and so do arguments the result does not
     depend on (Zygote's ``nothing``). Python-number arguments get Python numbers.
+
+    ``wrt`` (an argument position, a parameter name, or a tuple of them, like
+    JAX's ``argnums``) chooses the arguments to differentiate; the others are
+    data: they enter ``f`` as constants of the trace (the same namespace as the
+    traced values, and no derivative work) and their entries are ``None``.
+
+    >>> import numpy as np, xpgrad
+    >>> xpgrad.gradient(lambda w, x: np.sum((x @ w) ** 2), np.ones(2), np.eye(2), wrt="w")
+    (array([2., 2.]), None)
 
     >>> import numpy as np, xpgrad
     >>> xpgrad.gradient(lambda x, y: x * y, 2.0, 3.0)
@@ -127,8 +149,9 @@ def gradient(f: Callable, *args: Any) -> tuple | Grads:
     if len(args) == 1 and isinstance(args[0], Params):  # implicit mode
         from .grads import implicit_gradient
 
+        _no_wrt_with_params(wrt, "gradient")
         return implicit_gradient(gradient, f, args[0])
-    rec = _Recorded(f, args)
+    rec = _Recorded(f, args, wrt=E.wrt_positions(f, len(args), wrt, "gradient"))
     roots = _scalar_root(rec.out, rec, "gradient")
     grads = rec.backward(roots, release=True)
     rec.release()
@@ -147,11 +170,20 @@ def _primary(out: Any) -> Any:
     return out
 
 
-def withgradient(f: Callable, *args: Any) -> WithGradient:
+def _no_wrt_with_params(wrt: Any, name: str) -> None:
+    if wrt is not None:
+        raise TypeError(
+            f"xpgrad.{name}: wrt= selects positional arguments; with Params the "
+            f"parameters themselves say what is differentiated"
+        )
+
+
+def withgradient(f: Callable, *args: Any, wrt: Any = None) -> WithGradient:
     """The value and the gradient, as ``(val, grad)``.
 
     If ``f`` returns a tuple, namedtuple or dict, the gradient is that of its
     first element and ``val`` is the whole return value (auxiliary outputs).
+    ``wrt`` chooses the differentiated arguments, as in ``gradient``.
 
     >>> import xpgrad
     >>> xpgrad.withgradient(lambda a, b: a / b, 1, 2)
@@ -161,8 +193,9 @@ def withgradient(f: Callable, *args: Any) -> WithGradient:
     if len(args) == 1 and isinstance(args[0], Params):  # implicit mode
         from .grads import implicit_withgradient
 
+        _no_wrt_with_params(wrt, "withgradient")
         return implicit_withgradient(withgradient, f, args[0])
-    rec = _Recorded(f, args)
+    rec = _Recorded(f, args, wrt=E.wrt_positions(f, len(args), wrt, "withgradient"))
     roots = _scalar_root(_primary(rec.out), rec, "withgradient")
     grads = rec.backward(roots, release=True)
     val = _python_val(rec.unwrap(rec.out), args, rec.xp)
@@ -178,8 +211,11 @@ def _python_val(val: Any, args: tuple, xp: Any) -> Any:
     return val
 
 
-def pullback(f: Callable, *args: Any) -> tuple[Any, Callable]:
+def pullback(f: Callable, *args: Any, wrt: Any = None) -> tuple[Any, Callable]:
     """``(y, back)``: the value and its pullback, ``back(dy) -> tuple`` of cotangents.
+
+    ``wrt`` chooses the differentiated arguments, as in ``gradient``; the
+    others get ``None``.
 
     ``dy`` has the structure and shapes of ``y`` (``None`` leaves are zeros);
     a numeric ``dy`` leaf is cast to the dtype of a floating output, while
@@ -193,7 +229,7 @@ def pullback(f: Callable, *args: Any) -> tuple[Any, Callable]:
     (6.0,)
     """
     E.check_callable(f, "pullback")
-    rec = _Recorded(f, args)
+    rec = _Recorded(f, args, wrt=E.wrt_positions(f, len(args), wrt, "pullback"), name="pullback")
     y = rec.unwrap(rec.out)
     out_leaves, out_tree = E.flatten(rec.out)
 
@@ -209,7 +245,7 @@ def pullback(f: Callable, *args: Any) -> tuple[Any, Callable]:
         for o, d in zip(out_leaves, dy_leaves):
             if d is None:
                 continue
-            if type(o) is ReverseTracer and o._trace is rec.trace:
+            if type(o) is ReverseTracer and o._trace is rec.trace and o.node is not None:
                 roots.append((o.node, _cotangent(o, d, rec.xp, "pullback", "cotangent", "output")))
         return rec.backward(roots)
 
@@ -285,10 +321,12 @@ def jvp(f: Callable, primals: tuple, tangents: tuple) -> tuple[Any, Any]:
     o_leaves, o_tree = E.flatten(out)
     ys, dys = [], []
     for o in o_leaves:
-        if type(o) is ForwardTracer and o._trace is trace:
+        if type(o) is ForwardTracer and o._trace is trace and o.tangent is not None:
             ys.append(o.primal)
             dys.append(o.tangent)
         else:
+            if type(o) is ForwardTracer and o._trace is trace:  # a constant of the trace
+                o = o.primal
             ys.append(o)
             dys.append(F.zeros_like(o) if E.is_array(o) else 0.0 * o if E.is_number(o) else None)
     all_numbers = all(E.is_number(x) for x in p_leaves)

@@ -23,15 +23,19 @@ from .vmap import vmap
 __all__ = ["diaghessian", "hessian", "hessian_reverse", "hvp"]
 
 
-def _gradient_of(f: Callable, name: str, args: tuple = (None,), i: int = 0) -> Callable:
+def _gradient_of(
+    f: Callable, name: str, args: tuple = (None,), i: int = 0, wrt: tuple | None = None
+) -> Callable:
     """``x -> gradient(f, *args with x at i)[i]``, with zeros where ``f`` ignores ``x``.
 
-    Every argument is recorded (not only ``x``) so that the function sees traced
-    values only: array-api-strict refuses ``raw_array * tracer``.
+    ``wrt``: the arguments the caller differentiates (default ``i`` alone); they
+    are recorded as variables, as ``f`` expects; the others are data, constants
+    of the trace (one namespace for ``f``, no cotangent work).
     """
+    wrt = (i,) if wrt is None else wrt
 
     def grad(x: Any) -> Any:
-        rec = _Recorded(f, args[:i] + (x,) + args[i + 1 :])
+        rec = _Recorded(f, args[:i] + (x,) + args[i + 1 :], wrt=wrt, name=name)
         roots = _scalar_root(rec.out, rec, name)
         g = rec.backward(roots, release=True)[i]
         rec.release()
@@ -42,6 +46,20 @@ def _gradient_of(f: Callable, name: str, args: tuple = (None,), i: int = 0) -> C
     return grad
 
 
+def _point(f: Callable, args: tuple, wrt: Any, name: str) -> int:
+    """The position of the one argument a second derivative is taken in."""
+    if not args:
+        raise TypeError(f"xpgrad.{name}: give the point at which to differentiate")
+    sel = E.wrt_positions(f, len(args), wrt, name) or (0,)
+    if len(sel) != 1:
+        raise ValueError(
+            f"xpgrad.{name}: differentiates one argument, but wrt={wrt!r} names "
+            f"{len(sel)}. Concatenate them into one array, or take jacobian of gradient "
+            f"for the blocks."
+        )
+    return sel[0]
+
+
 def _check_point(x: Any, xp: Any, name: str) -> str:
     kind = _kind(x, xp)
     if kind is None:
@@ -50,8 +68,8 @@ def _check_point(x: Any, xp: Any, name: str) -> str:
             what = f"an array of dtype {x.dtype}, which has no derivative"
         raise TypeError(
             f"xpgrad.{name}: x must be a real number or a numeric array, got "
-            f"{what}. For several arguments, pass them as one array or use "
-            f"diaghessian / jacobian of gradient."
+            f"{what}. For several arguments or a pytree, pass them as one array "
+            f"(concatenate the raveled leaves), or use diaghessian / jacobian of gradient."
         )
     return kind
 
@@ -66,8 +84,8 @@ def _finish(H: Any, x: Any, kind: str, xp: Any) -> Any:
 
 def hessian(
     f: Callable,
-    x: Any,
-    *,
+    *args: Any,
+    wrt: Any = None,
     chunk_size: int | None = None,
     memory_budget: int | None = None,
     progress: bool = False,
@@ -86,6 +104,10 @@ def hessian(
     JAX's ``hessian`` pushes the whole basis at once instead.
     ``progress=True`` shows a progress bar over the chunks (as in ``jacobian``).
 
+    With several arguments, the Hessian is taken in the one that ``wrt``
+    names (a position or parameter name; default the first), and the others
+    are data (constants of the trace), as JAX's ``argnums``.
+
     >>> import math, numpy as np, xpgrad
     >>> xpgrad.hessian(lambda x: x[0] * x[1], np.array([0.3, -1.2]))
     array([[0., 1.],
@@ -101,14 +123,15 @@ def hessian(
     See also: hessian_reverse, diaghessian, hvp, jacobian.
     """
     E.check_callable(f, "hessian")
-    xp = E.common_xp([x])
+    i = _point(f, args, wrt, "hessian")
+    x = args[i]
+    xp = E.common_xp(E.flatten(args)[0])
     kind = _check_point(x, xp, "hessian")
     n = C.size_of(tuple(E.as_array(x, xp).shape))
     bar = C.progress(progress, n, "hessian", C.one_pass(x))
     try:
-        H = _forward_one(
-            _gradient_of(f, "hessian"), [x], 0, n, xp, chunk_size, memory_budget, "hessian", bar
-        )
+        grad = _gradient_of(f, "hessian", args, i)
+        H = _forward_one(grad, [x], 0, n, xp, chunk_size, memory_budget, "hessian", bar)
     finally:
         bar.close()
     return _finish(H, x, kind, xp)
@@ -116,15 +139,15 @@ def hessian(
 
 def hessian_reverse(
     f: Callable,
-    x: Any,
-    *,
+    *args: Any,
+    wrt: Any = None,
     chunk_size: int | None = None,
     memory_budget: int | None = None,
     progress: bool = False,
 ) -> Any:
     """``hessian(f, x)`` computed reverse over reverse (the reverse jacobian of the gradient).
 
-    Same results and shapes as ``hessian``; usually slower (the gradient's
+    Same results, shapes and ``wrt`` as ``hessian``; usually slower (the gradient's
     backward pass is itself recorded and replayed), and useful as a cross-check.
     Chunked the same way, with batched pullbacks over chunks of basis cotangents.
 
@@ -138,9 +161,11 @@ def hessian_reverse(
     See also: hessian.
     """
     E.check_callable(f, "hessian_reverse")
-    xp = E.common_xp([x])
+    i = _point(f, args, wrt, "hessian_reverse")
+    x = args[i]
+    xp = E.common_xp(E.flatten(args)[0])
     kind = _check_point(x, xp, "hessian_reverse")
-    g, back = pullback(_gradient_of(f, "hessian_reverse"), x)
+    g, back = pullback(_gradient_of(f, "hessian_reverse", args, i), x)
     ga = E.as_array(g, xp)
     bar = C.progress(progress, C.size_of(tuple(ga.shape)), "hessian_reverse", C.one_pass(ga))
     try:
@@ -197,6 +222,7 @@ def _concat(parts: list, xp: Any) -> Any:
 def diaghessian(
     f: Callable,
     *args: Any,
+    wrt: Any = None,
     chunk_size: int | None = None,
     memory_budget: int | None = None,
     progress: bool = False,
@@ -215,6 +241,9 @@ def diaghessian(
     ``hvp(f, x, ones)`` when you know the Hessian is diagonal (an elementwise
     separable ``f``), which gives the same diagonal from a single product.
     ``progress=True`` shows a progress bar over the chunks (as in ``jacobian``).
+    ``wrt`` chooses the arguments (as in ``gradient``); the others are data and
+    get ``None``. A container argument (tuple, dict, ...) gets ``None`` as in
+    Zygote, unless ``wrt`` names it: then one diagonal per leaf, in its structure.
 
     >>> import numpy as np, xpgrad
     >>> xpgrad.diaghessian(lambda x: np.sum(x ** 3), np.array([[1, 2], [3, 4]]))[0]
@@ -226,31 +255,47 @@ def diaghessian(
     See also: hessian, hvp.
     """
     E.check_callable(f, "diaghessian")
-    xp = E.common_xp(E.flatten(args)[0])
+    leaves, tree = E.flatten(args)  # pytree arguments: one diagonal per leaf
+    xp = E.common_xp(leaves)
     out: list[Any] = []
-    kinds = [_kind(x, xp) for x in args]
+    kinds = []
+    chosen = E.chosen_leaves(f, args, wrt, "diaghessian")
+    for x, c in zip(leaves, chosen):
+        E.check_leaf(x, "diaghessian")
+        kinds.append(_kind(x, xp) if c else None)
+
+    variables = tuple(k for k, kind in enumerate(kinds) if kind is not None)
+
+    def f_leaves(*ls: Any) -> Any:
+        return f(*E.unflatten(tree, list(ls)))
+
     total = sum(
         C.size_of(tuple(E.as_array(x, xp).shape))
-        for x, kind in zip(args, kinds)
+        for x, kind in zip(leaves, kinds)
         if kind is not None
     )
-    lazy = any(C.one_pass(x) for x in args if E.is_array(x))
+    lazy = any(C.one_pass(x) for x in leaves if E.is_array(x))
     bar = C.progress(progress, total, "diaghessian", lazy)
     try:
-        for i, (x, kind) in enumerate(zip(args, kinds)):
+        for i, (x, kind) in enumerate(zip(leaves, kinds)):
             if kind is None:
                 out.append(None)
                 continue
-            grad_i = _gradient_of(f, "diaghessian", args, i)
+            grad_i = _gradient_of(f_leaves, "diaghessian", tuple(leaves), i, variables)
             d = _diagonal(grad_i, x, xp, chunk_size, memory_budget, "diaghessian", bar)
             out.append(E.to_python(d, x, xp) if kind == "scalar" else d)
     finally:
         bar.close()
-    return tuple(out)
+    return E.per_argument(tree, out, chosen, args)
 
 
-def hvp(f: Callable, x: Any, v: Any) -> Any:
+def hvp(f: Callable, *args: Any, v: Any = None, wrt: Any = None) -> Any:
     """The Hessian-vector product ``H @ v`` of a real scalar ``f`` at ``x``.
+
+    Called as ``hvp(f, x, v)``, or, for a function of several arguments, as
+    ``hvp(f, *args, v=v, wrt=i)``: the product with the Hessian in argument
+    ``wrt`` (a position or parameter name; default the first), the others
+    being data (constants of the trace).
 
     One forward-over-reverse pass (``jvp`` of the gradient along ``v``), at the
     cost of a few gradients and without forming ``H``. ``v`` has the shape of
@@ -265,6 +310,16 @@ def hvp(f: Callable, x: Any, v: Any) -> Any:
     See also: hessian, jvp, gradient.
     """
     E.check_callable(f, "hvp")
-    xp = E.common_xp([x, v])
+    if v is None:
+        if len(args) != 2 or wrt is not None:
+            raise TypeError(
+                "xpgrad.hvp: call it as hvp(f, x, v), or hvp(f, *args, v=v, wrt=i) "
+                "for a function of several arguments"
+            )
+        v = args[1]
+        args = args[:1]
+    i = _point(f, args, wrt, "hvp")
+    x = args[i]
+    xp = E.common_xp(E.flatten(args)[0] + [v])
     _check_point(x, xp, "hvp")
-    return jvp(_gradient_of(f, "hvp"), (x,), (v,))[1]
+    return jvp(_gradient_of(f, "hvp", args, i), (x,), (v,))[1]

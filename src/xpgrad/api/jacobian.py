@@ -197,20 +197,27 @@ def _jacobian(
     budget: Any,
     name: str,
     progress: bool = False,
+    wrt: Any = None,
 ) -> tuple[Any, tuple]:
     E.check_callable(f, name)
     if mode not in _MODES:
         raise ValueError(f"xpgrad.{name}: mode must be one of {_MODES}, got {mode!r}")
-    xp = E.common_xp(E.flatten(args)[0])
-    kinds = [_kind(a, xp) for a in args]
+    # pytree arguments: one Jacobian per leaf, in the argument's structure (as JAX)
+    leaves, tree = E.flatten(args)
+    xp = E.common_xp(leaves)
+    kinds = []
+    chosen = E.chosen_leaves(f, args, wrt, name)
+    for a, c in zip(leaves, chosen):
+        E.check_leaf(a, name)
+        kinds.append(_kind(a, xp) if c else None)
     idx = [i for i, kd in enumerate(kinds) if kd is not None]
-    dargs = [args[i] for i in idx]
+    dargs = [leaves[i] for i in idx]
 
-    def g(*ds: Any) -> Any:  # f of the differentiated arguments only
-        full = list(args)
+    def g(*ds: Any) -> Any:  # f of the differentiated leaves only; the rest are data
+        full = [E.lift(a) for a in leaves]
         for i, d in zip(idx, ds):
             full[i] = d
-        return f(*full)
+        return f(*E.unflatten(tree, full))
 
     if not idx:
         return _output(f(*args), xp, name), (None,) * len(args)
@@ -235,10 +242,10 @@ def _jacobian(
             ]
     finally:
         bar.close()
-    res: list[Any] = [None] * len(args)
+    res: list[Any] = [None] * len(leaves)
     for i, J in zip(idx, Js):
         res[i] = _shape_result(J, kinds[i])
-    return y, tuple(res)
+    return y, E.per_argument(tree, res, chosen, args)
 
 
 def jacobian(
@@ -248,6 +255,7 @@ def jacobian(
     chunk_size: int | None = None,
     memory_budget: int | None = None,
     progress: bool = False,
+    wrt: Any = None,
 ) -> tuple | Grads:
     """The Jacobian of ``y = f(*args)`` with respect to each argument.
 
@@ -296,11 +304,18 @@ def jacobian(
         directions done, chunk by chunk. On Dask the loop only builds the
         graph; show the progress of the computation with Dask's diagnostics
         (``dask.diagnostics.ProgressBar``, ``distributed.progress``).
+    wrt : int, str or tuple of them, optional
+        The arguments to differentiate (positions or parameter names, like
+        JAX's ``argnums``); the others are data, lifted to constants of the
+        trace, and get ``None``. Default: every argument.
 
     Returns
     -------
     tuple
-        One entry per argument.
+        One entry per argument. As in Zygote, an argument that is neither a
+        number nor an array (a string, or a container such as a tuple or dict)
+        gets ``None``, unless ``wrt`` names it: a container named by ``wrt``
+        gets its structure back with one Jacobian per leaf, as JAX gives.
 
     >>> import numpy as np, xpgrad
     >>> xpgrad.jacobian(lambda a: 100 * a[0:3] ** 2, np.arange(1, 8))[0]
@@ -322,6 +337,9 @@ def jacobian(
     if len(args) == 1 and isinstance(args[0], Params):  # implicit mode: a Grads of Jacobians
         from .grads import implicit_jacobian
 
+        from .gradient import _no_wrt_with_params
+
+        _no_wrt_with_params(wrt, "jacobian")
         return implicit_jacobian(
             jacobian,
             f,
@@ -331,7 +349,7 @@ def jacobian(
             memory_budget=memory_budget,
             progress=progress,
         )
-    return _jacobian(f, args, mode, chunk_size, memory_budget, "jacobian", progress)[1]
+    return _jacobian(f, args, mode, chunk_size, memory_budget, "jacobian", progress, wrt)[1]
 
 
 def withjacobian(
@@ -341,6 +359,7 @@ def withjacobian(
     chunk_size: int | None = None,
     memory_budget: int | None = None,
     progress: bool = False,
+    wrt: Any = None,
 ) -> WithJacobian:
     """The value and the Jacobians, as the named tuple ``(val, grad)``.
 
@@ -367,6 +386,6 @@ def withjacobian(
         return implicit_withgradient(
             withjacobian, f, args[0], mode=mode, chunk_size=chunk_size, memory_budget=memory_budget
         )
-    y, Js = _jacobian(f, args, mode, chunk_size, memory_budget, "withjacobian", progress)
+    y, Js = _jacobian(f, args, mode, chunk_size, memory_budget, "withjacobian", progress, wrt)
     xp = E.common_xp(E.flatten(args)[0])
     return WithJacobian(_python_val(y, args, xp), Js)

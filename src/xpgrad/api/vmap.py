@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import optree
 
-from .._core.batch import BatchTrace, BatchTracer
+from .._core.batch import BatchConst, BatchTrace, BatchTracer
 from .._core.onehot import OneHot
 from .._core.trace import new_level
 from ..rules import F
@@ -115,6 +115,8 @@ def _call(f: Callable, make: Callable, xp: Any, size: int, out_axes: Any) -> Any
             if type(v) is OneHot:  # f kept its basis one-hot to the end (y = 2 * x)
                 v = v.dense()
         elif E.is_array(o) or E.is_number(o):
+            if type(o) is BatchConst and o._trace is trace:
+                o = o.val
             o = E.as_array(o, xp)
             v = F.broadcast_to(F.expand_dims(o, axis=0), (size,) + tuple(o.shape))
         else:

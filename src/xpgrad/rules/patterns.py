@@ -91,7 +91,7 @@ def reduce_to(tr: Any, q: Pattern, shape: tuple, axes: tuple) -> Pattern:
 
 def _mask(tr: Any, c: Any, out_shape: tuple, nonzero: bool = True) -> Any:
     """Flat boolean mask of a constant broadcast to ``out_shape`` (None if unknowable)."""
-    c = tr.const(c)
+    c = tr.host_value(c)
     if c is None:
         return None
     xp = tr.xp
@@ -115,7 +115,7 @@ def product(tr: Any, primals: list, pats: list, shapes: list, oshape: tuple) -> 
     res = tr.union(parts, size_of(oshape))
     for a, q, s in zip(primals, pats, shapes):
         if q is None and is_array(a) and res.nnz:
-            c = tr.const(a)
+            c = tr.host_value(a)
             if c is not None:
                 xp = tr.xp
                 m = xp.reshape(xp.broadcast_to(xp.reshape(c != 0, s), oshape), (-1,))
@@ -168,7 +168,7 @@ def movement(prim: Any, data: Any = (0,), float_ids: bool = False) -> Callable:
             elif q is not None:
                 return _dense(tr, pats, out, prim)  # indices that depend on the input
             elif is_array(a):
-                c = tr.const(a)
+                c = tr.host_value(a)
                 if c is None:  # a value of an enclosing transformation
                     return _dense(tr, pats, out, prim)
                 args.append(c)
@@ -202,7 +202,7 @@ def _scatter_add(
     ct, arrays = primals[0], primals[1:]
     if any(q is not None for q in pats[1:]):
         return tr.dense(pats, size_of(tuple(shape)))
-    consts = [tr.const(a) for a in arrays]
+    consts = [tr.host_value(a) for a in arrays]
     if any(c is None for c in consts):
         return tr.dense(pats, size_of(tuple(shape)))
     xp = tr.xp

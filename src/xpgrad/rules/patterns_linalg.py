@@ -50,7 +50,7 @@ def _const_matrix(tr: Any, a: Any, q: Any, layout: Callable[[Any], Any]) -> Any:
     """``layout(a != 0)``, an ``(r, c)`` boolean, for a constant ``a``; else None."""
     if q is not None or not is_array(a):
         return None
-    c = tr.const(a)
+    c = tr.host_value(a)
     return None if c is None else layout(c != 0)
 
 
