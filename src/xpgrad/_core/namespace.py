@@ -160,8 +160,9 @@ def traced_namespace(xp: Any) -> TracedNamespace:
     raw_full, raw_linspace = ns.full, ns.linspace
 
     def full(shape: Any, fill_value: Any, *, dtype: Any = None, device: Any = None) -> Any:
-        if not isinstance(fill_value, Tracer):
+        if type(fill_value) in (int, float, complex, bool):
             return raw_full(shape, fill_value, dtype=dtype, device=device)
+        # a traced (or 0-d array) fill value: a broadcast, differentiable in it
         out = ns.broadcast_to(fill_value, tuple(shape) if isinstance(shape, tuple) else (shape,))
         return out if dtype is None or dtype == out.dtype else ns.astype(out, dtype)
 

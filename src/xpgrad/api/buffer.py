@@ -15,6 +15,7 @@ from .. import backends
 from .._core.trace import Tracer
 from ..rules import F
 from ..rules._registry import defrule, primitive, unbroadcast, xp_of
+from ..rules._indexkeys import _UNSUPPORTED, gather
 from ..rules.indexing import ARRAY, getitem_p, join_key, split_key
 from . import _edge as E
 from .forward import device_kw
@@ -50,8 +51,11 @@ def _updated(x: Any, key: Any, v: Any) -> Any:
         return setter(xp, x, key, _cast(x, v))
     if backends.capabilities(x)["inplace"]:
         out = xp.asarray(x, copy=True)
-        out[key] = _cast(x, v)
-        return out
+        try:
+            out[key] = _cast(x, v)
+            return out
+        except _UNSUPPORTED:  # e.g. array-api-strict: no integer-array or mixed-mask writes
+            pass
     return _update_generic(xp, x, key, v)
 
 
@@ -62,7 +66,9 @@ def _update_generic(xp: Any, x: Any, key: Any, v: Any) -> Any:
     for s in shape:
         size *= s
     kw = device_kw(x)
-    flat = xp.reshape(xp.arange(size, **kw), shape)[key]
+    # the flat positions that key selects, through the same gather as x[key] (which
+    # decomposes keys the library cannot take natively)
+    flat = gather(xp, xp.reshape(xp.arange(size, **kw), shape), *split_key(key))
     pos = xp.reshape(flat, (-1,))
     vals = xp.reshape(
         xp.broadcast_to(xp.asarray(_cast(x, v), dtype=x.dtype, **kw), tuple(flat.shape)), (-1,)
@@ -143,7 +149,8 @@ def _index_update_batch(args: list, batched: list, template: tuple) -> tuple:
         x = F.broadcast_to(F.expand_dims(x, axis=0), (n,) + tuple(x.shape))
     if batched[1]:
         raw_arrays = [_raw(a) for a in arrays]
-        slot_nd = len(_raw(x)[join_key(bt, raw_arrays)].shape) - 1
+        rx = _raw(x)  # (gather: array-api-strict takes a mask only as the sole index)
+        slot_nd = len(gather(xp_of(rx), rx, bt, raw_arrays).shape) - 1
         vnd = len(v.shape) - 1
         if vnd < slot_nd:  # line the batch axis of v up with the slot's
             v = F.reshape(v, (v.shape[0],) + (1,) * (slot_nd - vnd) + tuple(v.shape[1:]))

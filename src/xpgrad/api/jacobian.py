@@ -118,6 +118,20 @@ def _reverse(
     return out
 
 
+def _value(g: Callable, dargs: list, xp: Any) -> Any:
+    """``g(*dargs)`` with its arguments as constants of a forward trace.
+
+    The function sees traced values, as in every other evaluation (one
+    namespace; a write ``x[k] = v`` rebinds a tracer and never changes the
+    caller's array), while nothing is recorded and no tangent is computed.
+    """
+    with new_level(ForwardTrace, E.namespace(xp)) as trace:
+        out = g(*[trace.const(E.as_array(a, xp)) for a in dargs])
+    return E.map_leaves(
+        lambda o: o.primal if type(o) is ForwardTracer and o._trace is trace else o, out
+    )
+
+
 def _zero_jacobian(xp: Any, y: Any, a: Any, m: int, n: int) -> Any:
     dt = xp.result_type(y.dtype, E.as_array(a, xp).dtype)
     return C.zeros(xp, (m, n), dt, y)
@@ -224,7 +238,7 @@ def _jacobian(
     n = sum(C.size_of(tuple(E.as_array(a, xp).shape)) for a in dargs)
     back = None
     if mode == "forward":
-        y = _output(g(*dargs), xp, name)
+        y = _output(_value(g, dargs, xp), xp, name)
     else:
         y, back = pullback(g, *dargs)
         y = _output(y, xp, name)
