@@ -541,13 +541,6 @@ class Tracer:
             raise TypeError(_numpy_habit(f"numpy.{func.__name__}", func.__name__, call=True))
         return fn(*args, **kwargs)
 
-    def __getattr__(self, name: str) -> Any:
-        # only reached for names a traced array does not have: NumPy's methods
-        # (x.sum(), x.reshape(...), x.astype(...)) get the standard's spelling
-        if name.startswith("__") or name not in _NUMPY_METHODS:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        raise AttributeError(_numpy_habit(f"x.{name}", name, call=False))
-
     @classmethod
     def __torch_function__(cls, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         # torch.sin(tracer) reaches the traced namespace; only functions whose torch
@@ -636,6 +629,23 @@ _NUMPY_METHODS = frozenset(_STANDARD_FOR) | {
 }
 
 
+def _habit_property(name: str) -> property:
+    def numpy_method(self: Tracer) -> Any:
+        raise AttributeError(_numpy_habit(f"x.{name}", name, call=False))
+
+    return property(numpy_method)
+
+
+# NumPy's methods (x.sum(), x.reshape(...), x.astype(...)) get the standard's
+# spelling: properties that raise AttributeError, so that hasattr() stays False.
+# (Not a __getattr__: it would slow every attribute read of every tracer, since
+# CPython specialises attribute loads only for types without one.)
+def install_numpy_habits() -> None:
+    for name in sorted(_NUMPY_METHODS):
+        if not hasattr(Tracer, name):
+            setattr(Tracer, name, _habit_property(name))
+
+
 def _numpy_habit(what: str, name: str, call: bool) -> str:
     how = _STANDARD_FOR.get(name)
     hint = f"use {how}" if how else "use the standard's functions on xp"
@@ -676,3 +686,6 @@ def _concrete(x: Any, what: str) -> Any:
     while isinstance(x, Tracer):
         x = x._concrete_value(what)
     return x
+
+
+install_numpy_habits()
