@@ -1,0 +1,155 @@
+"""Simplification passes over a staged ``Program``, each small and testable alone.
+
+Every pass takes a program and returns a new one computing the same outputs
+with the same bits: no pass reorders or re-associates arithmetic. ``simplify``
+runs them in the order that lets each feed the next.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .staging import Eqn, Program, Var
+
+__all__ = ["dead_code", "common_subexpressions", "fold_constants", "drop_identities", "simplify"]
+
+
+def _subst(a: Any, env: dict) -> Any:
+    return env.get(a, a) if type(a) is Var else a
+
+
+def _renamed(program: Program, eqns: list, env: dict) -> Program:
+    outs = [_subst(a, env) for a in program.outputs]
+    return Program(list(program.inputs), eqns, outs)
+
+
+def dead_code(program: Program) -> Program:
+    """Drop the equations whose outputs no output depends on (primitives are pure)."""
+    live = {a for a in program.outputs if type(a) is Var}
+    kept = []
+    for e in reversed(program.eqns):
+        if any(v in live for v in e.outputs):
+            kept.append(e)
+            live.update(a for a in e.inputs if type(a) is Var)
+    kept.reverse()
+    return Program(list(program.inputs), kept, list(program.outputs))
+
+
+def _freeze(x: Any) -> Any:
+    """A hashable key equal only for equal parameters (``None`` if there is none)."""
+    t = type(x)
+    if t in (float, complex):  # repr tells -0.0 from 0.0 (equal, and hashed alike)
+        return (t, repr(x))
+    if t in (int, bool, str, type(None)):
+        return (t, x)
+    if t is Var:
+        return x
+    if t in (tuple, list):
+        items = tuple(_freeze(i) for i in x)
+        return None if None in items else (t, items)
+    if t is dict:
+        items = tuple((k, _freeze(v)) for k, v in x.items())
+        return None if any(v is None for _, v in items) else (t, items)
+    if t is slice:
+        k = _freeze((x.start, x.stop, x.step))
+        return None if k is None else (t, k)
+    if hasattr(x, "shape"):  # an array constant: the same object only
+        return ("id", id(x))
+    try:
+        hash(x)
+    except TypeError:
+        return None
+    return (t, x)
+
+
+def common_subexpressions(program: Program) -> Program:
+    """Compute each repeated call (same function, parameters and inputs) once."""
+    env: dict[Var, Any] = {}
+    seen: dict[Any, tuple] = {}
+    eqns = []
+    for e in program.eqns:
+        inputs = tuple(_subst(a, env) for a in e.inputs)
+        key = _freeze((e.fn, inputs, e.params)) if _hashable(e.fn) else None
+        if key is not None:
+            prev = seen.get(key)
+            if prev is not None:
+                env.update(zip(e.outputs, prev))
+                continue
+            seen[key] = e.outputs
+        eqns.append(e._replace(inputs=inputs))
+    return _renamed(program, eqns, env)
+
+
+def _hashable(fn: Any) -> bool:
+    try:
+        hash(fn)
+    except TypeError:
+        return False
+    return True
+
+
+def fold_constants(program: Program) -> Program:
+    """Evaluate the equations whose inputs are all constants, once, while staging.
+
+    Recording already folds what does not depend on the inputs (such calls never
+    reach the staging trace); this pass folds what other rewrites leave constant.
+    """
+    env: dict[Var, Any] = {}
+    eqns = []
+    for e in program.eqns:
+        inputs = tuple(_subst(a, env) for a in e.inputs)
+        if any(type(a) is Var for a in inputs):
+            eqns.append(e._replace(inputs=inputs))
+            continue
+        out = e.fn(*inputs, **e.params)
+        outs = tuple(out) if e.prim.multiple_results else (out,)
+        env.update(zip(e.outputs, outs))
+    return _renamed(program, eqns, env)
+
+
+def _is_one(a: Any) -> bool:
+    return type(a) in (int, float) and a == 1
+
+
+def _identity_of(e: Eqn) -> Any:
+    """The input that equation ``e`` returns unchanged, or ``None``.
+
+    Only rewrites that are exact: ``x * 1`` (also for NaN and signed zeros), and
+    a reshape, broadcast or cast that keeps the shape and dtype.
+    """
+    if len(e.outputs) != 1:
+        return None
+    out = e.outputs[0]
+    name = e.prim.name
+    if name == "multiply" and len(e.inputs) == 2:
+        a, b = e.inputs
+        x = a if _is_one(b) else b if _is_one(a) else None
+    elif name in ("reshape", "broadcast_to", "astype"):
+        x = e.inputs[0]
+    else:
+        return None
+    if type(x) is Var and x.shape == out.shape and x.dtype == out.dtype:
+        return x
+    return None
+
+
+def drop_identities(program: Program) -> Program:
+    """Replace calls that return their input unchanged by the input itself."""
+    env: dict[Var, Any] = {}
+    eqns = []
+    for e in program.eqns:
+        e = e._replace(inputs=tuple(_subst(a, env) for a in e.inputs))
+        x = _identity_of(e)
+        if x is not None:
+            env[e.outputs[0]] = x
+            continue
+        eqns.append(e)
+    return _renamed(program, eqns, env)
+
+
+def simplify(program: Program) -> Program:
+    """All passes: identities first (they expose common subexpressions), dead code last."""
+    program = drop_identities(program)
+    program = fold_constants(program)
+    program = common_subexpressions(program)
+    return dead_code(program)
