@@ -62,6 +62,27 @@ def _literal(v: Any) -> str | None:
     return None
 
 
+def _last_uses(program: Program) -> list[list[Var]]:
+    """Per equation, the variables no later equation or output reads.
+
+    Deleting them there lets the backend reuse their memory while it is still in
+    cache, instead of keeping every intermediate alive until the program returns.
+    """
+    last: dict[Var, int] = {}
+    for i, e in enumerate(program.eqns):
+        for a in e.inputs:
+            if type(a) is Var:
+                last[a] = i
+        for v in e.outputs:
+            last.setdefault(v, i)  # an unused result dies where it is made
+    keep = {a for a in program.outputs if type(a) is Var}
+    dead: list[list[Var]] = [[] for _ in program.eqns]
+    for v, i in last.items():
+        if v not in keep:
+            dead[i].append(v)
+    return dead
+
+
 def lower(program: Program, copy: Callable | None = None) -> Callable:
     """A plain Python function of the program's inputs, returning its outputs' tuple.
 
@@ -78,7 +99,8 @@ def lower(program: Program, copy: Callable | None = None) -> Callable:
         return text if text is not None else g.name(a, "const")
 
     lines = [f"def program({', '.join(repr(v) for v in program.inputs)}):"]
-    for e in program.eqns:
+    dead_after = _last_uses(program)
+    for i, e in enumerate(program.eqns):
         fn = g.name(e.fn, e.prim.name)
         args = [atom(a) for a in e.inputs]
         for k, v in e.params.items():
@@ -88,6 +110,8 @@ def lower(program: Program, copy: Callable | None = None) -> Callable:
         if e.prim.multiple_results and len(e.outputs) == 1:
             outs += ","
         lines.append(f"    {outs} = {fn}({', '.join(args)})")
+        if dead_after[i]:
+            lines.append(f"    del {', '.join(repr(v) for v in dead_after[i])}")
     results = []
     made = set()
     inputs = set(program.inputs)

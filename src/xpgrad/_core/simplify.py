@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..backends import namespace_of
 from .staging import Eqn, Program, Var
 
 __all__ = ["dead_code", "common_subexpressions", "fold_constants", "drop_identities", "simplify"]
@@ -108,7 +109,16 @@ def fold_constants(program: Program) -> Program:
 
 
 def _is_one(a: Any) -> bool:
-    return type(a) in (int, float) and a == 1
+    """A Python 1, or an array constant of ones (a reverse pass's seed, broadcast)."""
+    if type(a) in (int, float):
+        return a == 1
+    if type(a) is Var or not hasattr(a, "shape") or type(a) is bool:
+        return False
+    xp = namespace_of(a)
+    try:
+        return bool(xp.all(a == 1))
+    except Exception:  # noqa: BLE001 - a constant we cannot inspect is kept
+        return False
 
 
 def _identity_of(e: Eqn) -> Any:

@@ -161,7 +161,7 @@ class Jitted:
         try:
             with new_level(StagingTrace, E.namespace(xp)) as trace:
                 wrapped = [trace.new_input(x) if E.is_array(x) else x for x in leaves]
-                dyn_args, dyn_kwargs = E.unflatten(E.flatten((args, kwargs))[1], wrapped)
+                dyn_args, dyn_kwargs = E.unflatten(key[0], wrapped)
                 call_args = list(dyn_args)
                 for i in self._nums:
                     if i < len(args):
