@@ -31,6 +31,7 @@ __all__ = [
     "StagingTracer",
     "StagingError",
     "ForeignTracer",
+    "SPECIALISE",
 ]
 
 
@@ -187,6 +188,12 @@ _SHAPE_ONLY = frozenset(("ones_like", "zeros_like", "empty_like", "full_like"))
 _DATA_SHAPED_BY_ARRAY = frozenset(("getitem", "scatter_add", "repeat"))
 
 
+#: Per primitive name, ``specialise(vals, params) -> (fn, params)`` or ``None``: a
+#: cheaper call that computes the same result for these static parameters (a basic
+#: index without the general key machinery). Rules modules fill it, next to the rule.
+SPECIALISE: dict[str, Callable[[list, dict], Any]] = {}
+
+
 class StagingTrace(Trace):
     def __init__(self, level: int, ns: Any):
         super().__init__(level, ns)
@@ -230,6 +237,11 @@ class StagingTrace(Trace):
             # depends only on the shape and dtype, which are static: a constant
             return prim.impl(*vals, **params)
         fn = _backend_function(prim, vals)
+        special = SPECIALISE.get(name)
+        if special is not None:
+            found = special(vals, params)
+            if found is not None:
+                fn, params = found
         out = fn(*vals, **params) if params else fn(*vals)
         if prim.multiple_results:
             out = tuple(out)

@@ -73,6 +73,7 @@ class Jitted:
         self._nums = tuple(sorted(set(nums)))
         self._names = frozenset(names)
         self._cache: dict[Any, _Entry] = {}
+        self._fast: dict[Any, _Entry] = {}  # the same entries, by _fast_key
         self._hits = self._inline = 0
         functools.update_wrapper(self, fn)
 
@@ -86,24 +87,36 @@ class Jitted:
 
     def clear_cache(self) -> None:
         self._cache.clear()
+        self._fast.clear()
         self._hits = self._inline = 0
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        fast = _fast_key(args) if not kwargs and not self._nums else None
+        if fast is not None:  # arrays only, a signature seen before: no pytree work
+            entry = self._fast.get(fast)
+            if entry is not None:
+                self._hits += 1
+                outs = entry.lowered.fn(*args)
+                return outs[0] if entry.single else E.unflatten(entry.out_tree, list(outs))
         split = self._split(args, kwargs)
         if split is None:  # called with a transformation's tracers: run inline
             self._inline += 1
             return self.fn(*args, **kwargs)
         key, leaves, arrays = split
         entry = self._cache.get(key)
-        if entry is not None:
-            self._hits += 1
-            outs = entry.lowered.fn(*arrays)
-            return outs[0] if entry.single else E.unflatten(entry.out_tree, list(outs))
-        staged = self._stage(args, kwargs, key, leaves)
-        if staged is None:
-            self._inline += 1
-            return self.fn(*args, **kwargs)
-        return staged
+        if entry is None:
+            staged = self._stage(args, kwargs, key, leaves)
+            if staged is None:
+                self._inline += 1
+                return self.fn(*args, **kwargs)
+            if fast is not None:
+                self._fast[fast] = self._cache[key]
+            return staged
+        if fast is not None:
+            self._fast[fast] = entry
+        self._hits += 1
+        outs = entry.lowered.fn(*arrays)
+        return outs[0] if entry.single else E.unflatten(entry.out_tree, list(outs))
 
     def lower(self, *args: Any, **kwargs: Any) -> Lowered:
         """Stage (or reuse) the program for these arguments, without replaying it."""
@@ -148,6 +161,8 @@ class Jitted:
             if isinstance(x, Tracer):
                 return None
             if E.is_array(x):
+                if hasattr(x, "device"):
+                    _ARRAY_TYPES.add(type(x))
                 sig.append((type(x), tuple(x.shape), x.dtype, _device(x)))
                 arrays.append(x)
             else:  # numbers, strings, None: part of the signature, by value
@@ -189,6 +204,21 @@ class Jitted:
 
     def __repr__(self) -> str:
         return f"<xpgrad.jit of {getattr(self.fn, '__qualname__', self.fn)!r}>"
+
+
+# Backend array types seen by the full signature: positional arguments all of these
+# types take the fast path (a tuple of their metadata as the key).
+_ARRAY_TYPES: set[type] = set()
+
+
+def _fast_key(args: tuple) -> tuple | None:
+    key = []
+    for a in args:
+        t = type(a)
+        if t not in _ARRAY_TYPES:
+            return None
+        key.append((t, a.shape, a.dtype, a.device))
+    return tuple(key)
 
 
 def _copy(xp: Any, x: Any) -> Any:
