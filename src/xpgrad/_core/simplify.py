@@ -12,11 +12,25 @@ from typing import Any
 from ..backends import namespace_of
 from .staging import Eqn, Program, Var
 
-__all__ = ["dead_code", "common_subexpressions", "fold_constants", "drop_identities", "simplify"]
+__all__ = [
+    "dead_code",
+    "common_subexpressions",
+    "fold_constants",
+    "drop_identities",
+    "renumber",
+    "simplify",
+]
 
 
 def _subst(a: Any, env: dict) -> Any:
     return env.get(a, a) if type(a) is Var else a
+
+
+def _inputs(e: Eqn, env: dict) -> Eqn:
+    """``e`` with its inputs renamed by ``env`` (itself when none is renamed)."""
+    if not env or not any(type(a) is Var and a in env for a in e.inputs):
+        return e
+    return e._replace(inputs=tuple(_subst(a, env) for a in e.inputs))
 
 
 def _renamed(program: Program, eqns: list, env: dict) -> Program:
@@ -69,15 +83,15 @@ def common_subexpressions(program: Program) -> Program:
     seen: dict[Any, tuple] = {}
     eqns = []
     for e in program.eqns:
-        inputs = tuple(_subst(a, env) for a in e.inputs)
-        key = _freeze((e.fn, inputs, e.params)) if _hashable(e.fn) else None
+        e = _inputs(e, env)
+        key = _freeze((e.fn, e.inputs, e.params)) if _hashable(e.fn) else None
         if key is not None:
             prev = seen.get(key)
             if prev is not None:
                 env.update(zip(e.outputs, prev))
                 continue
             seen[key] = e.outputs
-        eqns.append(e._replace(inputs=inputs))
+        eqns.append(e)
     return _renamed(program, eqns, env)
 
 
@@ -98,11 +112,11 @@ def fold_constants(program: Program) -> Program:
     env: dict[Var, Any] = {}
     eqns = []
     for e in program.eqns:
-        inputs = tuple(_subst(a, env) for a in e.inputs)
-        if any(type(a) is Var for a in inputs):
-            eqns.append(e._replace(inputs=inputs))
+        e = _inputs(e, env)
+        if any(type(a) is Var for a in e.inputs):
+            eqns.append(e)
             continue
-        out = e.fn(*inputs, **e.params)
+        out = e.fn(*e.inputs, **e.params)
         outs = tuple(out) if e.prim.multiple_results else (out,)
         env.update(zip(e.outputs, outs))
     return _renamed(program, eqns, env)
@@ -148,7 +162,7 @@ def drop_identities(program: Program) -> Program:
     env: dict[Var, Any] = {}
     eqns = []
     for e in program.eqns:
-        e = e._replace(inputs=tuple(_subst(a, env) for a in e.inputs))
+        e = _inputs(e, env)
         x = _identity_of(e)
         if x is not None:
             env[e.outputs[0]] = x
@@ -157,9 +171,25 @@ def drop_identities(program: Program) -> Program:
     return _renamed(program, eqns, env)
 
 
+def renumber(program: Program) -> Program:
+    """The same program with its variables numbered 0, 1, 2 ... in order (for reading)."""
+    env: dict[Var, Var] = {}
+
+    def new(v: Var) -> Var:
+        env[v] = w = Var(len(env), v.shape, v.dtype)
+        return w
+
+    inputs = [new(v) for v in program.inputs]
+    eqns = []
+    for e in program.eqns:
+        ins = tuple(_subst(a, env) for a in e.inputs)
+        eqns.append(e._replace(inputs=ins, outputs=tuple(new(v) for v in e.outputs)))
+    return Program(inputs, eqns, [_subst(a, env) for a in program.outputs])
+
+
 def simplify(program: Program) -> Program:
     """All passes: identities first (they expose common subexpressions), dead code last."""
     program = drop_identities(program)
     program = fold_constants(program)
     program = common_subexpressions(program)
-    return dead_code(program)
+    return renumber(dead_code(program))
