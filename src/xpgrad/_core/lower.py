@@ -55,15 +55,23 @@ def _literal(v: Any) -> str | None:
         ok = math.isfinite(v.real) and math.isfinite(v.imag)
         return f"complex({v.real!r}, {v.imag!r})" if ok else None
     if t is tuple:
-        items = [_literal(i) for i in v]
-        if any(i is None for i in items):
-            return None
+        items = []
+        for i in v:
+            text = _literal(i)
+            if text is None:
+                return None
+            items.append(text)
         return f"({', '.join(items)}{',' if len(items) == 1 else ''})"
     return None
 
 
+# Arrays smaller than this (elements) are not worth a ``del``: they fit in cache
+# anyway, and each line costs compile time on programs of thousands of equations.
+_DEL_MIN_SIZE = 16384
+
+
 def _last_uses(program: Program) -> list[list[Var]]:
-    """Per equation, the variables no later equation or output reads.
+    """Per equation, the large variables no later equation or output reads.
 
     Deleting them there lets the backend reuse their memory while it is still in
     cache, instead of keeping every intermediate alive until the program returns.
@@ -78,9 +86,16 @@ def _last_uses(program: Program) -> list[list[Var]]:
     keep = {a for a in program.outputs if type(a) is Var}
     dead: list[list[Var]] = [[] for _ in program.eqns]
     for v, i in last.items():
-        if v not in keep:
+        if v not in keep and _size(v) >= _DEL_MIN_SIZE:
             dead[i].append(v)
     return dead
+
+
+def _size(v: Var) -> float:
+    n = 1.0
+    for s in v.shape:
+        n *= s if s is not None else float("inf")  # unknown (lazy) sizes: assume large
+    return n
 
 
 def lower(program: Program, copy: Callable | None = None) -> Callable:

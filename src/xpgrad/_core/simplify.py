@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..backends import namespace_of
+from ..backends import is_lazy, namespace_of
 from .staging import Eqn, Program, Var
 
 __all__ = [
@@ -84,7 +84,7 @@ def common_subexpressions(program: Program) -> Program:
     eqns = []
     for e in program.eqns:
         e = _inputs(e, env)
-        key = _freeze((e.fn, e.inputs, e.params)) if _hashable(e.fn) else None
+        key = _eqn_key(e)
         if key is not None:
             prev = seen.get(key)
             if prev is not None:
@@ -95,12 +95,28 @@ def common_subexpressions(program: Program) -> Program:
     return _renamed(program, eqns, env)
 
 
-def _hashable(fn: Any) -> bool:
+def _eqn_key(e: Eqn) -> Any:
+    """``_freeze((fn, inputs, params))`` without its recursion in the common cases."""
+    inputs = []
+    for a in e.inputs:
+        t = type(a)
+        if t is Var:
+            inputs.append(a)
+        elif t is int:
+            inputs.append((t, a))
+        else:
+            k = _freeze(a)
+            if k is None:
+                return None
+            inputs.append(k)
+    params = _freeze(e.params) if e.params else ()
+    if params is None:
+        return None
     try:
-        hash(fn)
+        hash(e.fn)
     except TypeError:
-        return False
-    return True
+        return None
+    return (e.fn, tuple(inputs), params)
 
 
 def fold_constants(program: Program) -> Program:
@@ -126,8 +142,8 @@ def _is_one(a: Any) -> bool:
     """A Python 1, or an array constant of ones (a reverse pass's seed, broadcast)."""
     if type(a) in (int, float):
         return a == 1
-    if type(a) is Var or not hasattr(a, "shape") or type(a) is bool:
-        return False
+    if type(a) is Var or not hasattr(a, "shape") or type(a) is bool or is_lazy(a):
+        return False  # (a lazy constant is not computed to find out)
     xp = namespace_of(a)
     try:
         return bool(xp.all(a == 1))

@@ -226,7 +226,7 @@ class StagingTrace(Trace):
                 vals.append(a)
                 atoms.append(a)
         name = prim.name
-        if name in _DATA_SHAPED or name in _DATA_SHAPED_BY_ARRAY and _staged_index(name, atoms):
+        if name in _DATA_SHAPED or (name in _DATA_SHAPED_BY_ARRAY and _staged_index(name, atoms)):
             raise StagingError(
                 f"xpgrad.jit: {name!r} of a staged value has a shape that depends on the "
                 f"data, which a staged program cannot replay. Make the argument static "
@@ -274,10 +274,7 @@ def _staged_index(name: str, atoms: list) -> bool:
     That is a boolean mask for ``getitem``/``scatter_add`` (integer index arrays
     give fixed shapes), and any staged count for ``repeat``.
     """
-    for a in atoms[1:]:
-        if type(a) is Var and (name == "repeat" or _is_bool(a.dtype)):
-            return True
-    return False
+    return any(type(a) is Var and (name == "repeat" or _is_bool(a.dtype)) for a in atoms[1:])
 
 
 def _any_var(atoms: Any) -> bool:

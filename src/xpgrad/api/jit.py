@@ -181,7 +181,10 @@ class Jitted:
                 for i in self._nums:
                     if i < len(args):
                         call_args[i] = args[i]
-                call_kwargs = {**dyn_kwargs, **{k: v for k, v in kwargs.items() if k in self._names}}
+                call_kwargs = {
+                    **dyn_kwargs,
+                    **{k: v for k, v in kwargs.items() if k in self._names},
+                }
                 out = self.fn(*call_args, **call_kwargs)
                 out_leaves, out_tree = E.flatten(out)
                 program = trace.program(out_leaves)
@@ -192,9 +195,10 @@ class Jitted:
         except ForeignTracer:
             return None
         copy = None
-        if any(E.is_array(x) for x in leaves) and backends.capabilities(
-            next(x for x in leaves if E.is_array(x))
-        )["inplace"]:
+        if (
+            any(E.is_array(x) for x in leaves)
+            and backends.capabilities(next(x for x in leaves if E.is_array(x)))["inplace"]
+        ):
             copy = functools.partial(_copy, xp)
         program = simplify(program)
         lowered = Lowered(program, lower(program, copy))
@@ -251,9 +255,7 @@ def _static(v: Any, what: str) -> Any:
     return (t, v)
 
 
-def jit(
-    fn: Callable | None = None, *, static_argnums: Any = (), static_argnames: Any = ()
-) -> Any:
+def jit(fn: Callable | None = None, *, static_argnums: Any = (), static_argnames: Any = ()) -> Any:
     """Stage ``fn`` once per input signature and replay the staged program after.
 
     The first call with a new signature (backend, device, pytree structure,
@@ -291,5 +293,7 @@ def jit(
     See also: gradient, jacobian, vmap, checkpointed.
     """
     if fn is None:
-        return functools.partial(jit, static_argnums=static_argnums, static_argnames=static_argnames)
+        return functools.partial(
+            jit, static_argnums=static_argnums, static_argnames=static_argnames
+        )
     return Jitted(fn, static_argnums, static_argnames)
