@@ -19,6 +19,7 @@ from xpgrad._core.simplify import (
     dead_code,
     drop_identities,
     fold_constants,
+    scalar_constants,
     simplify,
 )
 from xpgrad._core.staging import Program
@@ -353,6 +354,25 @@ def test_drop_identities_is_exact() -> None:
     a, b = _run(q, x)[0], _run(p, x)[0]
     np.testing.assert_array_equal(a, b, strict=True)
     assert np.signbit(a[0, 0]) == np.signbit(b[0, 0])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+def test_scalar_constants_replace_uniform_arrays_exactly(dtype: str) -> None:
+    x = np.asarray([-0.0, 3.0, 7.0, -2.0], dtype=dtype)
+    hundreds = np.full(4, 100, dtype=dtype)
+    mixed = np.asarray([1, 2, 3, 4], dtype=dtype)
+    p = _staged(lambda x: (x * hundreds - hundreds) / hundreds + mixed * x, x)
+    q = scalar_constants(p)
+    kinds = [[type(a).__name__ for a in e.inputs] for e in q.eqns]
+    n_numbers = sum(k.count("float") + k.count("int") for k in kinds)
+    # the three uses of hundreds (for integers, / makes floats: that one is kept);
+    # mixed stays an array
+    assert n_numbers == (2 if dtype == "int64" else 3)
+    y = x + np.asarray(1.5 if dtype != "int64" else 1, dtype=dtype)
+    np.testing.assert_array_equal(_run(q, y)[0], _run(p, y)[0], strict=True)
+    # a constant that would change the result's dtype or shape is kept
+    wide = _staged(lambda x: x * np.full((2, 4), 100, dtype=dtype), x)
+    assert scalar_constants(wide).eqns[0].inputs == wide.eqns[0].inputs
 
 
 def test_simplify_keeps_the_bits_of_a_whole_hessian() -> None:

@@ -18,6 +18,7 @@ __all__ = [
     "fold_constants",
     "drop_identities",
     "renumber",
+    "scalar_constants",
     "simplify",
 ]
 
@@ -203,9 +204,56 @@ def renumber(program: Program) -> Program:
     return Program(inputs, eqns, [_subst(a, env) for a in program.outputs])
 
 
+_ARITHMETIC = frozenset(("add", "subtract", "multiply", "divide"))
+
+
+def _uniform_scalar(a: Any, dtype: Any) -> Any:
+    """The Python number every element of the array constant ``a`` equals, or ``None``.
+
+    Only for real floating and integer constants of ``dtype``: IEEE arithmetic with
+    that number, cast back to ``dtype``, gives the same bits as with the array.
+    """
+    if type(a) is Var or not hasattr(a, "shape") or is_lazy(a) or a.dtype != dtype:
+        return None
+    xp = namespace_of(a)
+    if xp.isdtype(dtype, "real floating"):
+        cast: Any = float
+    elif xp.isdtype(dtype, "integral"):
+        cast = int
+    else:
+        return None
+    first = xp.reshape(a, (-1,))[0] if a.shape else a
+    try:
+        return cast(first) if bool(xp.all(a == first)) else None
+    except Exception:  # noqa: BLE001 - a constant we cannot inspect is kept
+        return None
+
+
+def scalar_constants(program: Program) -> Program:
+    """An array constant of one repeated value in ``+ - * /`` becomes that number.
+
+    A rule's partial broadcast to a full array (``100 * x`` gives a constant of
+    hundreds) then costs the backend one array read less per replay. Only where
+    the other operand alone already has the result's shape and dtype.
+    """
+    eqns = []
+    for e in program.eqns:
+        if e.prim.name in _ARITHMETIC and len(e.inputs) == 2 and not e.params:
+            out = e.outputs[0]
+            a, b = e.inputs
+            for i, (c, x) in enumerate(((a, b), (b, a))):
+                if type(x) is Var and x.shape == out.shape and x.dtype == out.dtype:
+                    num = _uniform_scalar(c, out.dtype)
+                    if num is not None:
+                        e = e._replace(inputs=(num, x) if i == 0 else (x, num))
+                        break
+        eqns.append(e)
+    return Program(list(program.inputs), eqns, list(program.outputs))
+
+
 def simplify(program: Program) -> Program:
     """All passes: identities first (they expose common subexpressions), dead code last."""
-    program = drop_identities(program)
+    program = drop_identities(scalar_constants(program))
     program = fold_constants(program)
     program = common_subexpressions(program)
     return renumber(dead_code(program))
