@@ -207,6 +207,42 @@ def test_static_arguments_are_part_of_the_signature() -> None:
     assert jn(x, power=2)[3] == 9.0 and jn(x, power=3)[3] == 27.0 and jn.trace_count == 2
 
 
+def test_static_argnames_reach_only_positions_that_can_hold_them() -> None:
+    def f(x: Any, *rest: Any, n: int) -> Any:
+        return x * n + sum(rest)
+
+    jf = xpgrad.jit(f, static_argnames="n")
+    x = np.ones(2)
+    # the third positional argument belongs to *rest: it stays a dynamic array
+    np.testing.assert_array_equal(jf(x, x, np.ones(2) * 5, n=2), np.full(2, 8.0))
+    np.testing.assert_array_equal(jf(x, x, np.ones(2) * 6, n=2), np.full(2, 9.0))
+    assert jf.trace_count == 1
+
+
+def test_integer_index_arrays_are_dynamic() -> None:
+    g = xpgrad.jit(lambda x, i: xpgrad.gradient(lambda y: np.sum(y[i] ** 2), x)[0])
+    x = np.arange(5.0)
+    for idx in ([0, 2, 2], [1, 1, 4]):
+        i = np.asarray(idx)
+        assert_same_bits(g(x, i), xpgrad.gradient(lambda y: np.sum(y[i] ** 2), x)[0])
+    assert g.trace_count == 1
+
+
+def test_an_except_clause_cannot_swallow_jits_fallback() -> None:
+    x = np.linspace(0.0, 1.0, 3)
+
+    def outer(y: Any) -> Any:
+        def inner(z: Any) -> Any:
+            try:
+                return np.sum(z * y)
+            except Exception:  # noqa: BLE001 - what user code may do
+                return np.sum(z)
+
+        return xpgrad.jit(inner)(x)
+
+    assert xpgrad.gradient(outer, 2.0) == (float(np.sum(x)),)
+
+
 def test_python_numbers_are_static_and_signed_zeros_differ() -> None:
     jf = xpgrad.jit(lambda x, c: x / c)
     x = np.ones(2)

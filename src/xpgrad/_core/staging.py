@@ -39,13 +39,15 @@ class StagingError(TypeError):
     """A staged value was used where the program would need its concrete value."""
 
 
-class ForeignTracer(Exception):
+class ForeignTracer(BaseException):
     """A value of a lower-level transformation reached the staging trace.
 
     Raised while recording, when the staged function closes over a value that
     an enclosing transformation (gradient, vmap, ...) is following: the program
     cannot take it as a constant. ``jit`` catches it and runs the function
-    inline instead, which is always correct.
+    inline instead, which is always correct. A ``BaseException``, like
+    ``GeneratorExit``: it is control flow of jit's, which a user's ``except
+    Exception`` around the failing operation must not swallow into a program.
     """
 
 

@@ -64,7 +64,9 @@ class Jitted:
         nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
         names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
         try:
-            params = list(inspect.signature(fn).parameters)
+            kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+            sig = inspect.signature(fn).parameters.values()
+            params = [p.name for p in sig if p.kind in kinds]  # those a position can reach
         except (TypeError, ValueError):  # builtins and some callables have none
             params = []
         # a static argument may be passed by position or by name: know both
