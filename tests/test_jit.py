@@ -127,13 +127,13 @@ def test_jitted_gradient_matches_central_differences() -> None:
 
 def test_on_dask_a_replay_builds_a_lazy_graph() -> None:
     da = pytest.importorskip("dask.array")
-    fn = APIS["hessian"]
+    fn = APIS["gradient"]
     jitted = xpgrad.jit(fn)
     for shift in (0.0, 0.5):
         x = da.from_array(np.linspace(-1.0, 1.0, 6) + shift, chunks=3)
-        out = jitted(x)
+        (out,) = jitted(x)
         assert isinstance(out, da.Array)  # nothing computed by the replay
-        np.testing.assert_array_equal(np.asarray(out), np.asarray(fn(x)), strict=True)
+        np.testing.assert_array_equal(np.asarray(out), np.asarray(fn(x)[0]), strict=True)
     assert jitted.trace_count == 1
 
 
