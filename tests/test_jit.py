@@ -116,6 +116,43 @@ def test_staged_equals_eager_over_shapes_and_dtypes(
     assert jitted.trace_count == 1
 
 
+def _buffer_stack(x: Any) -> Any:
+    buf = xpgrad.Buffer(x, x.shape[0], 3)
+    for i in range(3):
+        buf[:, i] = x * (i + 1.0)
+    return buf.copy()
+
+
+def _chain(x: Any) -> Any:
+    return np.sum(x[1:] * x[:-1] ** 2)
+
+
+# More of the library inside jit (NumPy): writes, sparse Hessians, linear algebra,
+# sorting, where, hooks.
+MORE: dict[str, Callable] = {
+    "buffer": lambda x: xpgrad.gradient(lambda y: np.sum(_buffer_stack(y) ** 2), x),
+    "sparse_hessian": lambda x: xpgrad.sparse_hessian(
+        _chain, x, pattern=xpgrad.hessian_sparsity(_chain, np.ones(4))
+    ).todense(),
+    "det": lambda x: xpgrad.gradient(
+        lambda y: y.__array_namespace__().linalg.det(y[:, None] * y[None, :] + np.eye(4)), x
+    ),
+    "sort": lambda x: xpgrad.gradient(lambda y: np.sum(np.sort(y)[:2] ** 3), x),
+    "where": lambda x: xpgrad.hessian(lambda y: np.sum(np.where(y > 0.2, y**3, -y)), x),
+    "hook": lambda x: xpgrad.gradient(lambda y: np.sum(xpgrad.hook(lambda g: g * 2, y) ** 2), x),
+}
+
+
+@pytest.mark.parametrize("name", list(MORE))
+def test_more_of_the_library_staged_equals_eager(name: str) -> None:
+    fn = MORE[name]
+    jitted = xpgrad.jit(fn)
+    for shift in (0.0, 0.3):
+        x = _data(np, 4, "float64", shift)
+        assert_same_bits(jitted(x), fn(x))
+    assert jitted.trace_count == 1
+
+
 def test_jitted_gradient_matches_central_differences() -> None:
     df = xpgrad.jit(lambda x: xpgrad.gradient(f_scalar, x)[0])
     x = np.linspace(-0.7, 0.9, 5)
