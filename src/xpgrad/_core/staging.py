@@ -202,6 +202,7 @@ class StagingTrace(Trace):
         self.inputs: list[Var] = []
         self.eqns: list[Eqn] = []
         self._ids = itertools.count()
+        self._fns: dict[tuple, Callable] = {}
 
     def new_var(self, val: Any) -> Var:
         return Var(next(self._ids), tuple(val.shape), val.dtype)
@@ -238,7 +239,7 @@ class StagingTrace(Trace):
         if name in _SHAPE_ONLY and type(atoms[0]) is Var and not _any_var(atoms[1:]):
             # depends only on the shape and dtype, which are static: a constant
             return prim.impl(*vals, **params)
-        fn = _backend_function(prim, vals)
+        fn = self.function(prim, vals)
         special = SPECIALISE.get(name)
         if special is not None:
             found = special(vals, params)
@@ -254,6 +255,49 @@ class StagingTrace(Trace):
         self.eqns.append(Eqn(prim, fn, params, tuple(atoms), (var,)))
         return StagingTracer(self, var, out)
 
+    # The hot path while recording: elementwise calls with no parameters and one
+    # result, without the argument lists, checks and dict of ``process``.
+    def process1(self, prim: Primitive, x: Any) -> Any:
+        if prim.multiple_results or prim.name in _CHECKED or prim.name in SPECIALISE:
+            return self.process(prim, (x,), {})
+        if type(x) is not StagingTracer or x._trace is not self:
+            raise ForeignTracer(prim.name)
+        v = x.val
+        fn = self.function(prim, (v,))
+        out = fn(v)
+        var = Var(next(self._ids), tuple(out.shape), out.dtype)
+        self.eqns.append(Eqn(prim, fn, {}, (x.var,), (var,)))
+        return StagingTracer(self, var, out)
+
+    def process2(self, prim: Primitive, x1: Any, x2: Any) -> Any:
+        if prim.multiple_results or prim.name in _CHECKED or prim.name in SPECIALISE:
+            return self.process(prim, (x1, x2), {})
+        if isinstance(x1, Tracer):
+            if type(x1) is not StagingTracer or x1._trace is not self:
+                raise ForeignTracer(prim.name)
+            v1, a1 = x1.val, x1.var
+        else:
+            v1 = a1 = x1
+        if isinstance(x2, Tracer):
+            if type(x2) is not StagingTracer or x2._trace is not self:
+                raise ForeignTracer(prim.name)
+            v2, a2 = x2.val, x2.var
+        else:
+            v2 = a2 = x2
+        fn = self.function(prim, (v1, v2))
+        out = fn(v1, v2)
+        var = Var(next(self._ids), tuple(out.shape), out.dtype)
+        self.eqns.append(Eqn(prim, fn, {}, (a1, a2), (var,)))
+        return StagingTracer(self, var, out)
+
+    def function(self, prim: Primitive, vals: Any) -> Callable:
+        """What computes ``prim`` on these values (see ``_backend_function``), cached."""
+        key = (prim, *map(type, vals))
+        fn = self._fns.get(key)
+        if fn is None:
+            fn = self._fns[key] = _backend_function(prim, vals)
+        return fn
+
     def program(self, out_leaves: list) -> Program:
         """The recorded program with these outputs (staged values or constants)."""
         outs = []
@@ -268,6 +312,10 @@ class StagingTrace(Trace):
             else:
                 outs.append(x)
         return Program(list(self.inputs), list(self.eqns), outs)
+
+
+# What ``process`` checks by name: the fast paths leave these calls to it.
+_CHECKED = _DATA_SHAPED | _DATA_SHAPED_BY_ARRAY | _SHAPE_ONLY
 
 
 def _staged_index(name: str, atoms: list) -> bool:
