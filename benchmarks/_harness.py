@@ -16,7 +16,7 @@ import numpy as np
 from ._peers import EAGER_PEERS, LIBS, allclose, to_numpy
 
 #: Libraries whose arrays are NumPy's, so ``tracemalloc`` sees their memory.
-NUMPY_BASED = ("xpgrad", "xpgrad loop", "autograd")
+NUMPY_BASED = ("xpgrad", "xpgrad jit", "xpgrad loop", "autograd")
 
 
 class Unavailable(Exception):

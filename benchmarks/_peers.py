@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 #: Column order of every table.
-LIBS = ("xpgrad", "xpgrad loop", "bare tape", "jax eager", "jax jit", "torch.func", "autograd")
+LIBS = ("xpgrad", "xpgrad jit", "xpgrad loop", "bare tape", "jax eager", "jax jit", "torch.func", "autograd")
 #: The peers xpgrad's eager rows are measured against (jit is the compiled ceiling).
 EAGER_PEERS = ("jax eager", "torch.func", "autograd")
 #: ``--peers`` names -> the columns they enable.

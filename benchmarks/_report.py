@@ -178,6 +178,34 @@ def markdown(record: dict) -> str:
     return "\n".join(out)
 
 
+def jit_targets(record: dict) -> list[tuple]:
+    """Issue 17's targets for the ``xpgrad jit`` column (rows where it ran)."""
+    res: list[tuple] = []
+    limits = {"W2 tiny_ops_grad": 2.5, "W7 hvp_rosen n=100000": 3.0}
+    for r in record["rows"]:
+        j = r["libs"].get("xpgrad jit", {})
+        if "median_s" not in j:
+            continue
+        row = r["row"]
+        e, jj = r["libs"].get("xpgrad", {}), r["libs"].get("jax jit", {})
+        if "median_s" in e:
+            v = paired_ratio(j, e)
+            res.append((f"{row}: xpgrad jit ≤ eager xpgrad", f"{v:.2f}x", v <= 1.0))
+            first = j.get("first_call_s")
+            if first is not None:
+                v = first / e["median_s"]
+                res.append((f"{row}: xpgrad jit's first call ≤ 3x an eager call", f"{v:.2f}x",
+                            v <= 3.0))
+        if "median_s" in jj and r["workload"] in ("W1", "W3", "W4", "W5", "W6", "W8"):
+            v = paired_ratio(j, jj)
+            res.append((f"{row}: xpgrad jit ≤ 3x jax jit", f"{v:.2f}x", v <= 3.0))
+        if row in limits:
+            v = r["ratio_to_forward"].get("xpgrad jit")
+            res.append((f"{row}: xpgrad jit ≤ {limits[row]}x fwd", _fmt_r(v) + "x" if v else "-",
+                        None if v is None else v <= limits[row]))
+    return res
+
+
 def targets(record: dict) -> list[tuple]:
     """The issue's targets, each as (name, measured value, met or None if not measured)."""
     rows = {r["row"]: r for r in record["rows"]}
@@ -229,6 +257,7 @@ def targets(record: dict) -> list[tuple]:
                     res.append((f"{r['row']}: working memory ≥ 3x smaller",
                                 f"{w:.2f}x (peak incl. gradient {m:.2f}x)", w >= 3))
                 res.append((f"{r['row']}: time ≤ 1.5x plain", f"{t:.2f}x", t <= 1.5))
+    res.extend(jit_targets(record))
     for sc in record.get("scaling", []):
         cmp = scaling_comparison(sc)
         if cmp:

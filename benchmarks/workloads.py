@@ -81,6 +81,12 @@ def first(fn: Callable, *args: Any) -> Callable[[], Any]:
     return lambda: fn(*args)[0]
 
 
+def jitted(deriv: Callable, *args: Any) -> Callable[[], Any]:
+    """The thunk of ``xpgrad.jit(deriv)(*args)``: the warm-up call stages, later calls replay."""
+    d = api("jit")(deriv)
+    return lambda: d(*args)
+
+
 def _ns(a: Any) -> Any:
     """The namespace user code would get from ``array_namespace(a)``."""
     while isinstance(a, (dict, list, tuple)):
@@ -176,6 +182,8 @@ def w1(P: Peers) -> list[Case]:
     # Zygote-style gradient differentiates every argument: close over the data, as
     # the peers' grad (argnums=0) differentiates only the parameters
     c.add("xpgrad", lambda: first(api("gradient"), lambda p: mlp_loss(_ns(p), p, x, y), p))
+    c.add("xpgrad jit", lambda: jitted(
+        lambda p: api("gradient")(lambda p: mlp_loss(_ns(p), p, x, y), p)[0], p))
     add_peers(c, P, plain(P, mlp_loss), (p, x, y),
               lambda f: P.jax.grad(f), lambda f: P.torch.func.grad(f),
               lambda f: P.autograd.grad(f))
@@ -186,6 +194,7 @@ def w2(P: Peers) -> list[Case]:
     x = np.linspace(-1.0, 1.0, 8)
     c = Case("W2 tiny_ops_grad", "W2", lambda: tiny_ops(np, x))
     c.add("xpgrad", lambda: first(api("gradient"), xpg(tiny_ops), x))
+    c.add("xpgrad jit", lambda: jitted(lambda x: api("gradient")(xpg(tiny_ops), x)[0], x))
     c.add("bare tape", lambda: partial(bare_tape.grad, tiny_ops, x))
     add_peers(c, P, plain(P, tiny_ops), (x,),
               lambda f: P.jax.grad(f), lambda f: P.torch.func.grad(f),
@@ -200,6 +209,7 @@ def w3_case(P: Peers, n: int, loop: bool = True) -> Case:
              lambda: tanh_affine(np, x, A), n=n)
     fx = partial(_bound, tanh_affine, A)
     c.add("xpgrad", lambda: _jac(fx, x, "reverse"))
+    c.add("xpgrad jit", lambda: jitted(lambda x: api("jacobian")(fx, x, mode="reverse")[0], x))
     if loop:
         c.add("xpgrad loop", lambda: partial(_row_loop, fx, x))
     add_peers(c, P, plain(P, tanh_affine), (x, A),
@@ -210,6 +220,10 @@ def w3_case(P: Peers, n: int, loop: bool = True) -> Case:
 
 def _jac(f: Callable, x: Any, mode: str) -> Callable:
     return first(partial(api("jacobian"), mode=mode), f, x)
+
+
+def _jac_jit(f: Callable, x: Any, mode: str) -> Callable:
+    return jitted(lambda x: api("jacobian")(f, x, mode=mode)[0], x)
 
 
 def _row_loop(f: Callable, x: Any) -> Any:
@@ -231,6 +245,7 @@ def _wide_tall(P: Peers, wl: str, label: str, n_in: int, n_out: int) -> list[Cas
     for mode in ("reverse", "forward"):
         c = Case(f"{wl} {label} ({mode[:3]})", wl, lambda: tanh_affine_sin(np, x, B))
         c.add("xpgrad", partial(_jac, fx, x, mode))
+        c.add("xpgrad jit", partial(_jac_jit, fx, x, mode))
         if mode == "reverse":
             add_peers(c, P, plain(P, tanh_affine_sin), (x, B), lambda f: P.jax.jacrev(f),
                       lambda f: P.torch.func.jacrev(f), lambda f: P.autograd.jacobian(f))
@@ -254,6 +269,7 @@ def w6_case(P: Peers, n: int) -> Case:
     x = _rng().uniform(-1.0, 1.5, n)
     c = Case(f"W6 hessian_rosen n={n}", "W6", lambda: rosen(np, x), n=n)
     c.add("xpgrad", lambda: partial(api("hessian"), xpg(rosen), x))
+    c.add("xpgrad jit", lambda: jitted(lambda x: api("hessian")(xpg(rosen), x), x))
     add_peers(c, P, plain(P, rosen), (x,), lambda f: P.jax.hessian(f),
               lambda f: P.torch.func.hessian(f), lambda f: P.autograd.hessian(f))
     return c
@@ -269,6 +285,7 @@ def w7(P: Peers) -> list[Case]:
     x, v = r.uniform(-1.0, 1.5, n), r.standard_normal(n)
     c = Case("W7 hvp_rosen n=100000", "W7", lambda: rosen(np, x), n=n)
     c.add("xpgrad", lambda: partial(api("hvp"), xpg(rosen), x, v))
+    c.add("xpgrad jit", lambda: jitted(lambda x, v: api("hvp")(xpg(rosen), x, v), x, v))
 
     def jax_hvp(f: Callable) -> Callable:
         return lambda x, v: P.jax.jvp(P.jax.grad(f), (x,), (v,))[1]
@@ -288,6 +305,7 @@ def w8(P: Peers) -> list[Case]:
     x = _rng().uniform(-2.0, 2.0, 300)
     c = Case("W8 diaghessian n=300", "W8", lambda: cubic_sin(np, x), n=300)
     c.add("xpgrad", lambda: first(api("diaghessian"), xpg(cubic_sin), x))
+    c.add("xpgrad jit", lambda: jitted(lambda x: api("diaghessian")(xpg(cubic_sin), x)[0], x))
     # the peers have no diaghessian: a user takes the diagonal of the full Hessian
     add_peers(c, P, plain(P, cubic_sin), (x,),
               lambda f: _diag_of(P.jax.hessian(f), P.jnp.diag),

@@ -20,6 +20,8 @@ from .api.hooks import hook, showgrad  # noqa: E402
 from .api.forward import forwarddiff  # noqa: E402
 from .api.checkpoint import checkpointed  # noqa: E402
 from .api.eager import eager_update  # noqa: E402
+from .api.jit import jit  # noqa: E402
+from ._core.staging import StagingError  # noqa: E402
 from .api.sparse import (  # noqa: E402
     SparseMatrix,
     SparsityPattern,
@@ -61,6 +63,8 @@ __all__ = [
     "forwarddiff",
     "checkpointed",
     "eager_update",
+    "jit",
+    "StagingError",
     "sparse_jacobian",
     "sparse_hessian",
     "jacobian_sparsity",

@@ -118,6 +118,8 @@ def _default_impl(name: str, module: str | None) -> Callable:
         return fn(*args, **params) if params else fn(*args)
 
     impl.__name__ = f"{name}_impl"
+    # what a staged program (xpgrad.jit) calls instead, resolved once per program
+    setattr(impl, "backend_function", (module, name))  # noqa: B010
     return impl
 
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backends
-from ._indexkeys import ARRAY, gather, join_key, metas_of, plan, scatter, split_key
+from .._core.staging import SPECIALISE
+from ._indexkeys import ARRAY, full, gather, join_key, metas_of, plan, scatter, split_key
 from ._registry import F, complex_ok, defrule, primitive, xp_of
 
 __all__ = ["getitem", "getitem_p", "scatter_add_p", "ARRAY", "split_key", "join_key"]
@@ -38,6 +39,28 @@ def _scatter_impl(ct: Any, *arrays: Any, template: tuple, shape: tuple) -> Any:
 
 getitem_p = primitive("getitem", _getitem_impl, export_as=False)
 scatter_add_p = primitive("scatter_add", _scatter_impl, export_as=False)
+
+
+def _specialise_getitem(vals: list, params: dict) -> Any:
+    """In a staged program (jit), a basic key is the backend's own ``x[key]``.
+
+    That is what ``gather`` ends in for a key without arrays or negative steps,
+    minus the key analysis it repeats on every call.
+    """
+    template = params["template"]
+    if len(vals) != 1 or backends.hook(vals[0], "getitem") is not None:
+        return None
+    if any(type(k) is slice and k.step is not None and k.step < 0 for k in template):
+        return None
+    return index, {"key": full(template)}
+
+
+def index(x: Any, key: tuple) -> Any:
+    """``x[key]`` for a basic key (a staged program's getitem)."""
+    return x[key]
+
+
+SPECIALISE["getitem"] = _specialise_getitem
 
 
 def _getitem_jvp(primals: list, tangents: list, template: tuple) -> tuple:
