@@ -455,3 +455,24 @@ def test_simplify_keeps_the_bits_of_a_whole_hessian() -> None:
     assert len(q.eqns) < len(p.eqns)
     y = x + 0.25
     np.testing.assert_array_equal(_run(q, y)[0], _run(p, y)[0], strict=True)
+
+
+def test_arrays_created_inside_a_staged_function_can_be_written_into() -> None:
+    # creation functions give staged constants (folded into the program), so library
+    # code's ``out = xp.zeros(n); out[k] = x`` stages like eager code runs
+    import xpgrad as _x
+
+    def f(x: Any) -> Any:
+        xp = x.__array_namespace__()
+        out = xp.zeros(3)
+        out[1:] = x[:2] * 2.0
+        n = int(xp.sum(xp.ones(2)))  # a constant converts to a number
+        return out * n
+
+    j = _x.jit(f)
+    for x in (np.arange(3.0), np.ones(3)):
+        np.testing.assert_array_equal(j(x), f(x))
+    (g,) = _x.gradient(lambda x: np.sum(j(x) ** 2), np.arange(3.0))
+    (want,) = _x.gradient(lambda x: np.sum(f(x) ** 2), np.arange(3.0))
+    np.testing.assert_array_equal(g, want)
+    assert "const" in j.lower(np.ones(3)).as_text()

@@ -154,12 +154,22 @@ class StagingTracer(Tracer):
         return self.var.dtype
 
     def _concrete_value(self, what: str) -> Any:
+        if self._constant():
+            return self.val
         raise _concretization_error(self, what)
 
+    def _constant(self) -> bool:
+        t = self._trace
+        return isinstance(t, StagingTrace) and self.var.id in t.const_ids
+
     def __float__(self) -> float:
+        if self._constant():
+            return float(self.val)
         raise _concretization_error(self, "float")
 
     def __complex__(self) -> complex:
+        if self._constant():
+            return complex(self.val)
         raise _concretization_error(self, "complex")
 
 
@@ -203,6 +213,9 @@ class StagingTrace(Trace):
         self.eqns: list[Eqn] = []
         self._ids = itertools.count()
         self._fns: dict[tuple, Callable] = {}
+        #: variables that hold constants of the program (``const``), and what is
+        #: computed from them alone
+        self.const_ids: set[int] = set()
 
     def new_var(self, val: Any) -> Var:
         return Var(next(self._ids), tuple(val.shape), val.dtype)
@@ -216,7 +229,25 @@ class StagingTrace(Trace):
         """A constant of this trace: the value itself (it is embedded in the program)."""
         return val
 
+    def const(self, val: Any) -> StagingTracer:
+        """``val`` as a staged constant (``xp.zeros`` under jit): a variable defined by
+        an equation with no inputs, which constant folding embeds in the program.
+        Being a staged value, it can be written into (``out[mask] = x``)."""
+        var = self.new_var(val)
+        self.const_ids.add(var.id)
+        self.eqns.append(Eqn(CONSTANT, _constant_fn(val), {}, (), (var,)))
+        return StagingTracer(self, var, val)
+
+    def _all_const(self, args: tuple) -> bool:
+        ids = self.const_ids
+        return bool(ids) and all(
+            a.var.id in ids for a in args if type(a) is StagingTracer and a._trace is self
+        )
+
     def process(self, prim: Primitive, args: tuple, params: dict) -> Any:
+        if self._all_const(args):  # constants only: compute now, a constant again
+            out = prim.impl(*[a.val if type(a) is StagingTracer else a for a in args], **params)
+            return tuple(map(self.const, out)) if prim.multiple_results else self.const(out)
         vals = []
         atoms = []
         for a in args:
@@ -258,7 +289,12 @@ class StagingTrace(Trace):
     # The hot path while recording: elementwise calls with no parameters and one
     # result, without the argument lists, checks and dict of ``process``.
     def process1(self, prim: Primitive, x: Any) -> Any:
-        if prim.multiple_results or prim.name in _CHECKED or prim.name in SPECIALISE:
+        if (
+            prim.multiple_results
+            or prim.name in _CHECKED
+            or prim.name in SPECIALISE
+            or self.const_ids
+        ):
             return self.process(prim, (x,), {})
         if type(x) is not StagingTracer or x._trace is not self:
             raise ForeignTracer(prim.name)
@@ -270,7 +306,12 @@ class StagingTrace(Trace):
         return StagingTracer(self, var, out)
 
     def process2(self, prim: Primitive, x1: Any, x2: Any) -> Any:
-        if prim.multiple_results or prim.name in _CHECKED or prim.name in SPECIALISE:
+        if (
+            prim.multiple_results
+            or prim.name in _CHECKED
+            or prim.name in SPECIALISE
+            or self.const_ids
+        ):
             return self.process(prim, (x1, x2), {})
         if isinstance(x1, Tracer):
             if type(x1) is not StagingTracer or x1._trace is not self:
@@ -333,6 +374,17 @@ def _any_var(atoms: Any) -> bool:
 
 def _is_bool(dtype: Any) -> bool:
     return str(dtype).endswith("bool")
+
+
+#: The "primitive" of a constant's equation (it has no inputs; see ``const``).
+CONSTANT = Primitive("constant", lambda v: v)
+
+
+def _constant_fn(val: Any) -> Callable:
+    def constant() -> Any:
+        return val
+
+    return constant
 
 
 def _backend_function(prim: Primitive, vals: list) -> Callable:
