@@ -283,3 +283,62 @@ def test_every_public_name_is_in_the_reference_with_an_example() -> None:
         f"the ::: entry under the same heading): "
         f"{no_example}"
     )
+
+
+# -- numpydoc sections of every public name ---------------------------------------------------
+
+#: The numpydoc validation checks that matter for a reference: a docstring, every parameter
+#: documented (and none that does not exist) with a description, a Returns section for
+#: functions, and an Examples section.
+NUMPYDOC_CHECKS = {
+    "GL08": "no docstring",
+    "PR01": "parameters not documented",
+    "PR02": "unknown parameters documented",
+    "PR07": "a parameter has no description",
+    "RT01": "no Returns section",
+    "EX01": "no Examples section",
+}
+
+#: Names whose sections are written elsewhere, each with the reason; remove a name when done.
+NUMPYDOC_PENDING = {
+    name: "lead adds wrt="
+    for name in (
+        "xpgrad.gradient",
+        "xpgrad.withgradient",
+        "xpgrad.pullback",
+        "xpgrad.jvp",
+        "xpgrad.jacobian",
+        "xpgrad.withjacobian",
+        "xpgrad.hessian",
+        "xpgrad.hvp",
+        "xpgrad.diaghessian",
+    )
+}
+
+
+def _validated_names() -> list:
+    out = []
+    for name in _public_names():
+        if name.startswith("xpgrad.backends."):
+            continue  # the plugin interface: documented on its page (api/backends.md)
+        obj = _resolve(_ALIASES.get(name, name))
+        if isinstance(obj, types.ModuleType) or not callable(obj):
+            continue  # a module, a registry dict, a namespace: documented on its page
+        marks = []
+        if name in NUMPYDOC_PENDING:
+            marks = [pytest.mark.xfail(reason=NUMPYDOC_PENDING[name], strict=False)]
+        out.append(pytest.param(name, id=name, marks=marks))
+    return out
+
+
+@pytest.mark.parametrize("name", _validated_names())
+def test_public_docstring_has_numpydoc_sections(name: str) -> None:
+    validate = pytest.importorskip("numpydoc.validate").validate
+    obj = _resolve(_ALIASES.get(name, name))  # a function or a class, where it is defined
+    result = validate(f"{obj.__module__}.{obj.__qualname__}")
+    errors = [
+        f"{code} ({NUMPYDOC_CHECKS[code]}): {msg}"
+        for code, msg in result["errors"]
+        if code in NUMPYDOC_CHECKS
+    ]
+    assert not errors, f"{name}:\n  " + "\n  ".join(errors)

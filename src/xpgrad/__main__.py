@@ -12,6 +12,7 @@ import os
 import platform
 import sys
 from importlib import metadata
+from collections.abc import Mapping
 from typing import Any, Callable
 
 import array_api_compat
@@ -113,7 +114,7 @@ INFO_PACKAGES = (
 )
 
 
-def _version(module: str, dists: dict[str, list[str]]) -> str:
+def _version(module: str, dists: Mapping[str, list[str]]) -> str:
     """The version of the distribution that provides ``module``, named if it is not the module."""
     plain = module.replace("_", "-")
     for dist in dists.get(module, [plain]):
