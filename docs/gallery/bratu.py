@@ -19,6 +19,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display needed: the figure is written to a file
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
@@ -69,6 +70,7 @@ if __name__ == "__main__":
     for step in range(20):
         F = residual(u)
         history.append(float(np.linalg.norm(F, np.inf)))
+        print(f"step {step}: |F(u)|_inf = {history[-1]:.3e}")
         if history[-1] < 1e-13:
             break
         t0 = time.perf_counter()
@@ -76,12 +78,11 @@ if __name__ == "__main__":
         t_jac += time.perf_counter() - t0
         if step == 1:  # the computed Jacobian is the one the formula gives (u != 0 here)
             err = abs(J.to_scipy() - jacobian_by_hand(u)).max()
-            print(f"Jacobian: {J.npasses} passes; largest difference from the formula {err:.1e}")
+            print(f"  Jacobian: {J.npasses} passes; largest difference from the formula {err:.1e}")
             assert err < 1e-12
         t0 = time.perf_counter()
         u = u - scipy.sparse.linalg.spsolve(J.to_scipy().tocsc(), F)
         t_solve += time.perf_counter() - t0
-        print(f"step {step}: |F(u)|_inf = {history[-1]:.3e}")
     print(f"converged: |F(u)|_inf = {history[-1]:.3e} after {len(history) - 1} Newton steps")
     print(f"time in sparse_jacobian {t_jac:.1f} s, in the sparse solver {t_solve:.1f} s")
     print(f"max u = {u.max():.6f}")
@@ -95,6 +96,7 @@ if __name__ == "__main__":
     ax1.set_xlabel("x")
     ax1.set_ylabel("y")
     ax2.semilogy(range(len(history)), history, "o-")
+    ax2.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax2.set_xlabel("Newton step")
     ax2.set_ylabel(r"$\|F(u)\|_\infty$")
     ax2.set_title("Convergence (quadratic)")

@@ -104,7 +104,7 @@ if __name__ == "__main__":
     ax1.plot(t, base[:, 0], "C0", label="prey x(t)")
     ax1.plot(t, base[:, 1], "C1", label="predators y(t)")
     ax1.set_ylabel("population")
-    ax1.set_title("Lotka-Volterra by hand-written RK4 (dots: noisy data)")
+    ax1.set_title("Lotka-Volterra by hand-written RK4: lines at the first guess, dots: noisy data")
     ax1.legend(loc="upper right")
     for k, name in enumerate(NAMES):
         ax2.plot(t, S[:, 0, k], label=f"∂x/∂{name}")
