@@ -68,6 +68,30 @@ def test_importing_xpgrad_imports_no_optional_library() -> None:
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.parametrize(
+    ("lib", "adapter", "extra"),
+    [("array_api_strict", "xpgrad_strict", "strict"), ("dask", "xpgrad_dask", "dask"),
+     ("torch", "xpgrad_torch", "torch")],
+)
+def test_a_missing_library_names_the_extra_to_install(lib: str, adapter: str, extra: str) -> None:
+    # sys.modules[lib] = None makes the library look uninstalled to import and find_spec
+    code = (
+        f"import sys; sys.modules[{lib!r}] = None\n"
+        "import xpgrad.backends as B\n"
+        f"assert {lib!r} not in B.available()\n"
+        f"try: import {adapter}\n"
+        "except ImportError as e: print(type(e).__name__, e)\n"
+        f"try: B.get({lib!r})\n"
+        "except LookupError as e: print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    want = f"pip install 'xpgrad[{extra}]'"
+    imp, lookup = out.splitlines()
+    assert imp.startswith("ImportError ") and want in imp, imp  # not a raw ModuleNotFoundError
+    assert want in lookup and "installed: [" in lookup, lookup
+
+
 def test_register_and_get() -> None:
     fake = types.SimpleNamespace(name="fake", is_array=lambda x: isinstance(x, bytes))
     B.register(fake)

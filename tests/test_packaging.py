@@ -114,3 +114,38 @@ def test_sdist_and_wheel_install_and_work_in_a_fresh_venv(tmp_path: Path) -> Non
         cwd=tmp_path,
     )
     assert "ERROR" not in report, report
+
+
+def test_wheel_metadata_has_license_urls_and_classifiers_and_builds_without_warnings(
+    tmp_path: Path,
+) -> None:
+    """The metadata a package index shows (issue 18): an SPDX license expression with its
+    file, project URLs and classifiers; and setuptools has nothing to deprecate."""
+    pytest.importorskip("build")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    p = subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", tmp_path, ROOT],
+        capture_output=True, text=True, timeout=600, env=env,
+    )
+    log = p.stdout + p.stderr
+    if p.returncode != 0 and ("Could not fetch" in log or "Network is unreachable" in log):
+        pytest.skip("no network access to PyPI for the isolated build")
+    assert p.returncode == 0, log
+    for noise in ("Deprecat", "SetuptoolsWarning", "is deprecated"):
+        assert noise not in log, f"the build warns:\n{log}"
+    (wheel,) = tmp_path.glob("xpgrad-*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        meta = z.read(next(n for n in z.namelist() if n.endswith(".dist-info/METADATA")))
+        licenses = [n for n in z.namelist() if ".dist-info/licenses/" in n]
+    fields = [ln.split(": ", 1) for ln in meta.decode().split("\n\n", 1)[0].splitlines()]
+    by_key: dict[str, list[str]] = {}
+    for k, v in (f for f in fields if len(f) == 2):
+        by_key.setdefault(k, []).append(v)
+    assert by_key["License-Expression"] == ["MIT"]
+    assert by_key["License-File"] == ["LICENSE"] and licenses, licenses
+    urls = dict(u.split(", ", 1) for u in by_key["Project-URL"])
+    assert {"Documentation", "Source", "Issues"} <= set(urls), urls
+    classifiers = by_key["Classifier"]
+    assert "Typing :: Typed" in classifiers and any("Python :: 3.10" in c for c in classifiers)
+    # with a license expression, License :: classifiers are an error in newer setuptools
+    assert not any(c.startswith("License ::") for c in classifiers)

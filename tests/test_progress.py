@@ -133,6 +133,16 @@ def test_real_tqdm_writes_a_bar(capsys: pytest.CaptureFixture) -> None:
     assert "jacobian" in capsys.readouterr().err
 
 
+def test_real_tqdm_keeps_its_final_line(capsys: pytest.CaptureFixture) -> None:
+    # tqdm users expect the finished bar to stay on screen (leave=True), not to be erased
+    pytest.importorskip("tqdm")
+    xpgrad.jacobian(f_vec, X, chunk_size=3, progress=True)
+    err = capsys.readouterr().err
+    final = err.rstrip("\n").rsplit("\r", 1)[-1]
+    assert err.endswith("\n"), repr(err)
+    assert final.startswith("jacobian") and f"{X.size}/{X.size}" in final, repr(err)
+
+
 def test_dask_bar_builds_the_graph_only(bars: list) -> None:
     da = pytest.importorskip("dask.array")
     import dask

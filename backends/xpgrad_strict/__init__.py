@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
-import array_api_strict as _xp
+if importlib.util.find_spec("array_api_strict") is None:
+    raise ImportError("xpgrad_strict needs array-api-strict: pip install 'xpgrad[strict]'")
+
+import array_api_strict as _xp  # noqa: E402
 from array_api_strict._array_object import Array as _Array
 import numpy as np
 

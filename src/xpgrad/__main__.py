@@ -7,9 +7,12 @@ each derivative against central finite differences as it goes.
 
 from __future__ import annotations
 
+import argparse
+import os
 import platform
 import sys
 from importlib import metadata
+from collections.abc import Mapping
 from typing import Any, Callable
 
 import array_api_compat
@@ -95,24 +98,40 @@ def demo() -> int:
     return 0 if ok else 1
 
 
+#: The libraries ``info`` reports, by import name. The version comes from whichever
+#: distribution provides the import (CuPy ships as ``cupy-cuda12x``, ``cupy-cuda13x``,
+#: ``cupy-rocm-...``, never as plain ``cupy``).
+INFO_PACKAGES = (
+    "array_api_compat",
+    "numpy",
+    "optree",
+    "array_api_strict",
+    "dask",
+    "distributed",
+    "torch",
+    "cupy",
+    "jax",
+)
+
+
+def _version(module: str, dists: Mapping[str, list[str]]) -> str:
+    """The version of the distribution that provides ``module``, named if it is not the module."""
+    plain = module.replace("_", "-")
+    for dist in dists.get(module, [plain]):
+        try:
+            version = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+        return version if dist.lower().replace("_", "-") == plain else f"{version} ({dist})"
+    return "(not installed)"
+
+
 def info() -> int:
     print(f"xpgrad {xpgrad.__version__}")
     print(f"python {sys.version.split()[0]} on {platform.platform()}")
-    for pkg in (
-        "array-api-compat",
-        "numpy",
-        "optree",
-        "array-api-strict",
-        "dask",
-        "distributed",
-        "torch",
-        "cupy",
-        "jax",
-    ):
-        try:
-            print(f"  {pkg:18s} {metadata.version(pkg)}")
-        except metadata.PackageNotFoundError:
-            print(f"  {pkg:18s} (not installed)")
+    dists = metadata.packages_distributions()
+    for module in INFO_PACKAGES:
+        print(f"  {module.replace('_', '-'):18s} {_version(module, dists)}")
     print("backends (entry point group xpgrad.backends):")
     for name, ad in sorted(backends.available().items()):
         caps = dict(getattr(ad, "capabilities", {}))
@@ -120,14 +139,34 @@ def info() -> int:
     return 0
 
 
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m xpgrad",
+        description="xpgrad: automatic differentiation of Python Array API code.",
+    )
+    parser.add_argument("--version", action="version", version=f"xpgrad {xpgrad.__version__}")
+    parser.add_argument(
+        "command",
+        nargs="?",
+        default="demo",
+        choices=("demo", "info"),
+        help="demo (the default): differentiate a few functions on every installed backend, "
+        "checked against finite differences; info: versions and the backends found",
+    )
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "info":
-        return info()
-    if argv and argv[0] not in ("demo",):
-        print("usage: python -m xpgrad [demo|info]", file=sys.stderr)
-        return 2
-    return demo()
+    args = _parser().parse_args(argv)
+    try:
+        rc = info() if args.command == "info" else demo()
+        sys.stdout.flush()  # inside the try: a closed pipe surfaces here, not at exit
+        return rc
+    except BrokenPipeError:
+        # the reader went away (`python -m xpgrad info | head`): stop quietly, and point
+        # stdout at devnull so that the interpreter's final flush does not fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

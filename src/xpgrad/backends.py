@@ -130,6 +130,8 @@ DEFAULT_CAPABILITIES = {"inplace": False, "float64": True, "complex": True, "laz
 _lock = threading.Lock()
 _loaded: dict[str, Any] | None = None
 _disabled: set[str] = set()
+#: Why each adapter that failed to import was left out (its ImportError names the extra).
+_missing: dict[str, str] = {}
 _type_ns: dict[type, Any] = {}
 _type_backend: dict[type, Any] = {}
 
@@ -143,8 +145,9 @@ def _load() -> dict[str, Any]:
                 for ep in metadata.entry_points(group=GROUP):
                     try:
                         adapter = ep.load()
-                    except ImportError:
-                        continue  # the adapter's array library is not installed
+                    except ImportError as e:
+                        _missing[ep.name] = str(e)  # its array library is not installed
+                        continue
                     _check_adapter(adapter, ep.value)
                     found[ep.name] = adapter
                 _loaded = found
@@ -215,9 +218,10 @@ def get(name: str) -> Any:
     try:
         return available()[name]
     except KeyError:
+        # an adapter that is registered but could not import says which extra installs it
+        why = _missing.get(name) or f"install the array library (e.g. pip install 'xpgrad[{name}]')"
         raise LookupError(
-            f"xpgrad: no backend adapter named {name!r}; installed: {sorted(available())}. "
-            f"Install the array library (e.g. pip install 'xpgrad[{name}]')."
+            f"xpgrad: no backend adapter named {name!r}; installed: {sorted(available())}. {why}"
         ) from None
 
 

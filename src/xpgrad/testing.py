@@ -47,7 +47,35 @@ def _dtype_name(xp: Any, dtype: Any) -> str:
 
 
 def tolerance(xp: Any, dtype: Any, tol: dict | None = None) -> tuple[float, float]:
-    """(rtol, atol) for ``dtype``; a rule's ``tol`` entry overrides the default."""
+    """(rtol, atol) for ``dtype``; a rule's ``tol`` entry overrides the default.
+
+    Parameters
+    ----------
+    xp : namespace
+        The Array API namespace of ``dtype``.
+    dtype : dtype
+        A floating dtype of ``xp``.
+    tol : dict, optional
+        ``{dtype name: rtol or (rtol, atol)}``.
+
+    Returns
+    -------
+    tuple of float
+        ``(rtol, atol)``.
+
+    See Also
+    --------
+    check_grads : Uses these tolerances.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xpgrad import testing
+    >>> testing.tolerance(np, np.float64), testing.tolerance(np, np.float32)
+    ((1e-05, 1e-06), (0.02, 0.002))
+    >>> testing.tolerance(np, np.float64, {"float64": 1e-9})
+    (1e-09, 1e-09)
+    """
     name = _dtype_name(xp, dtype)
     if tol and name in tol:
         t = tol[name]
@@ -56,7 +84,39 @@ def tolerance(xp: Any, dtype: Any, tol: dict | None = None) -> tuple[float, floa
 
 
 def direction(xp: Any, like: Any, seed: int) -> Any:
-    """A deterministic pseudo-random array shaped like ``like`` with entries in [-1, 1]."""
+    """A deterministic pseudo-random array shaped like ``like`` with entries in [-1, 1].
+
+    Made with the standard's functions only, so every backend gives the same
+    directions; complex ``like`` gives complex entries.
+
+    Parameters
+    ----------
+    xp : namespace
+        The Array API namespace to make it with.
+    like : array
+        Gives the shape and dtype.
+    seed : int
+        Different seeds give different directions.
+
+    Returns
+    -------
+    array
+        The direction.
+
+    See Also
+    --------
+    check_grads : Uses these directions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xpgrad import testing
+    >>> d = testing.direction(np, np.zeros(3), seed=0)
+    >>> d.shape, bool(np.all(np.abs(d) <= 1))
+    ((3,), True)
+    >>> bool(np.all(d == testing.direction(np, np.zeros(3), seed=0)))
+    True
+    """
     shape = tuple(like.shape)
     n = 1
     for s in shape:
@@ -133,11 +193,54 @@ def check_grads(
 ) -> None:
     """Check ``f``'s derivatives at ``args`` up to ``order``; raise AssertionError if wrong.
 
-    Only floating (real or complex) array arguments are varied; others are held
-    fixed. ``f`` returns an array (any shape) or a pytree of arrays.
+    Checks the pushforward against central finite differences in a random
+    direction, the pullback against the pushforward by the dot-product test
+    (``<u, J v> == <J^T u, v>``), and then the same for the derivatives
+    themselves, up to ``order``. Only floating (real or complex) array
+    arguments are varied; others are held fixed.
 
+    Parameters
+    ----------
+    f : callable
+        The function; it returns an array (any shape) or a pytree of arrays.
+    args : sequence
+        The point: ``f(*args)``.
+    order : int, optional
+        The highest derivative order to check. Default 2.
+    modes : sequence of {"fwd", "rev"}, optional
+        Which modes to check. Default both.
+    tol : dict, optional
+        ``{dtype name: rtol or (rtol, atol)}``, overriding ``tolerance``.
+    seed : int, optional
+        Seed of the random directions. Default 0.
+
+    Raises
+    ------
+    AssertionError
+        If a derivative disagrees, with the values that differ.
+
+    See Also
+    --------
+    check_primitive : The same for a registered primitive on its samples.
+
+    Examples
+    --------
     >>> import numpy as np, xpgrad.testing as T
     >>> T.check_grads(lambda x: x * x, (np.array([1.0, 2.0]),))
+
+    A wrong rule is caught:
+
+    >>> import xpgrad
+    >>> @xpgrad.custom_rule
+    ... def square(x):
+    ...     return x * x
+    >>> @square.defvjp
+    ... def square_vjp(x):
+    ...     return square(x), lambda ct: (ct * x,)           # should be 2 * ct * x
+    >>> T.check_grads(square, (np.array([1.0, 2.0]),), order=1, modes=("rev",))
+    Traceback (most recent call last):
+    ...
+    AssertionError: ...
     """
     args = tuple(args)
     leaves = list(args)
@@ -216,7 +319,37 @@ def _check_order1(
 def check_batching(
     f: Callable, args: Sequence[Any], batch_size: int = 3, *, seed: int = 0, tol: dict | None = None
 ) -> None:
-    """vmap of ``f`` over stacked copies of the array arguments equals the loop."""
+    """vmap of ``f`` over stacked copies of the array arguments equals the loop.
+
+    Parameters
+    ----------
+    f : callable
+        The function.
+    args : sequence
+        The arguments of one call; ``batch_size`` perturbed copies are stacked.
+    batch_size : int, optional
+        The number of copies. Default 3.
+    seed : int, optional
+        Seed of the perturbations. Default 0.
+    tol : dict, optional
+        As in ``check_grads``.
+
+    Raises
+    ------
+    AssertionError
+        If the batched result differs from the loop's.
+
+    See Also
+    --------
+    check_primitive : Runs it on a primitive's samples.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xpgrad import testing
+    >>> f = lambda x: x.__array_namespace__().cumulative_sum(x) * 2
+    >>> testing.check_batching(f, (np.array([0.5, -1.0]),))
+    """
     args = tuple(args)
     xp = E.common_xp(list(args))
     idx = [i for i, a in enumerate(args) if E.is_array(a) and _inexact(xp, a)]
@@ -260,6 +393,33 @@ def check_transpose(
     outputs are defined only up to a gauge (the phase of a complex eigenvector),
     where finite differences of the outputs are meaningless but the pullback must
     still transpose the pushforward the rule chose.
+
+    Parameters
+    ----------
+    f : callable
+        The function.
+    args : sequence
+        The point: ``f(*args)``.
+    tol : dict, optional
+        As in ``check_grads``.
+    seed : int, optional
+        Seed of the random directions. Default 0.
+
+    Raises
+    ------
+    AssertionError
+        If the two products differ.
+
+    See Also
+    --------
+    check_grads : Also against finite differences.
+
+    Examples
+    --------
+    >>> import numpy as np, xpgrad
+    >>> from xpgrad import testing
+    >>> a = np.array([[2.0, 1j], [-1j, 3.0]])                # complex eigenvectors: a phase each
+    >>> testing.check_transpose(lambda x: tuple(xpgrad.rules.NAMESPACE["linalg.eigh"](x)), (a,))
     """
     args = tuple(args)
     xp = E.common_xp(list(args))
@@ -302,9 +462,43 @@ def check_primitive(
 ) -> None:
     """The conformance check of one primitive on one sample.
 
-    ``observe``: a gauge-invariant function of the outputs (see ``complex_ok``);
-    the derivatives of ``observe(prim(...))`` are then checked up to ``order``, and
-    the raw outputs' pullback against their pushforward.
+    ``check_grads`` of the primitive (if it is differentiable) and
+    ``check_batching`` (if ``batching``), with the primitive's own tolerances.
+
+    Parameters
+    ----------
+    prim : Primitive
+        The primitive.
+    args : tuple
+        Its array arguments.
+    params : dict
+        Its keyword arguments.
+    order : int, optional
+        The highest derivative order to check. Default 2.
+    batching : bool, optional
+        Also check its vmap rule. Default True.
+    observe : callable, optional
+        A gauge-invariant function of the outputs (see ``complex_ok``): the
+        derivatives of ``observe(prim(...))`` are then checked up to
+        ``order``, and the raw outputs' pullback against their pushforward.
+
+    Raises
+    ------
+    AssertionError
+        If a rule disagrees.
+
+    See Also
+    --------
+    check_grads : The derivative checks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xpgrad import extend, testing
+    >>> sin = extend.PRIMITIVES["sin"]
+    >>> make = lambda shape, lo, hi: np.random.default_rng(0).uniform(lo, hi, shape)
+    >>> for args, params in sin.samples(make):
+    ...     testing.check_primitive(sin, args, params)
     """
 
     def f(*a: Any) -> Any:

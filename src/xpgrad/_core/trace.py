@@ -45,11 +45,41 @@ _DEAD = 1 << 60
 
 
 class LeakedTracerError(RuntimeError):
-    """A tracer was used after the transformation that made it had ended."""
+    """A tracer was used after the transformation that made it had ended.
+
+    Raised instead of silently taking the stale value for a constant: a value
+    inside a differentiated function escaped (through a global, a closure or a
+    container) and was used later. Return it from the function instead, or
+    detach it with ``ignore_derivatives``.
+
+    Examples
+    --------
+    >>> import xpgrad
+    >>> leaked = []
+    >>> _ = xpgrad.gradient(lambda x: leaked.append(x) or x * 2, 1.0)
+    >>> leaked[0] + 1
+    Traceback (most recent call last):
+    ...
+    xpgrad._core.trace.LeakedTracerError: xpgrad: a traced value from a transformation that has already returned was passed to 'add'...
+    """
 
 
 class NoRuleError(NotImplementedError):
-    """A primitive has no rule for the transformation that met it."""
+    """A primitive has no rule for the transformation that met it.
+
+    The message names the primitive and how to register the missing rule
+    (``xpgrad.extend.defrule``), declare the function with ``custom_rule``, or
+    mark it non-differentiable.
+
+    Examples
+    --------
+    >>> import numpy as np, xpgrad
+    >>> double = xpgrad.extend.primitive("my_double", impl=lambda x: 2 * x, export_as=False)
+    >>> xpgrad.gradient(lambda x: np.sum(double(x)), np.ones(2))
+    Traceback (most recent call last):
+    ...
+    xpgrad._core.trace.NoRuleError: xpgrad: 'my_double' has no reverse-mode (vjp) rule...
+    """
 
 
 def _no_rule(prim: "Primitive", what: str, field: str) -> NoRuleError:
@@ -72,6 +102,30 @@ class Primitive:
     argument; ``batch(args, batched, **params) -> (out, out_batched)`` the
     vmap rule, with the batch axis always leading.  ``jvp``/``vjp`` are
     ``None`` for a non-differentiable primitive, which then passes through.
+
+    Parameters
+    ----------
+    name : str
+        The registered name.
+    impl : callable
+        The primal on backend arrays.
+    multiple_results : bool, optional
+        Whether ``impl`` returns a tuple of arrays. Default False.
+
+    See Also
+    --------
+    xpgrad.extend.primitive : Create and register one.
+    xpgrad.extend.defrule : Attach its rules.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xpgrad import extend
+    >>> sin = extend.PRIMITIVES["sin"]
+    >>> isinstance(sin, extend.Primitive), sin.name, sin.vjp is not None
+    (True, 'sin', True)
+    >>> sin(np.array([0.0]))
+    array([0.])
     """
 
     __slots__ = (
@@ -240,7 +294,33 @@ def fast_call(p: Primitive, nargs: int) -> Callable:
 def bind(prim: Primitive, args: tuple, params: dict) -> Any:
     """Apply ``prim`` to ``args``: interpreted by the highest trace, else eagerly.
 
-    The dispatch itself lives in ``Primitive.__call__`` (the hot path).
+    The dispatch itself lives in ``Primitive.__call__`` (the hot path);
+    ``bind(p, args, params)`` is ``p(*args, **params)``.
+
+    Parameters
+    ----------
+    prim : Primitive
+        The primitive.
+    args : tuple
+        Its positional arguments (backend arrays, numbers or tracers).
+    params : dict
+        Its keyword arguments.
+
+    Returns
+    -------
+    array, tracer or tuple
+        The result, a tracer when an argument was traced.
+
+    See Also
+    --------
+    Primitive : What is bound.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xpgrad import extend
+    >>> extend.bind(extend.PRIMITIVES["sum"], (np.ones((2, 3)),), {"axis": 0})
+    array([2., 2., 2.])
     """
     return prim(*args, **params)
 

@@ -162,7 +162,7 @@ def progress(enabled: Any, total: int, name: str, lazy: bool = False) -> Any:
             f"(or pip install 'xpgrad[progress]'); or pass progress=False"
         ) from None
     desc = f"{name} (building the Dask graph)" if lazy else name
-    return tqdm(total=total, desc=desc, unit="dir", leave=False)
+    return tqdm(total=total, desc=desc, unit="dir", leave=True)  # keep the final line
 
 
 #: Whether eager Jacobians of 1-D arguments or outputs start from a symbolic

@@ -189,6 +189,20 @@ class Buffer:
     the backend and freezes the buffer: later writes raise. A Buffer is not an
     array: use the copy for arithmetic and linear algebra.
 
+    Parameters
+    ----------
+    like : array
+        Gives the dtype and backend; with no ``shape``, also the shape and the
+        initial contents.
+    *shape : int or tuple of int
+        The shape of a zero-filled buffer.
+
+    See Also
+    --------
+    checkpointed : Another way to save memory in differentiated loops.
+
+    Examples
+    --------
     >>> import numpy as np, xpgrad
     >>> def vstack(xs):
     ...     buf = xpgrad.Buffer(xs, xs.shape[0], 5)

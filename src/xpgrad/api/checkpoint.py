@@ -166,7 +166,7 @@ def checkpointed(f: Callable, *xs: Any) -> Any:
     runs again to compute the cotangents. This saves the memory of ``f``'s
     intermediates at the cost of running ``f`` twice. ``f`` must be pure and
     take every differentiated value it uses as an argument (closures over
-    differentiated values raise an error). Arguments are pytrees.
+    differentiated values raise an error).
 
     ``f`` must also be deterministic (random numbers come from a key or state
     passed as an argument): recomputed outputs of another shape or dtype raise
@@ -174,6 +174,29 @@ def checkpointed(f: Callable, *xs: Any) -> Any:
     sums per output, up to rounding). Lazy backends (Dask) compare shapes and
     dtypes only.
 
+    Parameters
+    ----------
+    f : callable
+        A pure, deterministic function of ``xs``.
+    *xs : array, number or pytree
+        Its arguments.
+
+    Returns
+    -------
+    array, number or pytree
+        ``f(*xs)``.
+
+    Raises
+    ------
+    ValueError
+        If the recomputation gives other outputs than the first run.
+
+    See Also
+    --------
+    forwarddiff : Keep a small Jacobian instead of the intermediates.
+
+    Examples
+    --------
     >>> import numpy as np, xpgrad
     >>> layer = lambda h, w: np.tanh(h @ w)
     >>> w = np.eye(2)

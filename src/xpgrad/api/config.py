@@ -40,7 +40,7 @@ def _check_budget(v: Any) -> int:
 
 
 class Config:
-    """xpgrad's settings.
+    """xpgrad's settings: ``xpgrad.config`` is the one instance.
 
     Attributes
     ----------
@@ -53,6 +53,12 @@ class Config:
         A ``memory_budget=`` or ``chunk_size=`` argument to those functions
         takes precedence.
 
+    See Also
+    --------
+    jacobian : Where the budget sizes the chunks.
+
+    Examples
+    --------
     >>> import xpgrad
     >>> xpgrad.config.memory_budget
     268435456

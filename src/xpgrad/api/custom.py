@@ -89,6 +89,30 @@ class CustomPrimitive:
 def custom_rule(fn: Callable | None = None, *, name: str | None = None) -> Any:
     """Decorator: make ``fn`` a primitive; then attach ``@fn.defjvp`` / ``@fn.defvjp``.
 
+    The rules are written like the built-in ones (``xpgrad.extend``) and are
+    checked by ``xpgrad.testing.check_grads`` the same way.
+
+    Parameters
+    ----------
+    fn : callable, optional
+        The primal function. Without it, ``custom_rule(name=...)`` returns the
+        decorator.
+    name : str, optional
+        The primitive's name, used in error messages (default: ``fn``'s name).
+
+    Returns
+    -------
+    callable
+        The primitive, callable like ``fn``, with ``defjvp`` and ``defvjp``
+        decorators to attach its rules (or the decorator, without ``fn``).
+
+    See Also
+    --------
+    xpgrad.extend.primitive : The lower-level registry API.
+    xpgrad.testing.check_grads : Check the rules against finite differences.
+
+    Examples
+    --------
     >>> import xpgrad
     >>> @xpgrad.custom_rule
     ... def cube(x):

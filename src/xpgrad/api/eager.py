@@ -104,6 +104,26 @@ def eager_update(state: Any, model: Any, update: Callable) -> Any:
     wrapper as an argument: ``checkpointed(f, eager_update(st, layer, update), h)``.
     Layers must not share arrays with each other.
 
+    Parameters
+    ----------
+    state : pytree
+        The optimiser state of the layer (``xpgrad.optimisers.setup``).
+    model : pytree
+        The layer: a pytree of arrays (or ``Param`` boxes).
+    update : callable
+        ``update(state, layer, grad)``, called once in the backward pass.
+
+    Returns
+    -------
+    pytree
+        The layer's value, to use in place of ``model``.
+
+    See Also
+    --------
+    xpgrad.optimisers.update : The usual ``update``.
+
+    Examples
+    --------
     >>> import numpy as np, xpgrad
     >>> from xpgrad import optimisers as opt
     >>> layer = {"w": np.array([1.0, 2.0])}

@@ -280,12 +280,32 @@ def forwarddiff(f: Callable, x: Any, *, chunk_threshold: int = DEFAULT_CHUNK_THR
     ``chunk_threshold`` basis tangents through ``f`` at once, and kept instead
     of ``f``'s intermediates; the backward pass multiplies it by the
     cotangent. Time grows with ``x``'s size, memory with the Jacobian's, so it
-    suits small ``x`` and long computations on it. ``x`` may be a pytree
-    (a tuple or list of numbers and arrays).
+    suits small ``x`` and long computations on it.
 
     Values that ``f`` closes over get no derivative through ``f`` (Zygote's
     rule); pass them through ``x`` instead.
 
+    Parameters
+    ----------
+    f : callable
+        A function of ``x`` alone.
+    x : array, number or pytree
+        The argument (a pytree: a tuple or list of numbers and arrays).
+    chunk_threshold : int, optional
+        The most basis tangents pushed through ``f`` in one batched pass.
+        Default 12.
+
+    Returns
+    -------
+    array, number or pytree
+        ``f(x)``.
+
+    See Also
+    --------
+    checkpointed : Recompute instead of storing.
+
+    Examples
+    --------
     >>> import xpgrad
     >>> xpgrad.gradient(lambda x: xpgrad.forwarddiff(lambda x: x * x, x), 5)
     (10,)

@@ -18,7 +18,25 @@ __all__ = ["gradient", "withgradient", "pullback", "jvp", "WithGradient"]
 
 
 class WithGradient(NamedTuple):
-    """``(val, grad)``: the function's value and the derivative."""
+    """``(val, grad)``: the function's value and the derivative.
+
+    The result of ``withgradient``; a named tuple, so ``val, grad = result``
+    works too.
+
+    Parameters
+    ----------
+    val : array, number or pytree
+        ``f(*args)``.
+    grad : tuple or Grads
+        The gradients, as ``gradient`` returns them.
+
+    Examples
+    --------
+    >>> import xpgrad
+    >>> res = xpgrad.withgradient(lambda x: x ** 3, 2.0)
+    >>> res.val, res.grad
+    (8.0, (12.0,))
+    """
 
     val: Any
     grad: Any

@@ -36,6 +36,19 @@ class Grads(Mapping):
     (a dict keyed by the same parameters) and in place ``gs += ...``; ``None``
     counts as zero. Operands with a different key set raise ``ValueError``.
 
+    Parameters
+    ----------
+    grads : mapping, optional
+        ``Param -> gradient`` (``gradient(f, ps)`` makes these; build one by
+        hand only to combine gradients).
+
+    See Also
+    --------
+    Params : The parameters a ``Grads`` is keyed by.
+    copy_to : Flatten the gradients into one vector.
+
+    Examples
+    --------
     >>> import numpy as np, xpgrad
     >>> w = xpgrad.param(np.array([1.0, 2.0]))
     >>> gs = xpgrad.gradient(lambda: np.sum(w * w), xpgrad.Params([w]))
@@ -274,6 +287,29 @@ def copy_to(vec: Any, src: Params | Grads) -> Any:
     for ``None`` gradients. ``vec`` is written in place where the backend
     allows; the filled vector is returned (use the result).
 
+    Parameters
+    ----------
+    vec : array
+        A 1-D array with as many elements as ``src`` holds in all.
+    src : Params or Grads
+        The values to copy.
+
+    Returns
+    -------
+    array
+        ``vec``, filled.
+
+    Raises
+    ------
+    ValueError
+        If ``vec`` has the wrong size.
+
+    See Also
+    --------
+    copy_from : The other direction.
+
+    Examples
+    --------
     >>> import numpy as np, xpgrad
     >>> w, b = xpgrad.param(np.array([[1.0, 2.0], [3.0, 4.0]])), xpgrad.param(np.array([5.0]))
     >>> xpgrad.copy_to(np.zeros(5), xpgrad.Params([w, b]))
@@ -299,6 +335,29 @@ def copy_from(dst: Params | Grads, vec: Any) -> Params | Grads:
     identity is kept); ``Grads`` get new arrays, in each parameter's shape and
     dtype.
 
+    Parameters
+    ----------
+    dst : Params or Grads
+        Where to copy to, in its set order.
+    vec : array
+        A 1-D array with as many elements as ``dst`` holds in all.
+
+    Returns
+    -------
+    Params or Grads
+        ``dst``.
+
+    Raises
+    ------
+    ValueError
+        If ``vec`` has the wrong size.
+
+    See Also
+    --------
+    copy_to : The other direction.
+
+    Examples
+    --------
     >>> import numpy as np, xpgrad
     >>> w = xpgrad.param(np.zeros((2, 2)))
     >>> _ = xpgrad.copy_from(xpgrad.Params([w]), np.arange(4.0))

@@ -151,14 +151,37 @@ def hessian_reverse(
     backward pass is itself recorded and replayed), and useful as a cross-check.
     Chunked the same way, with batched pullbacks over chunks of basis cotangents.
 
+    Parameters
+    ----------
+    f : callable
+        A real scalar function of ``x``.
+    x : array or number
+        The point.
+    chunk_size : int, optional
+        Basis cotangents per batched pass (default: sized to ``memory_budget``).
+    memory_budget : int, optional
+        Bytes one batched pass may use (default: ``xpgrad.config.memory_budget``).
+    progress : bool, optional
+        Show a progress bar over the chunks (needs ``tqdm``). Default False.
+
+    Returns
+    -------
+    array or number
+        The Hessian, of shape ``(x.size, x.size)`` (C-order flattening); a
+        number for a number ``x``.
+
+    See Also
+    --------
+    hessian : The same matrix, forward over reverse (usually faster).
+
+    Examples
+    --------
     >>> import numpy as np, xpgrad
     >>> xpgrad.hessian_reverse(lambda x: np.sum(x ** 3), np.array([[1, 2], [3, 4]]))
     array([[ 6,  0,  0,  0],
            [ 0, 12,  0,  0],
            [ 0,  0, 18,  0],
            [ 0,  0,  0, 24]])
-
-    See also: hessian.
     """
     E.check_callable(f, "hessian_reverse")
     i = _point(f, args, wrt, "hessian_reverse")

@@ -73,11 +73,27 @@ def hook(fn: Callable[[Any], Any], x: Any) -> Any:
     raises). For a pytree ``x``, ``fn`` sees each array leaf's cotangent.
     Forward-mode derivatives are not affected.
 
+    Parameters
+    ----------
+    fn : callable
+        ``cotangent -> cotangent`` (or ``None``).
+    x : array, number or pytree
+        The value to hook.
+
+    Returns
+    -------
+    array, number or pytree
+        ``x``'s value.
+
+    See Also
+    --------
+    showgrad : Print the cotangent instead.
+
+    Examples
+    --------
     >>> import xpgrad
     >>> xpgrad.gradient(lambda a, b: xpgrad.hook(lambda g: -g, a) * b, 2.0, 3.0)
     (-3.0, 2.0)
-
-    See also: showgrad.
     """
     if not callable(fn):
         raise TypeError(
@@ -179,16 +195,34 @@ def showgrad(x: Any, name: str | None = None, *, file: TextIO | None = None) -> 
 
     Zygote's ``@showgrad``: shows the cotangent about to accumulate into
     ``x`` from this use of it, not ``x``'s total gradient. If the result is not
-    used, the end of the backward pass prints ``∂(name) = None``. Without
-    ``name``, the name of the caller's variable holding ``x`` is used (else
-    ``"x"``). 0-d values print as Python numbers.
+    used, the end of the backward pass prints ``∂(name) = None``. 0-d values
+    print as Python numbers.
 
+    Parameters
+    ----------
+    x : array, number or pytree
+        The value to watch.
+    name : str, optional
+        The name to print (default: the name of the caller's variable holding
+        ``x``, else ``"x"``).
+    file : file-like, optional
+        Where to print (default: ``sys.stdout``).
+
+    Returns
+    -------
+    array, number or pytree
+        ``x``'s value.
+
+    See Also
+    --------
+    hook : Change the cotangent instead.
+
+    Examples
+    --------
     >>> import xpgrad
     >>> xpgrad.gradient(lambda a, b: xpgrad.showgrad(a) * b, 2, 3)
     ∂(a) = 3
     (3, 2)
-
-    See also: hook.
     """
     if not isinstance(x, Tracer):
         return x

@@ -30,7 +30,28 @@ _MODES = ("auto", "reverse", "forward")
 
 
 class WithJacobian(NamedTuple):
-    """``(val, grad)``: the function's value and its Jacobians (one per argument)."""
+    """``(val, grad)``: the function's value and its Jacobians (one per argument).
+
+    The result of ``withjacobian``; a named tuple, so ``val, grad = result``
+    works too.
+
+    Parameters
+    ----------
+    val : array, number or pytree
+        ``f(*args)``.
+    grad : tuple
+        One Jacobian per argument, as ``jacobian`` returns them.
+
+    Examples
+    --------
+    >>> import numpy as np, xpgrad
+    >>> res = xpgrad.withjacobian(lambda x: x ** 2, np.array([1.0, 2.0]))
+    >>> res.val
+    array([1., 4.])
+    >>> res.grad[0]
+    array([[2., 0.],
+           [0., 4.]])
+    """
 
     val: Any
     grad: tuple

@@ -33,7 +33,27 @@ __all__ = ["Descent", "Momentum", "Adam", "Leaf", "setup", "update"]
 
 @dataclasses.dataclass
 class Descent:
-    """Plain gradient descent: ``x -= eta * g``."""
+    """Plain gradient descent: ``x -= eta * g``.
+
+    Parameters
+    ----------
+    eta : float, optional
+        The learning rate. Default 0.1.
+
+    See Also
+    --------
+    setup, update : Use a rule on a model.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xpgrad import optimisers as opt
+    >>> model = {"w": np.array([1.0, 2.0])}
+    >>> state = opt.setup(opt.Descent(0.5), model)
+    >>> state, model = opt.update(state, model, {"w": np.array([1.0, 1.0])})
+    >>> model["w"]
+    array([0.5, 1.5])
+    """
 
     eta: float = 0.1
 
@@ -46,7 +66,30 @@ class Descent:
 
 @dataclasses.dataclass
 class Momentum:
-    """Gradient descent with momentum (Optimisers.jl's): ``v = rho*v + eta*g; x -= v``."""
+    """Gradient descent with momentum (Optimisers.jl's): ``v = rho*v + eta*g; x -= v``.
+
+    Parameters
+    ----------
+    eta : float, optional
+        The learning rate. Default 0.01.
+    rho : float, optional
+        The momentum, the weight of the previous step. Default 0.9.
+
+    See Also
+    --------
+    setup, update : Use a rule on a model.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xpgrad import optimisers as opt
+    >>> x = np.array([1.0])
+    >>> state = opt.setup(opt.Momentum(eta=0.1, rho=0.5), x)
+    >>> for _ in range(2):
+    ...     state, x = opt.update(state, x, np.array([1.0]))
+    >>> x   # steps of 0.1, then 0.5 * 0.1 + 0.1
+    array([0.75])
+    """
 
     eta: float = 0.01
     rho: float = 0.9
@@ -61,7 +104,33 @@ class Momentum:
 
 @dataclasses.dataclass
 class Adam:
-    """Adam (Kingma & Ba), as in Optimisers.jl, with bias correction."""
+    """Adam (Kingma & Ba), as in Optimisers.jl, with bias correction.
+
+    Parameters
+    ----------
+    eta : float, optional
+        The learning rate. Default 0.001.
+    beta : tuple of float, optional
+        The decay rates of the first and second moment estimates.
+        Default ``(0.9, 0.999)``.
+    epsilon : float, optional
+        Added to the root of the second moment, against division by zero.
+        Default 1e-8.
+
+    See Also
+    --------
+    setup, update : Use a rule on a model.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xpgrad import optimisers as opt
+    >>> x = np.array([1.0, -1.0])
+    >>> state = opt.setup(opt.Adam(eta=0.1), x)
+    >>> state, x = opt.update(state, x, np.array([3.0, -0.5]))
+    >>> x   # the first step is eta * sign(g), whatever the gradient's size
+    array([ 0.9, -0.9])
+    """
 
     eta: float = 0.001
     beta: tuple[float, float] = (0.9, 0.999)
@@ -88,7 +157,32 @@ def _xp(x: Any) -> Any:
 
 
 class Leaf:
-    """The optimiser state of one array: its rule and that rule's state."""
+    """The optimiser state of one array: its rule and that rule's state.
+
+    ``setup`` makes one per trainable array; ``update`` reads and replaces
+    ``state``.
+
+    Parameters
+    ----------
+    rule : Descent, Momentum, Adam or a rule with ``init`` and ``apply``
+        The rule.
+    state : any
+        The rule's state for this array (``rule.init(x)``).
+
+    See Also
+    --------
+    setup : Makes the leaves of a model.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xpgrad import optimisers as opt
+    >>> state = opt.setup(opt.Momentum(), {"w": np.zeros(2), "name": "layer 1"})
+    >>> state
+    {'w': Leaf(Momentum(eta=0.01, rho=0.9)), 'name': None}
+    >>> state["w"].state
+    array([0., 0.])
+    """
 
     __slots__ = ("rule", "state")
 
@@ -118,8 +212,30 @@ def _flatten(model: Any) -> tuple[list, Any]:
 def setup(rule: Any, model: Any) -> Any:
     """The optimiser state for ``model``: its structure, with a ``Leaf`` per trainable array.
 
-    ``model`` is a pytree (dicts, lists, tuples, dataclasses) or ``Params``;
-    floating arrays and ``Param`` boxes are trainable, other leaves get ``None``.
+    Parameters
+    ----------
+    rule : Descent, Momentum, Adam or a rule with ``init`` and ``apply``
+        The rule, used for every trainable array.
+    model : pytree or Params
+        A pytree (dicts, lists, tuples, dataclasses) or ``Params``; floating
+        arrays and ``Param`` boxes are trainable, other leaves get ``None``.
+
+    Returns
+    -------
+    pytree
+        ``model``'s structure with a ``Leaf`` (or ``None``) in place of each
+        leaf; for ``Params``, a list in their order.
+
+    See Also
+    --------
+    update : One step.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xpgrad import optimisers as opt
+    >>> opt.setup(opt.Descent(), [np.zeros(2), np.arange(3)])   # integers are not trained
+    [Leaf(Descent(eta=0.1)), None]
     """
     if not (hasattr(rule, "init") and hasattr(rule, "apply")):
         raise TypeError(
@@ -151,11 +267,43 @@ def _grads_for(grads: Any, model: Any, tree: Any) -> list:
 def update(state: Any, model: Any, grads: Any) -> tuple[Any, Any]:
     """One optimiser step: ``(state, model)`` after applying ``grads``.
 
-    ``grads`` has the model's structure (``None`` for leaves without a
-    gradient, which are left alone). Arrays are changed in place where the
-    backend allows it, ``Param`` boxes keep their identity; on backends
-    without in-place writes new arrays are made, so always use the returned
-    model. The state is updated in place as well and returned.
+    Arrays are changed in place where the backend allows it, ``Param`` boxes
+    keep their identity; on backends without in-place writes new arrays are
+    made, so always use the returned model. The state is updated in place as
+    well and returned.
+
+    Parameters
+    ----------
+    state : pytree
+        ``setup(rule, model)``'s result (or an earlier ``update``'s).
+    model : pytree or Params
+        The model, with the structure ``state`` was made for.
+    grads : pytree or Grads
+        The gradients, with the model's structure (``None`` for leaves without
+        a gradient, which are left alone), e.g. ``gradient(loss, model)[0]``.
+
+    Returns
+    -------
+    tuple
+        ``(state, model)``, both updated.
+
+    See Also
+    --------
+    setup : The initial state.
+    eager_update : Update each layer during the backward pass.
+
+    Examples
+    --------
+    >>> import numpy as np, xpgrad
+    >>> from xpgrad import optimisers as opt
+    >>> model = {"w": np.array([2.0, -1.0])}
+    >>> loss = lambda m: np.sum(m["w"] ** 2)
+    >>> state = opt.setup(opt.Descent(0.25), model)
+    >>> for _ in range(3):
+    ...     (g,) = xpgrad.gradient(loss, model)
+    ...     state, model = opt.update(state, model, g)
+    >>> model["w"]   # each step halves w
+    array([ 0.25 , -0.125])
     """
     leaves, tree = _flatten(model)
     gs = _grads_for(grads, model, tree)

@@ -75,6 +75,25 @@ class Param(Tracer):
     ``w[...] = new``, ``w -= d`` and assigning ``w.value`` update it and keep the
     box's identity, which is what ``Params`` and ``Grads`` are keyed by. Hashing
     is by identity and ``==`` is elementwise, as for arrays.
+
+    Parameters
+    ----------
+    value : array
+        The backend array to box (``param`` also accepts numbers).
+
+    See Also
+    --------
+    param : Make a box.
+
+    Examples
+    --------
+    >>> import numpy as np, xpgrad
+    >>> w = xpgrad.param(np.array([1.0, 2.0]))
+    >>> w * 2
+    array([2., 4.])
+    >>> w -= 1.0
+    >>> w.value
+    array([0., 1.])
     """
 
     __slots__ = ("_array", "__weakref__")
@@ -199,13 +218,28 @@ def param(x: Any) -> Param:
     The box refers to ``x`` itself (no copy): updating the box in place updates
     ``x``. A Python number becomes a 0-d array of the default backend.
 
+    Parameters
+    ----------
+    x : array or number
+        The parameter's value.
+
+    Returns
+    -------
+    Param
+        The box, which behaves like ``x`` everywhere.
+
+    See Also
+    --------
+    Params : A set of boxes, the implicit arguments of ``gradient``.
+    Grads : The gradients, keyed by box.
+
+    Examples
+    --------
     >>> import numpy as np, xpgrad
     >>> w = xpgrad.param(np.array([3.0]))
     >>> gs = xpgrad.gradient(lambda: np.sum(w * w), xpgrad.Params([w]))
     >>> gs[w]
     array([6.])
-
-    See also: Params, Grads, gradient.
     """
     if isinstance(x, Param):
         return x
@@ -224,6 +258,18 @@ def param(x: Any) -> Param:
 class Params:
     """An ordered set of ``Param`` boxes: the implicit arguments of ``gradient(f, ps)``.
 
+    Parameters
+    ----------
+    params : iterable of Param, optional
+        The boxes, in order (duplicates are kept once).
+
+    See Also
+    --------
+    param : Make a box.
+    Grads : What ``gradient(f, ps)`` returns.
+
+    Examples
+    --------
     >>> import numpy as np, xpgrad
     >>> w, b = xpgrad.param(np.ones(2)), xpgrad.param(np.zeros(2))
     >>> ps = xpgrad.Params([w, b])

@@ -121,9 +121,28 @@ def jacobian_sparsity(f: Callable, x: Any, *, cache: bool = False) -> SparsityPa
     makes it specific to the branch taken. Rows and columns are C-order flat
     indices of ``y`` and ``x``, as in ``jacobian``.
 
-    ``cache=True`` keeps the pattern (and later colorings) for this function
-    object, input shape and dtype; ``clear_cache()`` forgets them.
+    Parameters
+    ----------
+    f : callable
+        ``y = f(x)``, an array or a number.
+    x : array or number
+        A point (its values matter only to Python control flow in ``f``).
+    cache : bool
+        Keep the pattern (and later colorings) for this function object, input
+        shape and dtype; ``clear_cache()`` forgets them.
 
+    Returns
+    -------
+    SparsityPattern
+        The entries ``(rows, cols)`` of shape ``(y.size, x.size)``.
+
+    See Also
+    --------
+    sparse_jacobian : Compute the Jacobian on a pattern.
+    hessian_sparsity : The pattern of a Hessian.
+
+    Examples
+    --------
     >>> import numpy as np, xpgrad
     >>> P = xpgrad.jacobian_sparsity(lambda x: x[1:] - x[:-1], np.zeros(4))
     >>> P.shape, P.nnz
@@ -132,8 +151,6 @@ def jacobian_sparsity(f: Callable, x: Any, *, cache: bool = False) -> SparsityPa
     array([[1, 1, 0, 0],
            [0, 1, 1, 0],
            [0, 0, 1, 1]])
-
-    See also: sparse_jacobian, hessian_sparsity.
     """
     E.check_callable(f, "jacobian_sparsity")
     xa, xp = point(x, "jacobian_sparsity")
@@ -147,14 +164,33 @@ def hessian_sparsity(f: Callable, x: Any, *, cache: bool = False) -> SparsityPat
     gradient's reverse pass under the sparsity interpreter; see
     ``jacobian_sparsity`` for what "pattern" guarantees.
 
+    Parameters
+    ----------
+    f : callable
+        A real scalar function of ``x``.
+    x : array or number
+        A point (its values matter only to Python control flow in ``f``).
+    cache : bool
+        As in ``jacobian_sparsity``.
+
+    Returns
+    -------
+    SparsityPattern
+        The entries ``(rows, cols)`` of shape ``(x.size, x.size)``.
+
+    See Also
+    --------
+    sparse_hessian : Compute the Hessian on a pattern.
+    jacobian_sparsity : The pattern of a Jacobian.
+
+    Examples
+    --------
     >>> import numpy as np, xpgrad
     >>> P = xpgrad.hessian_sparsity(lambda x: np.sum(x[1:] * x[:-1]) + x[0] ** 3, np.ones(3))
     >>> P.todense().astype(int)
     array([[1, 1, 0],
            [1, 0, 1],
            [0, 1, 0]])
-
-    See also: sparse_hessian, jacobian_sparsity.
     """
     E.check_callable(f, "hessian_sparsity")
     xa, xp = point(x, "hessian_sparsity")
@@ -208,8 +244,10 @@ def sparse_jacobian(
     cache : bool
         Keep the detected pattern and its coloring for this function, shape and
         dtype (see ``clear_cache``): later calls skip detection and coloring.
-    chunk_size, memory_budget : int, optional
-        As in ``jacobian``: colors per batched pass / bytes per pass.
+    chunk_size : int, optional
+        As in ``jacobian``: colors per batched pass.
+    memory_budget : int, optional
+        As in ``jacobian``: bytes per batched pass.
 
     Returns
     -------
@@ -217,6 +255,14 @@ def sparse_jacobian(
         ``(rows, cols, values, shape)``, with ``npasses``, ``mode`` and
         ``coloring``; ``.todense()``, ``.to_scipy()``, ``.to_cupyx()``.
 
+    See Also
+    --------
+    jacobian_sparsity : Detect the pattern once, to reuse it.
+    sparse_hessian : The same for Hessians.
+    jacobian : The dense Jacobian.
+
+    Examples
+    --------
     >>> import numpy as np, xpgrad
     >>> S = xpgrad.sparse_jacobian(lambda x: x[1:] * x[:-1], np.arange(1.0, 6.0))
     >>> S.npasses, S.nnz
@@ -226,8 +272,6 @@ def sparse_jacobian(
            [0., 3., 2., 0., 0.],
            [0., 0., 4., 3., 0.],
            [0., 0., 0., 5., 4.]])
-
-    See also: jacobian_sparsity, sparse_hessian, jacobian.
     """
     name = "sparse_jacobian"
     E.check_callable(f, name)
@@ -288,16 +332,44 @@ def sparse_hessian(
     Equal to ``hessian(f, x)`` (shape ``(x.size, x.size)``) on the pattern
     (``hessian_sparsity`` unless given; made symmetric), computed forward over
     reverse in ``npasses`` Hessian-vector products, one per color, batched like
-    ``hessian``'s chunks. ``coloring="star"`` uses a star coloring and reads
-    each entry from whichever of ``H[i, j]`` / ``H[j, i]`` is alone in its
-    compressed sum (fewer colors: 5 for a 2-D five-point stencil, 2 for an
-    arrow matrix, where a column coloring needs 7 and ``n``);
-    ``"column"`` colors columns as ``sparse_jacobian`` does; ``"auto"``
-    (default) takes the star coloring, or the column one when the pattern has
-    at most ``BOTH_COLORINGS_NNZ`` entries and the column one needs no more
-    colors. ``pattern``, ``cache``, ``chunk_size`` and ``memory_budget`` are
-    as in ``sparse_jacobian``.
+    ``hessian``'s chunks.
 
+    Parameters
+    ----------
+    f : callable
+        A real scalar function of ``x``.
+    x : array or number
+        The point.
+    pattern : SparsityPattern, tuple or SciPy sparse matrix, optional
+        As in ``sparse_jacobian`` (``hessian_sparsity``'s result, typically).
+    coloring : {"auto", "star", "column"}
+        ``"star"`` uses a star coloring and reads each entry from whichever of
+        ``H[i, j]`` / ``H[j, i]`` is alone in its compressed sum (fewer colors:
+        5 for a 2-D five-point stencil, 2 for an arrow matrix, where a column
+        coloring needs 7 and ``n``); ``"column"`` colors columns as
+        ``sparse_jacobian`` does; ``"auto"`` (default) takes the star coloring,
+        or the column one when the pattern has at most ``BOTH_COLORINGS_NNZ``
+        entries and the column one needs no more colors.
+    cache : bool
+        As in ``sparse_jacobian``.
+    chunk_size : int, optional
+        As in ``hessian``: colors per batched pass.
+    memory_budget : int, optional
+        As in ``hessian``: bytes per batched pass.
+
+    Returns
+    -------
+    SparseMatrix
+        The Hessian's nonzeros, with ``npasses``, ``mode`` and ``coloring``.
+
+    See Also
+    --------
+    hessian_sparsity : Detect the pattern once, to reuse it.
+    sparse_jacobian : The same for Jacobians.
+    hessian : The dense Hessian.
+
+    Examples
+    --------
     >>> import numpy as np, xpgrad
     >>> f = lambda x: np.sum((x[1:] - x[:-1]) ** 2) + np.sum(x ** 4)
     >>> H = xpgrad.sparse_hessian(f, np.ones(6))
@@ -305,8 +377,6 @@ def sparse_hessian(
     3
     >>> np.allclose(H.todense(), xpgrad.hessian(f, np.ones(6)))
     True
-
-    See also: hessian_sparsity, sparse_jacobian, hessian.
     """
     name = "sparse_hessian"
     E.check_callable(f, name)

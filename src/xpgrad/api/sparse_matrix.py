@@ -57,13 +57,29 @@ class _MatrixFields(NamedTuple):
 class SparseMatrix(_MatrixFields):
     """A sparse matrix in coordinate (COO) form: ``M[rows[k], cols[k]] = values[k]``.
 
-    ``rows``, ``cols`` (int64) and ``values`` are arrays of the backend that
-    computed them; ``shape`` is ``(m, n)``. Entries are distinct, in row-major
-    order when the pattern was detected. Attributes set by ``sparse_jacobian``
-    and ``sparse_hessian``: ``npasses`` (the number of colors: directional
-    derivatives computed, where a dense Jacobian needs ``n`` or ``m``),
-    ``mode`` and ``coloring``.
+    Entries are distinct, in row-major order when the pattern was detected.
+    Attributes set by ``sparse_jacobian`` and ``sparse_hessian``: ``npasses``
+    (the number of colors: directional derivatives computed, where a dense
+    Jacobian needs ``n`` or ``m``), ``mode`` and ``coloring``.
 
+    Parameters
+    ----------
+    rows : array
+        Row indices (int64), an array of the backend that computed them.
+    cols : array
+        Column indices (int64), of the same backend.
+    values : array
+        The entries, of the same backend.
+    shape : tuple of int
+        ``(m, n)``.
+
+    See Also
+    --------
+    sparse_jacobian : Makes these.
+    SparsityPattern : The entries without values.
+
+    Examples
+    --------
     >>> import numpy as np, xpgrad
     >>> rows, cols, values, shape = S = xpgrad.sparse_jacobian(np.sin, np.zeros(3))
     >>> S
@@ -122,6 +138,21 @@ class SparsityPattern(_PatternFields):
     no pattern rule (treated as dense); pass the pattern back as
     ``pattern=`` to skip detection.
 
+    Parameters
+    ----------
+    rows : array
+        Row indices (int64).
+    cols : array
+        Column indices (int64).
+    shape : tuple of int
+        ``(m, n)``.
+
+    See Also
+    --------
+    jacobian_sparsity, hessian_sparsity : Make these.
+
+    Examples
+    --------
     >>> import numpy as np, xpgrad
     >>> P = xpgrad.jacobian_sparsity(lambda x: x[::-1] * x[0], np.ones(3))
     >>> P.rows, P.cols

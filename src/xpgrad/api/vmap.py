@@ -51,13 +51,49 @@ def vmap(
 ) -> Callable:
     """Vectorise ``f`` over an axis of its arguments (like ``jax.vmap``).
 
-    ``in_axes`` is an int, ``None`` (not mapped) or a tuple with one entry per
-    argument (each a prefix pytree of that argument); ``out_axes`` an int or a
-    prefix of the output. The mapped axes must all have the same length.
+    The mapped axes must all have the same length; ``f`` sees one slice of
+    each mapped argument at a time, and the results are stacked along
+    ``out_axes``. The batch runs as one call on whole arrays (no Python loop).
 
+    Parameters
+    ----------
+    f : callable
+        The function to map, written for one slice of the mapped arguments.
+    in_axes : int, None or tuple, optional
+        The axis of each argument to map over: an int for all arguments,
+        ``None`` for an argument that is not mapped, or a tuple with one entry
+        per argument (each a prefix pytree of that argument). Default 0.
+    out_axes : int or pytree, optional
+        Where the mapped axis goes in each output: an int, or a prefix of the
+        output's structure. Default 0.
+    axis_size : int, optional
+        The length of the mapped axis, needed only when no argument is mapped.
+
+    Returns
+    -------
+    callable
+        The vectorised function, taking the same arguments as ``f``.
+
+    Raises
+    ------
+    ValueError
+        If ``in_axes`` does not match the arguments, or the mapped axes differ
+        in length.
+
+    See Also
+    --------
+    jacobian : Maps pullbacks or pushforwards with ``vmap`` over basis chunks.
+
+    Examples
+    --------
     >>> import numpy as np, xpgrad
     >>> xpgrad.vmap(lambda row: np.sum(row * row))(np.arange(6.0).reshape(2, 3))
     array([ 5., 50.])
+
+    Map over the columns of the first argument only:
+
+    >>> xpgrad.vmap(lambda col, w: col @ w, in_axes=(1, None))(np.eye(2), np.array([3.0, 4.0]))
+    array([3., 4.])
     """
     E.check_callable(f, "vmap")
 

@@ -134,14 +134,55 @@ def primitive(
 ) -> Primitive:
     """Create and register a primitive.
 
-    ``impl`` defaults to calling ``xp.<name>`` (or ``xp.<module>.<name>``) on the
-    backend namespace of the arguments. The primitive is exported to the traced
-    namespace under ``name`` unless ``export_as`` says otherwise.
+    The primitive is exported to the traced namespace under ``name`` unless
+    ``export_as`` says otherwise, so that code calling ``xp.<name>`` on traced
+    values reaches it.
 
-    ``nargs`` (1 or 2): the function takes exactly that many positional arguments
-    and no keywords (elementwise functions). It is then exported, and available
-    to rules as ``p.fast``, as a plain function that dispatches at a third of the
-    cost of calling the primitive object.
+    Parameters
+    ----------
+    name : str
+        The function's name in the standard (or your own); registered as
+        ``"<module>.<name>"`` with a ``module``.
+    impl : callable, optional
+        The primal on backend arrays. Default: ``xp.<name>`` (or
+        ``xp.<module>.<name>``) of the arguments' backend namespace.
+    module : str, optional
+        The standard's extension module (``"linalg"``, ``"fft"``).
+    multiple_results : bool, optional
+        Whether ``impl`` returns a tuple of arrays. Default False.
+    export_as : str or bool, optional
+        ``True`` (default): export under the registered name; a string: under
+        that name; ``False`` or ``None``: do not export.
+    nargs : {1, 2}, optional
+        The function takes exactly that many positional arguments and no
+        keywords (elementwise functions). It is then exported, and available
+        to rules as ``p.fast``, as a plain function that dispatches at a third
+        of the cost of calling the primitive object.
+
+    Returns
+    -------
+    Primitive
+        The new primitive, with no rules yet (see ``defrule``).
+
+    Raises
+    ------
+    ValueError
+        If a primitive of that name is already registered.
+
+    See Also
+    --------
+    defrule : Attach its rules.
+    unary, binary, linear, nondifferentiable : Declare a primitive with its rules in one call.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xpgrad import extend
+    >>> softplus = extend.primitive("softplus_p", lambda x: np.logaddexp(x, 0.0))
+    >>> softplus
+    <primitive softplus_p>
+    >>> softplus(np.array([0.0]))                 # no transformation: the impl runs
+    array([0.69314718])
     """
     key = f"{module}.{name}" if module else name
     if key in PRIMITIVES:
@@ -158,7 +199,34 @@ def primitive(
 
 
 def export(name: str, fn: Callable) -> Callable:
-    """Put ``fn`` into the traced namespace under ``name`` (``"linalg.x"`` for extensions)."""
+    """Put ``fn`` into the traced namespace under ``name`` (``"linalg.x"`` for extensions).
+
+    Parameters
+    ----------
+    name : str
+        The name in the traced namespace; a dotted name goes into that
+        extension module (``"linalg.my_norm"``). ``extend.F`` gets it with
+        dots as underscores.
+    fn : callable
+        The function (usually a primitive, or its ``fast`` form).
+
+    Returns
+    -------
+    callable
+        ``fn``.
+
+    See Also
+    --------
+    primitive : Exports by default.
+
+    Examples
+    --------
+    >>> import numpy as np, xpgrad
+    >>> from xpgrad import extend
+    >>> _ = extend.export("cube_it", lambda x: x * x * x)
+    >>> xpgrad.gradient(lambda x: x.__array_namespace__().cube_it(x), 2.0)
+    (12.0,)
+    """
     from .._core import namespace as _namespace
 
     NAMESPACE[name] = fn
@@ -177,7 +245,56 @@ def defrule(
     samples: Callable | None = None,
     tol: dict | None = None,
 ) -> Primitive:
-    """Attach rules to a primitive (by object or registered name)."""
+    """Attach rules to a primitive (by object or registered name).
+
+    Only the rules given are set; the others are kept.
+
+    Parameters
+    ----------
+    prim : Primitive or str
+        The primitive, or its registered name.
+    jvp : callable, optional
+        ``jvp(primals, tangents, **params) -> (out, tangent)``; a ``None``
+        tangent is a symbolic zero.
+    vjp : callable, optional
+        ``vjp(primals, needs, **params) -> (out, pullback)``, where
+        ``pullback(ct)`` returns one cotangent (or ``None``) per argument and
+        ``needs[i]`` says whether argument ``i`` wants one.
+    batch : callable, optional
+        ``batch(args, batched, **params) -> (out, out_batched)``, the vmap rule
+        (the batch axis leads); ``elementwise_batch(p)`` for elementwise ones.
+    pattern : callable, optional
+        The sparsity rule (see ``xpgrad.rules.patterns``).
+    samples : callable, optional
+        ``samples(make) -> [(args, params), ...]``: where the conformance suite
+        checks the rules (``shapes_samples`` for elementwise ones).
+    tol : dict, optional
+        ``{dtype name: rtol or (rtol, atol)}`` for the checks.
+
+    Returns
+    -------
+    Primitive
+        The primitive.
+
+    See Also
+    --------
+    primitive : Create one.
+    xpgrad.testing.check_primitive : Check the rules.
+
+    Examples
+    --------
+    >>> import numpy as np, xpgrad
+    >>> from xpgrad import extend
+    >>> softplus = extend.primitive("softplus_r", lambda x: np.logaddexp(x, 0.0))
+    >>> def softplus_vjp(primals, needs):
+    ...     (x,) = primals
+    ...     def softplus_pullback(ct):
+    ...         return (ct / (1 + extend.F.exp(-x)),)
+    ...     return softplus(x), softplus_pullback
+    >>> _ = extend.defrule(softplus, vjp=softplus_vjp)
+    >>> xpgrad.gradient(lambda x: softplus(x), 0.0)
+    (0.5,)
+    """
     p = PRIMITIVES[prim] if isinstance(prim, str) else prim
     if jvp is not None:
         p.jvp = jvp
@@ -218,7 +335,36 @@ def align_batched(args: Sequence[Any], batched: Sequence[bool]) -> list[Any]:
 
 
 def elementwise_batch(p: Primitive) -> Callable:
-    """Batch rule shared by every elementwise primitive."""
+    """Batch rule shared by every elementwise primitive.
+
+    Batched arguments keep their batch axis first and are given the same
+    logical rank, so that broadcasting lines up; the primitive then runs once
+    on the whole batch.
+
+    Parameters
+    ----------
+    p : Primitive
+        An elementwise primitive.
+
+    Returns
+    -------
+    callable
+        Its batch rule, for ``defrule(p, batch=...)``.
+
+    See Also
+    --------
+    defrule : Attach it.
+
+    Examples
+    --------
+    >>> import numpy as np, xpgrad
+    >>> from xpgrad import extend
+    >>> softplus = extend.primitive("softplus_b", lambda x: np.logaddexp(x, 0.0))
+    >>> _ = extend.defrule(softplus, batch=extend.elementwise_batch(softplus))
+    >>> xpgrad.vmap(softplus)(np.zeros((2, 1))).round(4)
+    array([[0.6931],
+           [0.6931]])
+    """
 
     def batch(args: list, batched: list, **params: Any) -> tuple[Any, bool]:
         if len(args) > 1:
@@ -232,7 +378,36 @@ def elementwise_batch(p: Primitive) -> Callable:
 
 
 def unbroadcast(ct: Any, like: Any) -> Any:
-    """Sum ``ct`` down to ``like``'s shape and give it ``like``'s floating dtype."""
+    """Sum ``ct`` down to ``like``'s shape and give it ``like``'s floating dtype.
+
+    The cotangent of an argument that was broadcast: pullbacks of binary
+    functions call it for each argument.
+
+    Parameters
+    ----------
+    ct : array
+        A cotangent of the broadcast shape.
+    like : array or Meta
+        The argument (only its shape and dtype are read).
+
+    Returns
+    -------
+    array
+        ``ct`` summed over the broadcast axes, of ``like``'s shape and dtype.
+
+    See Also
+    --------
+    binary : Uses it for both arguments.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xpgrad import extend
+    >>> extend.unbroadcast(np.ones((2, 3)), np.zeros((1, 3)))
+    array([[2., 2., 2.]])
+    >>> extend.unbroadcast(np.ones((2, 3)), np.zeros(()))
+    array(6.)
+    """
     if ct.shape == like.shape and ct.dtype == like.dtype:  # the common case, at once
         return ct
     shape = tuple(like.shape)
@@ -291,7 +466,39 @@ def shapes_samples(
     params: Iterable[dict] = ({},),
     broadcast: bool = True,
 ) -> Callable:
-    """Samples for an elementwise primitive: each shape, plus broadcasting pairs."""
+    """Samples for an elementwise primitive: each shape, plus broadcasting pairs.
+
+    Parameters
+    ----------
+    nargs : int, optional
+        The number of array arguments. Default 1.
+    domain : tuple of float, optional
+        ``(low, high)``: where the values are drawn. Default ``(-2.0, 2.0)``.
+    shapes : iterable of tuple, optional
+        The shapes to try. Default ``((), (3,), (2, 3))``.
+    params : iterable of dict, optional
+        Keyword arguments to try, each with every shape. Default ``({},)``.
+    broadcast : bool, optional
+        With two arguments, also try broadcasting pairs. Default True.
+
+    Returns
+    -------
+    callable
+        ``samples(make) -> [(args, params), ...]``, where ``make(shape, low,
+        high)`` makes one array of the backend under test.
+
+    See Also
+    --------
+    defrule : Attach samples with ``samples=``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xpgrad import extend
+    >>> make = lambda shape, lo, hi: np.full(shape, (lo + hi) / 2)
+    >>> [tuple(a.shape for a in args) for args, params in extend.shapes_samples(2)(make)]
+    [((), ()), ((3,), (3,)), ((2, 3), (2, 3)), ((2, 3), (3,)), ((2, 1), (1, 3))]
+    """
     shapes = tuple(shapes) if shapes is not None else DEFAULT_SHAPES
     lo, hi = domain
 
@@ -359,8 +566,42 @@ def unary(
 ) -> Primitive:
     """Elementwise ``y = f(x)`` with ``dy/dx = deriv(x, y)``.
 
-    The pullback keeps alive only what ``deriv`` reads: ``tanh``'s keeps ``y``
-    alone, so a chain of layers stores one array per layer, not two.
+    Declares the primitive with its pushforward, pullback, batch rule and
+    samples. The pullback keeps alive only what ``deriv`` reads: ``tanh``'s
+    keeps ``y`` alone, so a chain of layers stores one array per layer, not two.
+
+    Parameters
+    ----------
+    name : str
+        The function's name.
+    deriv : callable
+        ``deriv(x, y)``, the derivative, written with traced functions
+        (``extend.F``) so that it differentiates again.
+    domain : tuple of float, optional
+        Where the conformance suite samples ``x``. Default ``(-2.0, 2.0)``.
+    impl : callable, optional
+        The primal on backend arrays (default: ``xp.<name>``).
+    module : str, optional
+        As in ``primitive``.
+
+    Returns
+    -------
+    Primitive
+        The registered primitive.
+
+    See Also
+    --------
+    binary : Two arguments.
+    primitive : Without rules.
+
+    Examples
+    --------
+    >>> import numpy as np, xpgrad
+    >>> from xpgrad import extend
+    >>> softplus = extend.unary("softplus_u", lambda x, y: 1 / (1 + extend.F.exp(-x)),
+    ...                         impl=lambda x: np.logaddexp(x, 0.0))
+    >>> xpgrad.gradient(lambda x: np.sum(softplus(x)), np.array([0.0, 100.0]))
+    (array([0.5, 1. ]),)
     """
     p = primitive(name, impl, module=module, nargs=1)
     call = p.fast
@@ -391,7 +632,43 @@ def binary(
 ) -> Primitive:
     """Elementwise ``z = f(x, y)`` with partials ``dx(x, y, z)`` and ``dy(x, y, z)``.
 
-    A partial of ``None`` means the function is not differentiable in that argument.
+    Declares the primitive with its pushforward, pullback (broadcast
+    arguments get ``unbroadcast`` cotangents), batch rule and samples.
+
+    Parameters
+    ----------
+    name : str
+        The function's name.
+    dx : callable or None
+        ``dx(x, y, z)``, the partial with respect to ``x``; ``None`` if the
+        function is not differentiable in ``x``.
+    dy : callable or None
+        The same for ``y``.
+    domain : tuple of float, optional
+        Where the conformance suite samples both arguments. Default
+        ``(-2.0, 2.0)``.
+    impl : callable, optional
+        The primal on backend arrays (default: ``xp.<name>``).
+    samples : callable, optional
+        Samples instead of ``shapes_samples(2, domain)``.
+
+    Returns
+    -------
+    Primitive
+        The registered primitive.
+
+    See Also
+    --------
+    unary : One argument.
+
+    Examples
+    --------
+    >>> import numpy as np, xpgrad
+    >>> from xpgrad import extend
+    >>> my_hypot = extend.binary("my_hypot_b", lambda x, y, z: x / z, lambda x, y, z: y / z,
+    ...                          impl=np.hypot)
+    >>> xpgrad.gradient(lambda x, y: my_hypot(x, y), 3.0, 4.0)
+    (0.6, 0.8)
     """
     p = primitive(name, impl, nargs=2)
     call = p.fast
@@ -460,9 +737,40 @@ def linear(
 ) -> Primitive:
     """A function linear in its one array argument: the pushforward is the function.
 
-    ``transpose(ct, x, **params)`` gives the cotangent of ``x`` (use ``x`` only for
-    its shape and dtype). ``nargs=1``: the function takes ``x`` alone, no
-    parameters (see ``primitive``).
+    Parameters
+    ----------
+    name : str
+        The function's name.
+    transpose : callable
+        ``transpose(ct, x, **params)`` gives the cotangent of ``x`` (use ``x``
+        only for its shape and dtype).
+    impl : callable, optional
+        The primal on backend arrays (default: ``xp.<name>``).
+    module : str, optional
+        As in ``primitive``.
+    batch : callable, optional
+        The vmap rule, as in ``defrule``.
+    samples : callable, optional
+        The conformance samples, as in ``defrule``.
+    nargs : int, optional
+        ``1``: the function takes ``x`` alone, no parameters (see ``primitive``).
+
+    Returns
+    -------
+    Primitive
+        The registered primitive.
+
+    See Also
+    --------
+    primitive : Without rules.
+
+    Examples
+    --------
+    >>> import xpgrad
+    >>> from xpgrad import extend
+    >>> double = extend.linear("double_l", lambda ct, x: 2 * ct, impl=lambda x: 2 * x)
+    >>> xpgrad.jvp(double, (1.0,), (1.0,)), xpgrad.gradient(double, 1.0)
+    ((2.0, 2.0), (2.0,))
     """
     p = primitive(name, impl, module=module, nargs=nargs)
 
@@ -516,7 +824,37 @@ def nondifferentiable(
 ) -> list[Primitive]:
     """Register functions that have no derivative (their results are constants).
 
-    ``nargs``: as for ``primitive``, for elementwise functions."""
+    Parameters
+    ----------
+    *names : str
+        The functions' names (their implementations default to ``xp.<name>``).
+    batch : "elementwise" or callable, optional
+        The vmap rule: ``"elementwise"`` (default) or a rule as in ``defrule``.
+    module : str, optional
+        As in ``primitive``.
+    multiple_results : bool, optional
+        As in ``primitive``.
+    nargs : int, optional
+        As in ``primitive``, for elementwise functions.
+
+    Returns
+    -------
+    list of Primitive
+        The registered primitives, in the order of ``names``.
+
+    See Also
+    --------
+    primitive : A differentiable one.
+
+    Examples
+    --------
+    >>> import numpy as np, xpgrad
+    >>> from xpgrad import extend
+    >>> (my_sign,) = extend.nondifferentiable("my_sign_n")
+    >>> my_sign.impl = np.sign
+    >>> xpgrad.gradient(lambda x: np.sum(my_sign(x) * x), np.array([-2.0, 3.0]))
+    (array([-1.,  1.]),)
+    """
     out = []
     for name in names:
         p = primitive(name, module=module, multiple_results=multiple_results, nargs=nargs)
