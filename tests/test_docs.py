@@ -32,7 +32,7 @@ import pytest
 
 import xpgrad
 import xpgrad.backends as B
-from xpgrad._core import namespace
+from xpgrad._core import tables
 from xpgrad.rules import _registry as R
 
 sybil = pytest.importorskip("sybil")
@@ -84,7 +84,7 @@ def clean_registry() -> Iterator[None]:
         for k in list(vars(R.F)):
             if k not in funcs:
                 delattr(R.F, k)
-        namespace._cache.clear()  # traced namespaces built with the example's exports
+        tables.exported()  # forget namespaces built with the example's exports
         for name in set(B.available()) - set(adapters):
             B.unregister(name)
         xpgrad.config.memory_budget = budget

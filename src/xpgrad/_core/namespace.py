@@ -13,7 +13,7 @@ from typing import Any
 
 import array_api_compat
 
-from . import trace as _trace
+from .tables import NAMESPACE, _namespace_cache
 from .trace import Tracer, innermost
 
 __all__ = ["traced_namespace", "STANDARD_VERSION"]
@@ -51,28 +51,6 @@ _PASSTHROUGH = (
 # innermost active trace (see ``_constant_of_trace``).
 _CREATION = ("zeros", "ones", "empty", "full", "arange", "linspace", "eye", "from_dlpack")
 _FFT_CREATION = ("fftfreq", "rfftfreq")
-
-_cache: dict[int, Any] = {}
-
-# numpy ufunc name -> traced namespace name, for ``np.sin(tracer)``
-_UFUNC_NAMES = {
-    "absolute": "abs",
-    "arccos": "acos",
-    "arccosh": "acosh",
-    "arcsin": "asin",
-    "arcsinh": "asinh",
-    "arctan": "atan",
-    "arctan2": "atan2",
-    "arctanh": "atanh",
-    "true_divide": "divide",
-    "power": "pow",
-    "invert": "bitwise_invert",
-    "left_shift": "bitwise_left_shift",
-    "right_shift": "bitwise_right_shift",
-    "conjugate": "conj",
-    "mod": "remainder",
-    "concatenate": "concat",
-}
 
 
 class TracedNamespace:
@@ -127,11 +105,9 @@ def _dtype_of(x: Any) -> Any:
 
 
 def traced_namespace(xp: Any) -> TracedNamespace:
-    cached = _cache.get(id(xp))
+    cached = _namespace_cache.get(id(xp))
     if cached is not None and cached._xp is xp:
         return cached
-    from ..rules import NAMESPACE
-
     ns: Any = TracedNamespace()
     ns._xp = xp
     ns.__name__ = f"xpgrad.traced[{getattr(xp, '__name__', type(xp).__name__)}]"
@@ -249,7 +225,7 @@ def traced_namespace(xp: Any) -> TracedNamespace:
     ns.finfo = finfo
     ns.iinfo = iinfo
     ns.can_cast = can_cast
-    _cache[id(xp)] = ns
+    _namespace_cache[id(xp)] = ns
     return ns
 
 
@@ -276,26 +252,5 @@ def _has_tracer(obj: Any) -> bool:
 
 
 def device_of(x: Any) -> Any:
-    return array_api_compat.device(x)
-
-
-def install_operators() -> None:
-    """Point the Tracer operators at the registered primitives."""
-    from ..rules import NAMESPACE, PRIMITIVES, F
-    from ..rules.indexing import getitem
-
-    F.getitem = getitem
-    F.device_of = device_of
-    from ..api.buffer import index_update
-
-    F.index_update = index_update
-    ufuncs = {}
-    for name, fn in NAMESPACE.items():
-        if "." not in name:
-            ufuncs[name] = fn
-    for uname, name in _UFUNC_NAMES.items():
-        if name in NAMESPACE:
-            ufuncs[uname] = NAMESPACE[name]
-    F.UFUNCS = ufuncs
-    _trace._ops = F
-    _trace.install_hot_operators(PRIMITIVES)
+    """The device of an array (a tracer's is that of its value)."""
+    return array_api_compat.device(x._value if isinstance(x, Tracer) else x)

@@ -22,6 +22,8 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
+from .tables import F
+
 __all__ = ["OneHot", "apply"]
 
 _NUMBERS = (bool, int, float, complex)
@@ -79,8 +81,6 @@ class OneHot:
         return self.xp.ones((self.k,), dtype=self.dtype, **self._device_kw())
 
     def dense(self) -> Any:
-        from ..rules import F
-
         e = self.xp.eye(self.k, self.n, k=self.start, dtype=self.dtype, **self._device_kw())
         if self.d is not None:
             e = F.multiply(e, F.reshape(self.d, (self.k, 1)))
@@ -90,8 +90,6 @@ class OneHot:
 def _as_vector(u: Any, oh: OneHot) -> Any:
     """``u``'s values at the batch's positions (``k`` of them), or a scalar; None when
     ``u`` would broadcast the per-example shape beyond ``shape1``."""
-    from ..rules import F
-
     if type(u) in _NUMBERS:
         return u
     if not hasattr(u, "shape"):
@@ -109,8 +107,6 @@ def _as_vector(u: Any, oh: OneHot) -> Any:
 
 
 def _scale(vals: list, batched: list, params: dict, divide: bool = False) -> Any:
-    from ..rules import F
-
     if len(vals) != 2 or batched[0] == batched[1]:
         return None
     i = 0 if batched[0] else 1
@@ -125,8 +121,6 @@ def _scale(vals: list, batched: list, params: dict, divide: bool = False) -> Any
 
 
 def _negative(vals: list, batched: list, params: dict) -> Any:
-    from ..rules import F
-
     return vals[0]._like(d=F.negative(vals[0].values()))
 
 
@@ -173,7 +167,6 @@ def _reshape(vals: list, batched: list, params: dict) -> Any:
 
 def _matmul(vals: list, batched: list, params: dict) -> Any:
     """``M @ v`` or ``v @ M`` for one-hot vectors ``v`` and an unbatched matrix ``M``."""
-    from ..rules import F
 
     if batched[0] == batched[1]:
         return None

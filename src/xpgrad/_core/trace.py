@@ -14,12 +14,17 @@ from __future__ import annotations
 import contextvars
 from typing import Any, Callable
 
+import array_api_compat
+
+from .tables import F, ufuncs
+
 __all__ = [
     "Primitive",
     "Trace",
     "Tracer",
     "bind",
     "fast_call",
+    "bind_operator",
     "new_level",
     "innermost",
     "LeakedTracerError",
@@ -325,9 +330,9 @@ def bind(prim: Primitive, args: tuple, params: dict) -> Any:
     return prim(*args, **params)
 
 
-# Filled in by xpgrad._core.namespace once the rules are registered, so that the
-# operators below reach the same functions as the traced namespace.
-_ops: Any = None
+# The operators below reach the same functions as the traced namespace, through
+# the registry's table of traced functions (filled as the rules register).
+_ops = F
 
 
 def _derivative_error(what: str) -> TypeError:
@@ -359,18 +364,16 @@ def _to_top(prim: Primitive) -> tuple[Callable, Callable]:
     return op, rop
 
 
-def install_hot_operators(prims: dict) -> None:
-    """Bind ``+ - * / **`` of every tracer to their primitives (once the rules exist)."""
-    for name, dunder in (
-        ("add", "add"),
-        ("subtract", "sub"),
-        ("multiply", "mul"),
-        ("divide", "truediv"),
-        ("pow", "pow"),
-    ):
-        op, rop = _to_top(prims[name])
-        setattr(Tracer, f"__{dunder}__", op)
-        setattr(Tracer, f"__r{dunder}__", rop)
+def bind_operator(prim: Primitive, dunder: str) -> None:
+    """Bind ``__<dunder>__`` and ``__r<dunder>__`` of every tracer to ``prim``.
+
+    For the hottest operators (``+ - * / **``): the rules module that defines
+    the primitive binds it once, so a call goes straight to the primitive's
+    dispatch with no lookup.
+    """
+    op, rop = _to_top(prim)
+    setattr(Tracer, f"__{dunder}__", op)
+    setattr(Tracer, f"__r{dunder}__", rop)
 
 
 class Tracer:
@@ -402,7 +405,7 @@ class Tracer:
 
     @property
     def device(self) -> Any:
-        return _ops.device_of(self._value)
+        return array_api_compat.device(self._value)
 
     @property
     def ndim(self) -> int:
@@ -495,8 +498,8 @@ class Tracer:
         return _concrete(self, "dlpack").__dlpack_device__()
 
     # -- operators: the same functions as the traced namespace -----------------
-    # The hottest ones, + - * / **, are set by install_hot_operators once the
-    # rules are registered (bound to their primitives: no lookup per call).
+    # The hottest ones, + - * / **, are bound to their primitives by the rules
+    # that define them (``bind_operator``: no lookup per call).
 
     def __floordiv__(self, o: Any) -> Any:
         return _ops.floor_divide(self, o)
@@ -605,10 +608,10 @@ class Tracer:
         if kwargs.get("out") is not None:
             return NotImplemented
         if method == "__call__":
-            fn = _ops.UFUNCS.get(ufunc.__name__)
+            fn = ufuncs().get(ufunc.__name__)
             return NotImplemented if fn is None else fn(*inputs, **kwargs)
         if method == "reduce":
-            fn = _ops.UFUNCS.get(_REDUCTIONS.get(ufunc.__name__, ""))
+            fn = ufuncs().get(_REDUCTIONS.get(ufunc.__name__, ""))
             if fn is None:
                 return NotImplemented
             kwargs.pop("dtype", None) if kwargs.get("dtype") is None else None
@@ -616,7 +619,7 @@ class Tracer:
         return NotImplemented
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        fn = _ops.UFUNCS.get(func.__name__)
+        fn = ufuncs().get(func.__name__)
         if fn is None:
             raise TypeError(_numpy_habit(f"numpy.{func.__name__}", func.__name__, call=True))
         return fn(*args, **kwargs)
@@ -627,7 +630,7 @@ class Tracer:
         # meaning is the standard's (no hidden defaults such as std's unbiased=True)
         name = getattr(func, "__name__", "")
         if name in _TORCH_SAME and not kwargs:
-            fn = _ops.UFUNCS.get(name)
+            fn = ufuncs().get(name)
             if fn is not None:
                 return fn(*args)
         return NotImplemented

@@ -99,6 +99,9 @@ def index_update(x: Any, key: Any, v: Any) -> Any:
     return index_update_p(x, v, *arrays, template=template)
 
 
+F.index_update = index_update  # what a tracer's ``x[key] = v`` calls
+
+
 def _index_update_jvp(primals: list, tangents: list, template: tuple) -> tuple:
     x, v, *arrays = primals
     tx, tv = tangents[0], tangents[1]

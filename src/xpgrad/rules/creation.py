@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._core.trace import Tracer
+
 from ._registry import (
     PRIMITIVES,
     F,
@@ -74,7 +76,6 @@ def _astype_vjp(primals: list, needs: list, dtype: Any, **kw: Any) -> tuple:
 
 
 def _rawv(x: Any) -> Any:
-    from .._core.trace import Tracer
 
     while isinstance(x, Tracer):
         x = x._value

@@ -15,6 +15,7 @@ import operator
 from functools import partial
 from typing import Any
 
+from .._core.trace import bind_operator
 from ._registry import (
     F,
     binary,
@@ -77,6 +78,13 @@ multiply_p = primitive("multiply", operator.mul, nargs=2)
 divide_p = primitive("divide", operator.truediv, nargs=2)
 # the rules below call the exported functions (see primitive's ``nargs``)
 add, subtract, multiply, divide = add_p.fast, subtract_p.fast, multiply_p.fast, divide_p.fast
+for _p, _dunder in (
+    (add_p, "add"),
+    (subtract_p, "sub"),
+    (multiply_p, "mul"),
+    (divide_p, "truediv"),
+):
+    bind_operator(_p, _dunder)
 
 
 def _add_jvp(primals: list, tangents: list) -> tuple:
@@ -279,6 +287,7 @@ binary(
 # -- pow: scalar or array exponent --------------------------------------------------
 pow_p = primitive("pow", operator.pow, nargs=2)
 pow_ = pow_p.fast
+bind_operator(pow_p, "pow")
 
 
 def _pow_dx(x: Any, y: Any, out: Any) -> Any:

@@ -29,6 +29,7 @@ from typing import Any
 
 from .. import backends
 from .._core.trace import Tracer
+from .._core.namespace import device_of
 from ._registry import F, defrule, export, linear, xp_of
 
 _SWAP = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
@@ -121,7 +122,7 @@ def _resize_impl(x: Any, *, axes: tuple, lengths: tuple) -> Any:
         elif n > cur:
             shape = list(x.shape)
             shape[ax] = n - cur
-            pad = xp.zeros(tuple(shape), dtype=x.dtype, device=F.device_of(x))
+            pad = xp.zeros(tuple(shape), dtype=x.dtype, device=device_of(x))
             x = xp.concat([x, pad], axis=ax)
     return x
 
@@ -164,7 +165,7 @@ def _half_mask(ct: Any, axis: int, n: int, interior: float) -> Any:
     edge = k == 0
     if n % 2 == 0:
         edge = ns.logical_or(edge, k == n // 2)
-    dev = F.device_of(raw)
+    dev = device_of(raw)
     mask = ns.where(
         edge, ns.ones(m, dtype=dtype, device=dev), ns.full(m, interior, dtype=dtype, device=dev)
     )

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._core.trace import Tracer
+
 from .. import backends
 from .._core.staging import SPECIALISE
 from ._indexkeys import ARRAY, full, gather, join_key, metas_of, plan, scatter, split_key
@@ -39,6 +41,7 @@ def _scatter_impl(ct: Any, *arrays: Any, template: tuple, shape: tuple) -> Any:
 
 getitem_p = primitive("getitem", _getitem_impl, export_as=False)
 scatter_add_p = primitive("scatter_add", _scatter_impl, export_as=False)
+F.getitem = getitem  # what a tracer's ``x[key]`` calls (not a name of the standard)
 
 
 def _specialise_getitem(vals: list, params: dict) -> Any:
@@ -153,7 +156,6 @@ def _with_batch_index(arrays: list, batched: list, template: tuple, size: int) -
 
 
 def raw(x: Any) -> Any:
-    from .._core.trace import Tracer
 
     while isinstance(x, Tracer):
         x = x._value

@@ -13,6 +13,7 @@ from typing import Any
 
 from .._core.trace import Tracer
 from ._axes import shift_axis
+from .._core.namespace import device_of
 from ._registry import F, defrule, export, linear, primitive, project, xp_of
 from .indexing import ARRAY, scatter_add_p
 
@@ -113,7 +114,7 @@ def _segment_sum(ct: Any, counts: Any, n: int, axis: int, shape: tuple) -> Any:
     """``out[..., i, ...] = sum of ct's entries of segment i`` along ``axis``."""
     raw = _raw(ct)
     xp = xp_of(raw)
-    ids = repeat_p(xp.arange(n, device=F.device_of(raw)), counts, axis=0)
+    ids = repeat_p(xp.arange(n, device=device_of(raw)), counts, axis=0)
     return scatter_add_p(ct, ids, template=(slice(None),) * axis + (ARRAY, Ellipsis), shape=shape)
 
 

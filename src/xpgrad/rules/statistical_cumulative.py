@@ -16,6 +16,7 @@ from typing import Any
 
 from .._core.trace import Tracer
 from ._axes import shift_axis
+from .._core.namespace import device_of
 from ._registry import F, defrule, export, primitive, project, xp_of
 
 __all__ = ["along", "cumulative_prod", "cumulative_sum", "with_zeros"]
@@ -35,7 +36,7 @@ def _raw(x: Any) -> Any:
 def _zeros(like: Any, shape: tuple) -> Any:
     """A constant zero array of ``like``'s backend, dtype and device."""
     raw = _raw(like)
-    return xp_of(raw).zeros(shape, dtype=like.dtype, device=F.device_of(raw))
+    return xp_of(raw).zeros(shape, dtype=like.dtype, device=device_of(raw))
 
 
 def _scan_axis(x: Any, axis: Any, name: str) -> int:

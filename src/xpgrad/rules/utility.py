@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._core.trace import Tracer
+
 from ._axes import shift_axis
 from ._registry import F, defrule, export, is_scalar, primitive, xp_of
 
@@ -152,7 +154,6 @@ def diff(x: Any, /, *, axis: int = -1, n: int = 1, prepend: Any = None, append: 
 
 
 def _raw(x: Any) -> Any:
-    from .._core.trace import Tracer
 
     while isinstance(x, Tracer):
         x = x._value
