@@ -301,20 +301,7 @@ NUMPYDOC_CHECKS = {
 }
 
 #: Names whose sections are written elsewhere, each with the reason; remove a name when done.
-NUMPYDOC_PENDING = {
-    name: "lead adds wrt="
-    for name in (
-        "xpgrad.gradient",
-        "xpgrad.withgradient",
-        "xpgrad.pullback",
-        "xpgrad.jvp",
-        "xpgrad.jacobian",
-        "xpgrad.withjacobian",
-        "xpgrad.hessian",
-        "xpgrad.hvp",
-        "xpgrad.diaghessian",
-    )
-}
+NUMPYDOC_PENDING: dict[str, str] = {}
 
 
 def _validated_names() -> list:

@@ -36,7 +36,33 @@ __all__ = [
 
 
 class StagingError(TypeError):
-    """A staged value was used where the program would need its concrete value."""
+    """A staged value was used where the program would need its concrete value.
+
+    ``jit`` records one program per input signature and replays it for every
+    call with those shapes and dtypes, so anything that would bake the first
+    call's data into the program raises it: ``bool()``, ``int()``,
+    ``float()`` or ``index()`` of a staged value (Python ``if``, ``while``,
+    indexing with it), and operations whose result shape depends on the data
+    (``nonzero``, ``unique_*``, a boolean mask). The message names the value
+    and the fixes: make the argument static (``static_argnums`` or
+    ``static_argnames``), or use fixed-shape array operations such as
+    ``xp.where``. A ``TypeError``, like JAX's ``ConcretizationTypeError``.
+
+    See Also
+    --------
+    jit : Where it is raised.
+
+    Examples
+    --------
+    >>> import numpy as np, xpgrad
+    >>> relu = xpgrad.jit(lambda x: x if x > 0 else 0 * x)
+    >>> relu(np.array(1.0))
+    Traceback (most recent call last):
+    ...
+    xpgrad._core.staging.StagingError: xpgrad.jit: bool() of a staged value ...
+    >>> xpgrad.jit(lambda x: np.where(x > 0, x, 0.0))(np.array(-1.0))
+    array(0.)
+    """
 
 
 class ForeignTracer(BaseException):

@@ -151,6 +151,60 @@ def gradient(f: Callable, *args: Any, wrt: Any = None) -> tuple | Grads:
     data: they enter ``f`` as constants of the trace (the same namespace as the
     traced values, and no derivative work) and their entries are ``None``.
 
+    Reverse mode: ``f`` is recorded once and its tape walked back once, so the
+    cost is a small multiple of one call of ``f`` whatever the number of
+    inputs. Called as ``gradient(f, ps)`` with one ``Params``, the implicit
+    mode: ``f`` takes no arguments, and the result is a ``Grads`` keyed by the
+    parameters that ``f`` reads.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(*args)``, a real scalar: a 0-d real array or a Python number.
+    *args : array, number or pytree
+        The point at which to differentiate, one value per parameter of
+        ``f``; or one ``Params`` (implicit mode, ``f()`` then takes no
+        arguments).
+    wrt : int, str or tuple of them, optional
+        The arguments to differentiate: positions (negative ones count from
+        the end) or names of ``f``'s positional parameters. The others are
+        data and get ``None``. Default: every argument. Not allowed with
+        ``Params``.
+
+    Returns
+    -------
+    tuple or Grads
+        One entry per argument of ``args``, in order, each shaped like its
+        argument: an array of its shape and dtype for an array, a Python
+        number (``int``, ``float`` or ``complex``, after the rules' dtype) for a
+        Python number, and for a container (tuple, list, dict, namedtuple,
+        dataclass) the same structure with the derivative of each leaf.
+        ``None`` for non-numeric leaves (strings, booleans, boolean arrays),
+        for arguments that ``f``'s result does not depend on, and for
+        arguments not named by ``wrt``. In implicit mode, a ``Grads`` mapping
+        each ``Param`` to its gradient.
+
+    Raises
+    ------
+    ValueError
+        If ``f`` returns anything but a real scalar (an array of another
+        shape, a complex scalar, a tuple); if ``wrt`` is empty, out of range,
+        names a parameter ``f`` does not have, or names one argument twice.
+    TypeError
+        If ``f`` is not callable; if ``wrt`` holds something other than ints
+        and strings, names a parameter of a function whose signature cannot be
+        read, or is given with ``Params``; if the arrays come from two
+        backends; or if an argument holds arrays without being a pytree.
+
+    See Also
+    --------
+    withgradient : The value and the gradient, with auxiliary outputs.
+    pullback : The vector-Jacobian product for any cotangent.
+    jacobian : The derivatives of every element of an array output.
+    hessian : Second derivatives.
+
+    Examples
+    --------
     >>> import numpy as np, xpgrad
     >>> xpgrad.gradient(lambda w, x: np.sum((x @ w) ** 2), np.ones(2), np.eye(2), wrt="w")
     (array([2., 2.]), None)
@@ -161,7 +215,12 @@ def gradient(f: Callable, *args: Any, wrt: Any = None) -> tuple | Grads:
     >>> xpgrad.gradient(lambda a, t: np.sum(a * t[0]) + t[1], np.array([1, 2, 3]), (4, 5))
     (array([4, 4, 4]), (6, 1))
 
-    See also: withgradient, pullback, jacobian, hessian.
+    Implicit parameters:
+
+    >>> w = xpgrad.param(np.array([1.0, 2.0]))
+    >>> gs = xpgrad.gradient(lambda: np.sum(w ** 2), xpgrad.Params([w]))
+    >>> gs[w]
+    array([2., 4.])
     """
     E.check_callable(f, "gradient")
     if len(args) == 1 and isinstance(args[0], Params):  # implicit mode
@@ -203,9 +262,61 @@ def withgradient(f: Callable, *args: Any, wrt: Any = None) -> WithGradient:
     first element and ``val`` is the whole return value (auxiliary outputs).
     ``wrt`` chooses the differentiated arguments, as in ``gradient``.
 
+    One recorded call of ``f`` gives both, as ``gradient`` does (reverse mode).
+
+    Parameters
+    ----------
+    f : callable
+        ``f(*args)``: a real scalar, or a tuple, namedtuple or dict whose first
+        element is one.
+    *args : array, number or pytree
+        The point, as in ``gradient`` (one ``Params`` for implicit mode).
+    wrt : int, str or tuple of them, optional
+        The arguments to differentiate, as in ``gradient``; default every
+        argument. Not allowed with ``Params``.
+
+    Returns
+    -------
+    WithGradient
+        The named tuple ``(val, grad)``. ``val`` is ``f(*args)``, the whole
+        return value (a 0-d result comes back as a Python number when every
+        argument leaf is a Python number); ``grad`` is what
+        ``gradient(f, *args, wrt=wrt)`` returns for the first element: a tuple
+        with one entry per argument (``None`` where there is no derivative),
+        or a ``Grads`` in implicit mode.
+
+    Raises
+    ------
+    ValueError
+        If the (first element of the) result is not a real scalar, or ``f``
+        returns an empty tuple or dict; for a bad ``wrt``, as in ``gradient``.
+    TypeError
+        As in ``gradient`` (``f`` not callable, ``wrt`` of the wrong type or
+        given with ``Params``, two backends).
+
+    See Also
+    --------
+    gradient : The gradient alone.
+    withjacobian : The value and the Jacobians.
+    WithGradient : The result type.
+
+    Examples
+    --------
     >>> import xpgrad
     >>> xpgrad.withgradient(lambda a, b: a / b, 1, 2)
     WithGradient(val=0.5, grad=(0.5, -0.25))
+
+    An auxiliary output, and data that is not differentiated:
+
+    >>> import numpy as np
+    >>> def loss(w, x):
+    ...     r = x @ w
+    ...     return np.sum(r ** 2), r
+    >>> val, grad = xpgrad.withgradient(loss, np.ones(2), np.eye(2), wrt=0)
+    >>> val
+    (np.float64(2.0), array([1., 1.]))
+    >>> grad
+    (array([2., 2.]), None)
     """
     E.check_callable(f, "withgradient")
     if len(args) == 1 and isinstance(args[0], Params):  # implicit mode
@@ -241,10 +352,61 @@ def pullback(f: Callable, *args: Any, wrt: Any = None) -> tuple[Any, Callable]:
     alias ``dy`` (it is copied where the backend has mutable arrays). ``back``
     may be called many times; the recorded tape lives as long as ``back``.
 
+    Reverse mode: ``f`` is recorded once; each call of ``back`` is one
+    backward pass over the record, the vector-Jacobian product ``dy @ J``.
+    ``y`` may be any pytree of arrays and numbers (complex outputs included).
+
+    Parameters
+    ----------
+    f : callable
+        ``f(*args)``: an array, a number, or a pytree of them.
+    *args : array, number or pytree
+        The point at which to differentiate.
+    wrt : int, str or tuple of them, optional
+        The arguments to differentiate, as in ``gradient``; default every
+        argument.
+
+    Returns
+    -------
+    y : array, number or pytree
+        ``f(*args)``, as ``f`` returned it (not converted to Python numbers,
+        unlike ``withgradient``'s ``val``).
+    back : callable
+        ``back(dy) -> tuple``: one cotangent per argument, in the structure of
+        the arguments (as ``gradient`` returns them: arrays for arrays, Python
+        numbers for Python numbers, containers leaf by leaf), ``None`` for
+        non-numeric leaves, arguments ``y`` does not depend on, and arguments
+        not named by ``wrt``. ``back`` raises ``ValueError`` when ``dy`` does
+        not have ``y``'s structure or a leaf's shape, or is complex for a
+        real output, and ``TypeError`` for a boolean or non-numeric leaf.
+
+    Raises
+    ------
+    ValueError
+        For a bad ``wrt``, as in ``gradient``.
+    TypeError
+        If ``f`` is not callable, ``wrt`` holds something other than ints and
+        strings, or the arrays come from two backends.
+
+    See Also
+    --------
+    gradient : The pullback of a scalar at ``dy = 1``.
+    jvp : The other direction, a Jacobian-vector product.
+    jacobian : Every row at once, by batched pullbacks.
+
+    Examples
+    --------
     >>> import xpgrad
     >>> y, back = xpgrad.pullback(lambda x: x * x, 3.0)
     >>> back(1.0)
     (6.0,)
+
+    A vector output, with the second argument as data:
+
+    >>> import numpy as np
+    >>> y, back = xpgrad.pullback(lambda x, a: a * x ** 2, np.array([1.0, 2.0]), 3.0, wrt="x")
+    >>> back(np.array([1.0, 10.0]))
+    (array([  6., 120.]), None)
     """
     E.check_callable(f, "pullback")
     rec = _Recorded(f, args, wrt=E.wrt_positions(f, len(args), wrt, "pullback"), name="pullback")
@@ -312,9 +474,61 @@ def jvp(f: Callable, primals: tuple, tangents: tuple) -> tuple[Any, Any]:
     outputs that do not depend on the inputs get zero tangents, and boolean
     arguments get no tangent.
 
+    One forward pass of ``f`` on (primal, tangent) pairs, at the cost of a
+    small multiple of one call of ``f``, the Jacobian-vector product ``J @ t``
+    without forming ``J``. Every numeric argument is differentiated: give a
+    zero tangent for an argument to hold fixed.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(*primals)``: an array, a number, or a pytree of them.
+    primals : tuple
+        The point: one entry per argument of ``f`` (arrays, numbers, pytrees).
+    tangents : tuple
+        The direction: the structure of ``primals``, with an array of the same
+        shape (or a number) for each numeric leaf.
+
+    Returns
+    -------
+    y : array, number or pytree
+        ``f(*primals)``.
+    dy : array, number or pytree
+        The directional derivative, in the structure of ``y``: an array of
+        each array leaf's shape, zeros (``zeros_like``, or ``0.0 * y`` for a
+        number) for outputs that do not depend on the inputs, ``None`` for
+        non-numeric output leaves. When
+        every primal leaf is a Python number, 0-d leaves of ``y`` and ``dy``
+        are Python numbers.
+
+    Raises
+    ------
+    TypeError
+        If ``f`` is not callable, ``primals`` or ``tangents`` is not a tuple,
+        a tangent leaf is boolean or not an array or number, or the arrays come
+        from two backends.
+    ValueError
+        If ``tangents`` does not have the structure of ``primals``, a tangent's
+        shape differs from its argument's, or a tangent is complex for a real
+        argument.
+
+    See Also
+    --------
+    pullback : The other direction, a vector-Jacobian product.
+    jacobian : Every column at once, by batched pushforwards.
+    hvp : ``jvp`` of the gradient.
+
+    Examples
+    --------
     >>> import xpgrad
     >>> xpgrad.jvp(lambda x: x ** 3, (2.0,), (1.0,))
     (8.0, 12.0)
+
+    Several arguments; a zero tangent holds one fixed:
+
+    >>> import numpy as np
+    >>> xpgrad.jvp(lambda x, a: a * x ** 2, (np.array([1.0, 2.0]), 3.0), (np.ones(2), 0.0))
+    (array([ 3., 12.]), array([ 6., 12.]))
     """
     E.check_callable(f, "jvp")
     if not isinstance(primals, tuple) or not isinstance(tangents, tuple):

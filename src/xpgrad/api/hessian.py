@@ -108,6 +108,58 @@ def hessian(
     names (a position or parameter name; default the first), and the others
     are data (constants of the trace), as JAX's ``argnums``.
 
+    Parameters
+    ----------
+    f : callable
+        ``f(*args)``, a real scalar (a 0-d real array or a Python number).
+    *args : array, number or pytree
+        The point: ``x`` alone, or every argument of ``f``, of which ``wrt``
+        names the one to differentiate (``x``), a real number or a numeric
+        array. The others are data.
+    wrt : int, str or tuple of one of them, optional
+        The position or parameter name of ``x`` among ``args``; default 0.
+    chunk_size : int, optional
+        Basis tangents per batched pass (default: sized to ``memory_budget``).
+    memory_budget : int, optional
+        Bytes one batched pass may use (default:
+        ``xpgrad.config.memory_budget``).
+    progress : bool, default False
+        Show a progress bar over the basis directions (needs ``tqdm``).
+
+    Returns
+    -------
+    array or number
+        For an array ``x``, an array of shape ``(x.size, x.size)`` (C-order
+        flattening of ``x``, whatever its rank); for a 0-d array ``x``, a 0-d
+        array; for a Python number ``x``, a Python number. The dtype is the
+        one the rules produce (integer ``x`` of polynomial code gives an
+        integer Hessian).
+
+    Raises
+    ------
+    TypeError
+        If ``f`` is not callable, no argument is given, the argument
+        differentiated is not a real number or a numeric array (a complex
+        number, a boolean array, a tuple or other pytree), ``wrt`` holds
+        something other than ints and strings, ``progress`` is not a bool, or
+        the arrays come from two backends.
+    ValueError
+        If ``f`` does not return a real scalar; if ``wrt`` names more than one
+        argument, is empty or out of range, or names a parameter ``f`` does not
+        have; or if ``chunk_size`` or ``memory_budget`` is not a positive int.
+    ImportError
+        If ``progress=True`` and tqdm is not installed.
+
+    See Also
+    --------
+    hessian_reverse : The same matrix, reverse over reverse.
+    diaghessian : Only the diagonal, without forming the matrix.
+    hvp : One Hessian-vector product.
+    jacobian : The first derivatives.
+    sparse_hessian : Sparse Hessians in a few compressed passes.
+
+    Examples
+    --------
     >>> import math, numpy as np, xpgrad
     >>> xpgrad.hessian(lambda x: x[0] * x[1], np.array([0.3, -1.2]))
     array([[0., 1.],
@@ -120,7 +172,11 @@ def hessian(
     >>> xpgrad.hessian(np.sin, math.pi / 2)
     -1.0
 
-    See also: hessian_reverse, diaghessian, hvp, jacobian.
+    In one argument of several (the others are data):
+
+    >>> xpgrad.hessian(lambda w, x: np.sum((x @ w) ** 2), np.ones(2), np.eye(2), wrt="w")
+    array([[2., 0.],
+           [0., 2.]])
     """
     E.check_callable(f, "hessian")
     i = _point(f, args, wrt, "hessian")
@@ -154,9 +210,13 @@ def hessian_reverse(
     Parameters
     ----------
     f : callable
-        A real scalar function of ``x``.
-    x : array or number
-        The point.
+        ``f(*args)``, a real scalar (a 0-d real array or a Python number).
+    *args : array, number or pytree
+        The point: ``x`` alone, or every argument of ``f``, of which ``wrt``
+        names the one to differentiate (``x``), a real number or a numeric
+        array. The others are data.
+    wrt : int, str or tuple of one of them, optional
+        The position or parameter name of ``x`` among ``args``; default 0.
     chunk_size : int, optional
         Basis cotangents per batched pass (default: sized to ``memory_budget``).
     memory_budget : int, optional
@@ -167,8 +227,20 @@ def hessian_reverse(
     Returns
     -------
     array or number
-        The Hessian, of shape ``(x.size, x.size)`` (C-order flattening); a
-        number for a number ``x``.
+        The Hessian, of shape ``(x.size, x.size)`` (C-order flattening) for an
+        array ``x``; a 0-d array for a 0-d array ``x``; a Python number for a
+        number ``x``.
+
+    Raises
+    ------
+    TypeError
+        As in ``hessian``: ``f`` not callable, no argument, an ``x`` that is
+        not a real number or a numeric array, a ``wrt`` of the wrong type.
+    ValueError
+        As in ``hessian``: ``f`` not a real scalar, a ``wrt`` naming several
+        arguments or none, a non-positive ``chunk_size`` or ``memory_budget``.
+    ImportError
+        If ``progress=True`` and tqdm is not installed.
 
     See Also
     --------
@@ -182,6 +254,9 @@ def hessian_reverse(
            [ 0, 12,  0,  0],
            [ 0,  0, 18,  0],
            [ 0,  0,  0, 24]])
+    >>> xpgrad.hessian_reverse(lambda w, x: np.sum((x @ w) ** 2), np.ones(2), np.eye(2), wrt=0)
+    array([[2., 0.],
+           [0., 2.]])
     """
     E.check_callable(f, "hessian_reverse")
     i = _point(f, args, wrt, "hessian_reverse")
@@ -268,6 +343,54 @@ def diaghessian(
     get ``None``. A container argument (tuple, dict, ...) gets ``None`` as in
     Zygote, unless ``wrt`` names it: then one diagonal per leaf, in its structure.
 
+    Parameters
+    ----------
+    f : callable
+        ``f(*args)``, a real scalar (a 0-d real array or a Python number).
+    *args : array, number or pytree
+        The point at which to differentiate.
+    wrt : int, str or tuple of them, optional
+        The arguments to differentiate: positions or names of ``f``'s
+        positional parameters; default every argument that is a number or an
+        array.
+    chunk_size : int, optional
+        Basis tangents per batched pass (default: sized to ``memory_budget``).
+    memory_budget : int, optional
+        Bytes one batched pass may use (default:
+        ``xpgrad.config.memory_budget``).
+    progress : bool, default False
+        Show a progress bar over the basis directions (needs ``tqdm``).
+
+    Returns
+    -------
+    tuple
+        One entry per argument: for an array, an array of its shape
+        (``h[i] = d^2 y / dx[i]^2``); for a 0-d array, a 0-d array; for a
+        Python number, a Python number; for a container named by ``wrt``, its
+        structure with one such entry per leaf. ``None`` for arguments that
+        are not numbers or numeric arrays (strings, boolean arrays, containers
+        ``wrt`` does not name) and for arguments ``wrt`` leaves out.
+
+    Raises
+    ------
+    ValueError
+        If ``f`` does not return a real scalar; if ``wrt`` is empty or out of
+        range, names a parameter ``f`` does not have, or one argument twice;
+        or if ``chunk_size`` or ``memory_budget`` is not a positive int.
+    TypeError
+        If ``f`` is not callable, ``wrt`` holds something other than ints and
+        strings, ``progress`` is not a bool, or the arrays come from two
+        backends.
+    ImportError
+        If ``progress=True`` and tqdm is not installed.
+
+    See Also
+    --------
+    hessian : The full matrix.
+    hvp : One Hessian-vector product.
+
+    Examples
+    --------
     >>> import numpy as np, xpgrad
     >>> xpgrad.diaghessian(lambda x: np.sum(x ** 3), np.array([[1, 2], [3, 4]]))[0]
     array([[ 6, 12],
@@ -275,7 +398,14 @@ def diaghessian(
     >>> [round(h, 2) for h in xpgrad.diaghessian(np.arctan2, 1.0, 2.0)]
     [-0.16, 0.16]
 
-    See also: hessian, hvp.
+    A container named by ``wrt`` gets one diagonal per leaf; the other argument
+    is data:
+
+    >>> def f(p, x):
+    ...     w, b = p
+    ...     return np.sum((w * x + b) ** 2)
+    >>> xpgrad.diaghessian(f, (np.array([1.0, 2.0]), 0.5), np.array([3.0, 4.0]), wrt="p")
+    ((array([18., 32.]), 4.0), None)
     """
     E.check_callable(f, "diaghessian")
     leaves, tree = E.flatten(args)  # pytree arguments: one diagonal per leaf
@@ -326,11 +456,59 @@ def hvp(f: Callable, *args: Any, v: Any = None, wrt: Any = None) -> Any:
     C-order flattening: ``hvp(f, x, v).reshape(-1) == hessian(f, x) @
     v.reshape(-1)``).
 
+    Parameters
+    ----------
+    f : callable
+        ``f(*args)``, a real scalar (a 0-d real array or a Python number).
+    *args : array, number or pytree
+        ``x, v`` in the first form (exactly two, without ``v=`` or ``wrt=``);
+        every argument of ``f`` in the second, ``x`` among them (a real
+        number or a numeric array), the others data.
+    v : array or number, optional
+        The vector, shaped like ``x``; given by keyword in the second form.
+    wrt : int, str or tuple of one of them, optional
+        The position or parameter name of ``x`` among ``args`` (second form
+        only); default 0.
+
+    Returns
+    -------
+    array or number
+        ``H @ v``, shaped like ``x``: an array of ``x``'s shape for an array
+        ``x`` (0-d for a 0-d array), a Python number for a Python number.
+
+    Raises
+    ------
+    TypeError
+        If the call is neither ``hvp(f, x, v)`` nor ``hvp(f, *args, v=v,
+        ...)`` (e.g. ``wrt=`` without ``v=``, or three positional arguments
+        without ``v=``); if ``f`` is not callable; if ``x`` is not a real
+        number or a numeric array; if ``v`` is boolean or not an array or a
+        number; or if the arrays come from two backends.
+    ValueError
+        If ``f`` does not return a real scalar, ``v`` does not have ``x``'s
+        shape or is complex for a real ``x``, or ``wrt`` names more than one
+        argument, is empty or out of range, or names a parameter ``f`` does
+        not have.
+
+    See Also
+    --------
+    hessian : The full matrix.
+    diaghessian : The diagonal of the Hessian.
+    jvp : The forward-mode product ``hvp`` applies to the gradient.
+    gradient : The first derivative.
+
+    Examples
+    --------
     >>> import numpy as np, xpgrad
     >>> xpgrad.hvp(lambda x: np.sum(x ** 3), np.array([1.0, 2.0]), np.array([1.0, 0.5]))
     array([6., 6.])
 
-    See also: hessian, jvp, gradient.
+    For a function of several arguments, ``v`` and ``wrt`` by keyword:
+
+    >>> xpgrad.hvp(
+    ...     lambda w, x: np.sum((x @ w) ** 2), np.ones(2), np.eye(2), v=np.array([1.0, 0.0]), wrt="w"
+    ... )
+    array([2., 0.])
     """
     E.check_callable(f, "hvp")
     if v is None:

@@ -310,8 +310,9 @@ def jacobian(
     ----------
     f : callable
         Returns an array or a number.
-    *args
-        The point at which to differentiate.
+    *args : array, number or pytree
+        The point at which to differentiate; or one ``Params`` (implicit
+        mode: ``f()`` takes no arguments).
     mode : {"auto", "reverse", "forward"}
         ``"reverse"`` records ``f`` once and maps its pullback over chunks of
         basis cotangents (rows of the identity): ``ceil(y.size / chunk)``
@@ -342,16 +343,48 @@ def jacobian(
     wrt : int, str or tuple of them, optional
         The arguments to differentiate (positions or parameter names, like
         JAX's ``argnums``); the others are data, lifted to constants of the
-        trace, and get ``None``. Default: every argument.
+        trace, and get ``None``. Default: every argument. Not allowed with
+        ``Params``.
 
     Returns
     -------
-    tuple
+    tuple or Grads
         One entry per argument. As in Zygote, an argument that is neither a
         number nor an array (a string, or a container such as a tuple or dict)
         gets ``None``, unless ``wrt`` names it: a container named by ``wrt``
         gets its structure back with one Jacobian per leaf, as JAX gives.
+        An array argument ``a`` gets an array of shape ``(y.size, a.size)``
+        (``(1, a.size)`` for a scalar ``y``); a scalar argument (a Python
+        number or a 0-d array) gets a 1-D array of shape ``(y.size,)``, never
+        a Python number. Boolean arguments, and arguments not named by
+        ``wrt``, get ``None``. The dtype is the one the rules produce. In
+        implicit mode, a ``Grads`` mapping each ``Param`` to its Jacobian.
 
+    Raises
+    ------
+    ValueError
+        If ``f`` returns something other than a numeric array or a number (a
+        tuple, a boolean array), ``mode`` is unknown, ``chunk_size`` or
+        ``memory_budget`` is not a positive int, or ``wrt`` is empty, out of
+        range, names a parameter ``f`` does not have, or one argument twice.
+    TypeError
+        If ``f`` is not callable, ``wrt`` holds something other than ints and
+        strings (or is given with ``Params``), ``progress`` is not a bool, or
+        the arrays come from two backends.
+    ImportError
+        If ``progress=True`` and tqdm is not installed.
+
+    See Also
+    --------
+    withjacobian : The value and the Jacobians.
+    sparse_jacobian : Sparse Jacobians in a few compressed passes.
+    hessian : The Jacobian of the gradient.
+    vmap : What maps the pullback or pushforward over the basis chunks.
+    pullback : One row (a vector-Jacobian product).
+    jvp : One column (a Jacobian-vector product).
+
+    Examples
+    --------
     >>> import numpy as np, xpgrad
     >>> xpgrad.jacobian(lambda a: 100 * a[0:3] ** 2, np.arange(1, 8))[0]
     array([[200,   0,   0,   0,   0,   0,   0],
@@ -365,7 +398,15 @@ def jacobian(
     (array([[ 3.,  0.],
            [ 0., 12.]]), None)
 
-    See also: withjacobian, hessian, vmap, pullback, jvp.
+    ``wrt`` names the arguments to differentiate; a container it names gets one
+    Jacobian per leaf:
+
+    >>> def f(p, x):
+    ...     w, b = p
+    ...     return w * x + b
+    >>> xpgrad.jacobian(f, (np.array([1.0, 2.0]), 3.0), np.array([4.0, 5.0]), wrt="p")
+    ((array([[4., 0.],
+           [0., 5.]]), array([1., 1.])), None)
     """
     from .params import Params
 
@@ -402,6 +443,58 @@ def withjacobian(
     jacobian's. The function is evaluated once more than the Jacobian needs
     only in forward mode (its value comes from the recorded pass otherwise).
 
+    Parameters
+    ----------
+    f : callable
+        Returns an array or a number.
+    *args : array, number or pytree
+        The point at which to differentiate; or one ``Params`` (implicit
+        mode: ``f()`` takes no arguments).
+    mode : {"auto", "reverse", "forward"}
+        As in ``jacobian``: reverse mode (batched pullbacks over chunks of
+        output rows), forward mode (batched pushforwards over chunks of
+        argument columns), or ``"auto"`` (default): reverse when ``y`` has
+        fewer elements than the differentiated arguments together.
+    chunk_size : int, optional
+        Basis directions per batched pass, as in ``jacobian``.
+    memory_budget : int, optional
+        Bytes one batched pass may use, as in ``jacobian``; default
+        ``xpgrad.config.memory_budget``.
+    progress : bool, default False
+        Show a tqdm progress bar over the basis directions, as in ``jacobian``.
+    wrt : int, str or tuple of them, optional
+        The arguments to differentiate, as in ``jacobian``; the others are data
+        and get ``None``. Default: every argument.
+
+    Returns
+    -------
+    WithJacobian
+        The named tuple ``(val, grad)``. ``val`` is ``f(*args)`` (a 0-d result
+        comes back as a Python number when every argument leaf is a Python
+        number); ``grad`` is the tuple ``jacobian(f, *args)`` returns (shapes
+        ``(y.size, a.size)`` for arrays, ``(y.size,)`` for scalars, ``None``
+        where nothing is differentiated), or a ``Grads`` in implicit mode.
+
+    Raises
+    ------
+    ValueError
+        As in ``jacobian``: a result that is not a numeric array or a number,
+        an unknown ``mode``, a non-positive ``chunk_size`` or ``memory_budget``,
+        a bad ``wrt``.
+    TypeError
+        As in ``jacobian``: ``f`` not callable, ``wrt`` of the wrong type,
+        ``progress`` not a bool, two backends.
+    ImportError
+        If ``progress=True`` and tqdm is not installed.
+
+    See Also
+    --------
+    jacobian : The Jacobians alone.
+    withgradient : The value and the gradient of a scalar.
+    WithJacobian : The result type.
+
+    Examples
+    --------
     >>> import numpy as np, xpgrad
     >>> val, (J,) = xpgrad.withjacobian(lambda x: x[0] * x, np.array([1, 2, 3]))
     >>> val
@@ -411,7 +504,14 @@ def withjacobian(
            [2, 1, 0],
            [3, 0, 1]])
 
-    See also: jacobian, withgradient.
+    Only the first argument differentiated; the second is data:
+
+    >>> val, grad = xpgrad.withjacobian(lambda x, a: a * x, np.array([1.0, 2.0]), 3.0, wrt=0)
+    >>> val
+    array([3., 6.])
+    >>> grad
+    (array([[3., 0.],
+           [0., 3.]]), None)
     """
     from .params import Params
 

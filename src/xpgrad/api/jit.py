@@ -280,6 +280,48 @@ def jit(fn: Callable | None = None, *, static_argnums: Any = (), static_argnames
     array argument (``if x > 0``, ``int(n)``) raises a ``StagingError`` naming
     the fixes; make that argument static, or use ``xp.where``.
 
+    Parameters
+    ----------
+    fn : callable, optional
+        The function to stage. Omitted (``@jit(static_argnums=...)``), ``jit``
+        returns a decorator that takes it.
+    static_argnums : int or tuple of int, optional
+        Positions of the arguments that are static: part of the signature by
+        value (they must be hashable), passed to ``fn`` as they are, never
+        staged. Default none.
+    static_argnames : str or tuple of str, optional
+        Names of static arguments passed by keyword; a name of a positional
+        parameter of ``fn`` also makes its position static, and a position in
+        ``static_argnums`` its name. Default none.
+
+    Returns
+    -------
+    Jitted or callable
+        A ``Jitted``: called like ``fn``, it returns what ``fn`` returns (the
+        same pytree structure, shapes and dtypes); ``.lower(*args)`` gives
+        the ``Lowered`` program (``.as_text()``, ``.source``),
+        ``.trace_count`` the number of signatures staged, ``.cache_info()``
+        and ``.clear_cache()`` manage the cache. Without ``fn``, a decorator
+        that makes one.
+
+    Raises
+    ------
+    TypeError
+        If ``fn`` is not callable. Calls of the result raise ``StagingError``
+        (a ``TypeError``) for Python control flow on staged values or
+        operations whose result shape depends on the data, and ``TypeError``
+        for an unhashable static argument.
+
+    See Also
+    --------
+    StagingError : What data-dependent Python control flow raises.
+    gradient : Transformations compose with ``jit`` both ways.
+    jacobian : A staged Jacobian replays without the batching machinery.
+    vmap : Vectorise before or after staging.
+    checkpointed : Recompute instead of storing, inside a staged function.
+
+    Examples
+    --------
     >>> import numpy as np, xpgrad
     >>> df = xpgrad.jit(lambda x: xpgrad.gradient(lambda y: np.sum(y ** 3), x)[0])
     >>> df(np.array([1.0, 2.0]))
@@ -292,7 +334,13 @@ def jit(fn: Callable | None = None, *, static_argnums: Any = (), static_argnames
       v2: float64[2] = multiply(3, v1)
       return (v2,)
 
-    See also: gradient, jacobian, vmap, checkpointed.
+    A static argument: each new value of ``n`` stages a new program.
+
+    >>> @xpgrad.jit(static_argnums=1)
+    ... def power(x, n):
+    ...     return x**n
+    >>> power(np.array([2.0]), 3), power(np.array([2.0]), 2), power.trace_count
+    (array([8.]), array([4.]), 2)
     """
     if fn is None:
         return functools.partial(
