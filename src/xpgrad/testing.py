@@ -61,7 +61,10 @@ def direction(xp: Any, like: Any, seed: int) -> Any:
     n = 1
     for s in shape:
         n *= s
-    k = xp.astype(xp.arange(n), xp.float64) if _has_f64(xp) else xp.astype(xp.arange(n), like.dtype)
+    # on ``like``'s device: a direction left on the default one (the CPU for torch)
+    # cannot be added to an array on a GPU
+    k = xp.arange(n, device=like.device)
+    k = xp.astype(k, xp.float64) if _has_f64(xp) else xp.astype(k, like.dtype)
     v = xp.sin(k * 12.9898 + seed * 78.233) * 43758.5453
     v = 2 * (v - xp.floor(v)) - 1
     v = xp.reshape(v, shape)
