@@ -1,0 +1,72 @@
+"""Arrays on a device other than the default one: a CPU stand-in for torch on a GPU.
+
+array-api-strict has several devices and, like torch with a CPU and a CUDA
+tensor, refuses to combine arrays of two. Every derivative of arrays on its
+second device must be computed there (no array the engine makes may land on the
+default device) and equal the one taken on the default device.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import xpgrad
+
+xp = pytest.importorskip("array_api_strict")
+
+DEV = xp.Device("device1")
+XN = np.linspace(-0.9, 1.3, 7)
+
+
+def ns(x):
+    return x.__array_namespace__()
+
+
+def f_vec(x):
+    p = ns(x)
+    return p.cumulative_sum(p.sin(x)) * p.flip(x, axis=0)
+
+
+def f_scalar(x):
+    p = ns(x)
+    return p.sum(p.tanh(x) ** 3 + x * p.roll(x, 1))
+
+
+def stencil(x):
+    """A banded map (its sparse Jacobian needs the pattern machinery)."""
+    p = ns(x)
+    z = p.zeros((1,), dtype=x.dtype, device=x.device)
+    return 2 * p.sin(x) * x - p.concat([z, x[:-1]]) + p.concat([x[1:], z]) ** 2
+
+
+def total(x):
+    p = ns(x)
+    return p.sum(p.sin(x) * p.concat([x[1:], x[:1]]))
+
+
+CASES = {
+    "gradient": lambda x: xpgrad.gradient(f_scalar, x)[0],
+    "jacobian reverse, chunks": lambda x: xpgrad.jacobian(f_vec, x, mode="reverse",
+                                                          chunk_size=3)[0],
+    "jacobian forward": lambda x: xpgrad.jacobian(f_vec, x, mode="forward")[0],
+    "hessian": lambda x: xpgrad.hessian(f_scalar, x),
+    "hessian_reverse": lambda x: xpgrad.hessian_reverse(f_scalar, x),
+    "diaghessian": lambda x: xpgrad.diaghessian(f_scalar, x)[0],
+    "hvp": lambda x: xpgrad.hvp(f_scalar, x, x),
+    "vmap": lambda x: xpgrad.vmap(f_vec)(xp.stack([x, -x])),
+    "checkpointed": lambda x: xpgrad.gradient(
+        lambda x: ns(x).sum(xpgrad.checkpointed(f_vec, x) ** 2), x)[0],
+    "sparse_jacobian": lambda x: xpgrad.sparse_jacobian(stencil, x).todense(),
+    "sparse_hessian": lambda x: xpgrad.sparse_hessian(total, x).todense(),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_derivative_stays_on_the_device_and_agrees(name: str) -> None:
+    fn = CASES[name]
+    got = fn(xp.asarray(XN, device=DEV))
+    want = fn(xp.asarray(XN))
+    assert got.device == DEV
+    np.testing.assert_allclose(np.asarray(xp.asarray(got, device=xp.asarray(0).device)),
+                               np.asarray(want), rtol=1e-12, atol=1e-12)
