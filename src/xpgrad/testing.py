@@ -116,8 +116,10 @@ def _vdot(xp: Any, a: list, b: list) -> Any:
 
 
 def _close(xp: Any, a: Any, b: Any, rtol: float, atol: float) -> bool:
-    a = xp.asarray(a)
-    b = xp.asarray(b)
+    # a Python number (a dot product of zero terms) joins the other side's device
+    dev = next((x.device for x in (a, b) if E.is_array(x)), None)
+    a = xp.asarray(a, device=dev)
+    b = xp.asarray(b, device=dev)
     return bool(xp.all(xp.abs(a - b) <= atol + rtol * xp.abs(b)))
 
 
