@@ -88,6 +88,8 @@ def stages(out: Path, site: Path) -> list[Stage]:
              "--target", str(site), "--find-links", deps, "-r", str(HERE / "wheels.txt")]
     install = ["bash", str(HERE / "install.sh"), str(site)]
     conf = ["conformance/test_rules.py", "--tb=line"]
+    # on the device only (pytest-timeout is there): no single check may hold a stage
+    each = ["-n", "8", "--timeout", "60"]
     return [
         Stage("install", install, check, 90, skip_if=_no_wheels),
         Stage("env", [py, "-m", "benchmarks.gpu.bench", "--env-only"],
@@ -95,13 +97,13 @@ def stages(out: Path, site: Path) -> list[Stage]:
         Stage("test_cupy", _pytest("tests/test_cupy.py"), _pytest("tests/test_cupy.py"), 90),
         Stage("docs_gpu", _pytest("tests/test_docs.py", "-k", "gpu.md"),
               _pytest("tests/test_docs.py", "-k", "gpu.md"), 60),
-        Stage("conformance_cupy", _pytest(*conf, "-n", "8"),
+        Stage("conformance_cupy", _pytest(*conf, *each),
               _pytest(*conf, "-k", "tanh or matmul"), 120, {"XPGRAD_BACKENDS": "cupy"},
               {"XPGRAD_BACKENDS": "numpy"}),
         # the dry run's column is NumPy: the same rules and checker, on the CPU
         Stage("bench", [*bench, "--rows", "W1,W3,W6,W7,W9"],
               [*bench, "--dry-run", "--rows", "W1,W3,W6,W7,W9"], 200),
-        Stage("conformance_torch_cuda", _pytest(*conf, "-n", "8"),
+        Stage("conformance_torch_cuda", _pytest(*conf, *each),
               _pytest(*conf, "-k", "tanh or matmul"), 100,
               {"XPGRAD_BACKENDS": "torch", "XPGRAD_TORCH_DEVICE": "cuda"},
               {"XPGRAD_BACKENDS": "torch", "XPGRAD_TORCH_DEVICE": "cpu"}),
