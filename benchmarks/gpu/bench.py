@@ -723,27 +723,35 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     path = out / "gpu.json"
     old = json.loads(path.read_text()) if path.exists() else {"rows": []}
-    rows = []
+    rows: list[dict] = []
+    record: dict = {}
+
+    def write() -> str:
+        """The record so far: written after every row, so a stage cut short keeps them."""
+        names = {r["row"] for r in rows}
+        record.update({
+            "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "dry_run": args.dry_run,
+            "sizes": sizes,
+            "settings": vars(settings) | {"libs": list(P.columns)},
+            "machine": info,
+            "platform": platform.platform(),
+            "rows": [r for r in old["rows"] if r["row"] not in names] + rows,
+            "skipped_peers": P.skipped,
+        })
+        path.write_text(json.dumps(record, indent=1, default=str))
+        md = markdown(record)
+        (out / "gpu.md").write_text(md)
+        return md
+
     for name in wanted:
         _log(f"[{name}]")
         for row in BUILDERS[name](P, sizes):
             rows.append(run_row(P, row, settings, deadline))
             row.data = {}
             P.free()
-    names = {r["row"] for r in rows}
-    record = {
-        "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "dry_run": args.dry_run,
-        "sizes": sizes,
-        "settings": vars(settings) | {"libs": list(P.columns)},
-        "machine": info,
-        "platform": platform.platform(),
-        "rows": [r for r in old["rows"] if r["row"] not in names] + rows,
-        "skipped_peers": P.skipped,
-    }
-    path.write_text(json.dumps(record, indent=1, default=str))
-    md = markdown(record)
-    (out / "gpu.md").write_text(md)
+            write()
+    md = write()
     print(md)
     cells = [e["status"] for r in rows for e in r["libs"].values()]
     bad = sum(s in ("error", "mismatch") for s in cells)

@@ -91,27 +91,28 @@ def stages(out: Path, site: Path) -> list[Stage]:
     # on the device only (pytest-timeout is there): no single check may hold a stage
     each = ["-n", "8", "--timeout", "60"]
     return [
-        Stage("install", install, check, 90, skip_if=_no_wheels),
+        Stage("install", install, check, 60, skip_if=_no_wheels),
         Stage("env", [py, "-m", "benchmarks.gpu.bench", "--env-only"],
-              [py, "-m", "benchmarks.gpu.bench", "--env-only", "--dry-run"], 60),
-        Stage("test_cupy", _pytest("tests/test_cupy.py"), _pytest("tests/test_cupy.py"), 90),
+              [py, "-m", "benchmarks.gpu.bench", "--env-only", "--dry-run"], 45),
+        Stage("test_cupy", _pytest("tests/test_cupy.py"), _pytest("tests/test_cupy.py"), 60),
         Stage("docs_gpu", _pytest("tests/test_docs.py", "-k", "gpu.md"),
-              _pytest("tests/test_docs.py", "-k", "gpu.md"), 60),
+              _pytest("tests/test_docs.py", "-k", "gpu.md"), 45),
         Stage("conformance_cupy", _pytest(*conf, *each),
-              _pytest(*conf, "-k", "tanh or matmul"), 120, {"XPGRAD_BACKENDS": "cupy"},
+              _pytest(*conf, "-k", "tanh or matmul"), 90, {"XPGRAD_BACKENDS": "cupy"},
               {"XPGRAD_BACKENDS": "numpy"}),
         # the dry run's column is NumPy: the same rules and checker, on the CPU
-        Stage("bench", [*bench, "--rows", "W1,W3,W6,W7,W9"],
-              [*bench, "--dry-run", "--rows", "W1,W3,W6,W7,W9"], 200),
+        # a bench's --budget: no new column after it; the stage's timeout cuts a call
+        Stage("bench", [*bench, "--rows", "W1,W3,W6,W7,W9", "--budget", "120"],
+              [*bench, "--dry-run", "--rows", "W1,W3,W6,W7,W9"], 150),
         Stage("conformance_torch_cuda", _pytest(*conf, *each),
-              _pytest(*conf, "-k", "tanh or matmul"), 100,
+              _pytest(*conf, "-k", "tanh or matmul"), 80,
               {"XPGRAD_BACKENDS": "torch", "XPGRAD_TORCH_DEVICE": "cuda"},
               {"XPGRAD_BACKENDS": "torch", "XPGRAD_TORCH_DEVICE": "cpu"}),
         Stage("dask_cupy", [py, "-m", "benchmarks.gpu.dask_cupy", "--out", str(out),
                             "--processes"],
-              [py, "-m", "benchmarks.gpu.dask_cupy", "--out", str(out), "--dry-run"], 90),
-        Stage("bench_sparse", [*bench, "--rows", "sparse"],
-              [*bench, "--dry-run", "--rows", "sparse"], 90),
+              [py, "-m", "benchmarks.gpu.dask_cupy", "--out", str(out), "--dry-run"], 60),
+        Stage("bench_sparse", [*bench, "--rows", "sparse", "--budget", "30"],
+              [*bench, "--dry-run", "--rows", "sparse"], 60),
     ]
 
 
