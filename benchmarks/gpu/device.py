@@ -87,10 +87,22 @@ class Platform:
         if lib == "primary":
             return tree
         if lib == "torch":
-            return _map(tree, self.torch.from_dlpack)
+            return _map(tree, self._to_torch)
         if self.dry:
             return _map(tree, self.jnp.asarray)
-        return _map(tree, self.jax.dlpack.from_dlpack)
+        return _map(tree, self._to_jax)
+
+    def _to_torch(self, a: Any) -> Any:
+        try:
+            return self.torch.from_dlpack(a)  # the same memory
+        except Exception:  # noqa: BLE001 - an exchange that fails costs a copy, not the row
+            return self.torch.as_tensor(a, device=self.torch_device)
+
+    def _to_jax(self, a: Any) -> Any:
+        try:
+            return self.jax.dlpack.from_dlpack(a)
+        except Exception:  # noqa: BLE001
+            return self.jax.device_put(self.xp.asnumpy(a), self.jax.devices()[0])
 
     def sync(self, col: str, out: Any) -> Any:
         """Wait until ``out`` is computed: every timer read comes after the work."""

@@ -24,6 +24,8 @@ reqs=$(sed 's/#.*//' benchmarks/gpu/wheels.txt | tr -s ' \n' ' ')
   --platform manylinux1_x86_64 -d "$dest/deps" $reqs
 # xpgrad as a pure-Python wheel: run.sh installs from the carried source tree first
 # (the code as it is then) and falls back to this wheel if the device cannot build
+# (pip builds in the tree: a stale build/ would put deleted modules into the wheel)
+rm -rf build
 "$py" -m pip wheel -q --no-deps -w "$dest/self" .
 ls -l "$dest/deps" "$dest/self"
 du -sh "$dest"
