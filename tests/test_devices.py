@@ -102,3 +102,16 @@ def test_rule_checks_pass_with_every_sample_on_the_second_device(name: str) -> N
         args = tuple(move(a) for a in args)
         assert all(a.device == DEV for a in args if type(a).__name__ == "Array")
         check_primitive(PRIMITIVES[name], args, params)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast")  # masked fill value
+def test_dask_basis_has_the_chunk_type_of_its_argument() -> None:
+    """A Jacobian's lazy basis is made of the argument's chunk type (CuPy chunks on a
+    GPU; NumPy's masked arrays stand in for them here), never plain NumPy blocks."""
+    da = pytest.importorskip("dask.array")
+    import xpgrad.backends as B
+
+    like = da.from_array(np.ma.masked_array(XN, mask=np.zeros(7, bool)), chunks=3)
+    e = B.get("dask").basis(None, 2, 3, 7, np.float64, (7,), None, like)
+    assert isinstance(e._meta, np.ma.MaskedArray)
+    np.testing.assert_array_equal(np.asarray(e.compute()), np.eye(7)[2:5])

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from .api import _edge as E
+from .api._chunks import device_of
 from .api.gradient import jvp, pullback
 from .api.vmap import vmap
 from .rules import F
@@ -63,7 +64,8 @@ def direction(xp: Any, like: Any, seed: int) -> Any:
         n *= s
     # on ``like``'s device: a direction left on the default one (the CPU for torch)
     # cannot be added to an array on a GPU
-    k = xp.arange(n, device=like.device)
+    dev = device_of(like)
+    k = xp.arange(n) if dev is None else xp.arange(n, device=dev)
     k = xp.astype(k, xp.float64) if _has_f64(xp) else xp.astype(k, like.dtype)
     v = xp.sin(k * 12.9898 + seed * 78.233) * 43758.5453
     v = 2 * (v - xp.floor(v)) - 1
@@ -117,9 +119,10 @@ def _vdot(xp: Any, a: list, b: list) -> Any:
 
 def _close(xp: Any, a: Any, b: Any, rtol: float, atol: float) -> bool:
     # a Python number (a dot product of zero terms) joins the other side's device
-    dev = next((x.device for x in (a, b) if E.is_array(x)), None)
-    a = xp.asarray(a, device=dev)
-    b = xp.asarray(b, device=dev)
+    dev = next((device_of(x) for x in (a, b) if E.is_array(x)), None)
+    kw = {} if dev is None else {"device": dev}
+    a = xp.asarray(a, **kw)
+    b = xp.asarray(b, **kw)
     return bool(xp.all(xp.abs(a - b) <= atol + rtol * xp.abs(b)))
 
 
