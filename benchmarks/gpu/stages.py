@@ -97,10 +97,10 @@ def stages(out: Path, site: Path) -> list[Stage]:
         Stage("test_cupy", _pytest("tests/test_cupy.py"), _pytest("tests/test_cupy.py"), 60),
         Stage("docs_gpu", _pytest("tests/test_docs.py", "-k", "gpu.md"),
               _pytest("tests/test_docs.py", "-k", "gpu.md"), 45),
+        # in the dry run, NumPy in CuPy's place: the same rules and checker, on the CPU
         Stage("conformance_cupy", _pytest(*conf, *each),
               _pytest(*conf, "-k", "tanh or matmul"), 90, {"XPGRAD_BACKENDS": "cupy"},
               {"XPGRAD_BACKENDS": "numpy"}),
-        # the dry run's column is NumPy: the same rules and checker, on the CPU
         # a bench's --budget: no new column after it; the stage's timeout cuts a call
         Stage("bench", [*bench, "--rows", "W1,W3,W6,W7,W9", "--budget", "120"],
               [*bench, "--dry-run", "--rows", "W1,W3,W6,W7,W9"], 150),
