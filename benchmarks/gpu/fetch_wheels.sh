@@ -27,5 +27,6 @@ reqs=$(sed 's/#.*//' benchmarks/gpu/wheels.txt | tr -s ' \n' ' ')
 # (pip builds in the tree: a stale build/ would put deleted modules into the wheel)
 rm -rf build
 "$py" -m pip wheel -q --no-deps -w "$dest/self" .
+rm -rf build
 ls -l "$dest/deps" "$dest/self"
 du -sh "$dest"
