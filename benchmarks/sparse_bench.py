@@ -55,7 +55,7 @@ LIBS = ("xpgrad sparse", "xpgrad dense", "sparsejac")
 
 def tridiagonal(x: Any) -> Any:
     xp = x.__array_namespace__()
-    z = xp.zeros((1,), dtype=x.dtype)
+    z = xp.zeros((1,), dtype=x.dtype, device=x.device)  # on x's device (GPU runs)
     left, right = xp.concat([z, x[:-1]]), xp.concat([x[1:], z])
     return 2 * xp.sin(x) * x - left + right * right
 
@@ -64,7 +64,8 @@ def laplacian(x: Any) -> Any:
     xp = x.__array_namespace__()
     N = math.isqrt(x.shape[0])
     u = xp.reshape(x, (N, N))
-    zr, zc = xp.zeros((1, N), dtype=x.dtype), xp.zeros((N + 2, 1), dtype=x.dtype)
+    zr = xp.zeros((1, N), dtype=x.dtype, device=x.device)  # on x's device (GPU runs)
+    zc = xp.zeros((N + 2, 1), dtype=x.dtype, device=x.device)
     U = xp.concat([zc, xp.concat([zr, u, zr], axis=0), zc], axis=1)
     r = (4 * U[1:-1, 1:-1] - U[:-2, 1:-1] - U[2:, 1:-1] - U[1:-1, :-2] - U[1:-1, 2:]
          + u ** 3)

@@ -28,6 +28,14 @@ def backend_names() -> list[str]:
     return [n for n in names if n not in _OPT_IN]
 
 
+# XPGRAD_TORCH_DEVICE=cuda puts the torch backend's samples on that device (the
+# GPU script, benchmarks/gpu/, runs the suite so). Only the samples are built
+# under it: the rules and the checker then run with no default device set, so a
+# function that creates an array without ``device=`` fails there, as it would
+# for a user whose tensors are on a GPU.
+_TORCH_DEVICE = os.environ.get("XPGRAD_TORCH_DEVICE")
+
+
 class Maker:
     """Sample arrays for rules: ``make(shape, low, high)`` in one dtype of one backend."""
 
@@ -36,6 +44,15 @@ class Maker:
         self.xp = adapter.namespace(None)
         self.rand = adapter.random(seed)
         self.dtype_name = dtype_name
+
+    def samples(self, prim: Any) -> list:
+        """``prim.samples(self)``, on the device ``XPGRAD_TORCH_DEVICE`` names for torch."""
+        if _TORCH_DEVICE and self.adapter.name == "torch":
+            import torch
+
+            with torch.device(_TORCH_DEVICE):
+                return list(prim.samples(self))
+        return list(prim.samples(self))
 
     def __call__(self, shape: tuple, low: float = -2.0, high: float = 2.0) -> Any:
         if self.dtype_name.startswith("complex"):

@@ -51,7 +51,7 @@ def test_rule(bname: str, name: str) -> None:
 
     prim = PRIMITIVES[name]
     make = Maker(B.get(bname))
-    for args, params in prim.samples(make):
+    for args, params in make.samples(prim):
         check_primitive(prim, args, params)
 
 
@@ -62,7 +62,7 @@ def test_rule_float32(bname: str, name: str) -> None:
 
     prim = PRIMITIVES[name]
     make = Maker(B.get(bname), "float32")
-    for args, params in prim.samples(make):
+    for args, params in make.samples(prim):
         check_primitive(prim, args, params, order=1)
 
 
@@ -74,5 +74,5 @@ def test_rule_complex(bname: str, name: str) -> None:
 
     prim = PRIMITIVES[name]
     make = Maker(B.get(bname), "complex128")
-    for args, params in prim.samples(make):
+    for args, params in make.samples(prim):
         check_primitive(prim, args, params, observe=COMPLEX_OBSERVE.get(name))

@@ -94,8 +94,9 @@ def basis(
     cols = flat.chunks[0] if flat.shape[0] == n else "auto"
     if chunk is None:
         chunk = max(cols) if cols != "auto" else "auto"
-    rows = da.arange(start, start + k, chunks=chunk).reshape(k, 1)
-    e = rows == da.arange(n, chunks=(cols,) if cols != "auto" else "auto").reshape(1, n)
+    # like=: blocks of like's chunk type (CuPy chunks give a CuPy basis, not NumPy's)
+    rows = da.arange(start, start + k, chunks=chunk, like=flat).reshape(k, 1)
+    e = rows == da.arange(n, chunks=(cols,) if cols != "auto" else "auto", like=flat).reshape(1, n)
     e = e.astype(dtype)
     return e if tuple(shape) == (n,) else e.reshape((k,) + tuple(shape))
 

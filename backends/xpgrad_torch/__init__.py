@@ -101,13 +101,19 @@ def to_host(x: Any) -> Any:
 
 
 def random(seed: int) -> Any:
+    """Samples drawn by one seeded CPU generator (the same numbers on every device).
+
+    Each sample is then placed on torch's default device, which a
+    ``with torch.device("cuda"):`` block sets (conformance/conftest.py does,
+    for ``XPGRAD_TORCH_DEVICE=cuda``); a CPU generator cannot draw on CUDA.
+    """
     import torch
 
     gen = torch.Generator().manual_seed(seed)
 
     def make(shape: tuple, low: float = -2.0, high: float = 2.0, dtype: Any = None) -> Any:
-        u = torch.rand(tuple(shape), generator=gen, dtype=torch.float64)
-        out = low + (high - low) * u
+        u = torch.rand(tuple(shape), generator=gen, dtype=torch.float64, device="cpu")
+        out = (low + (high - low) * u).to(torch.get_default_device())
         return out if dtype is None else out.to(dtype)
 
     return make

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from .api import _edge as E
+from .api._chunks import device_of
 from .api.gradient import jvp, pullback
 from .api.vmap import vmap
 from .rules import F
@@ -121,7 +122,11 @@ def direction(xp: Any, like: Any, seed: int) -> Any:
     n = 1
     for s in shape:
         n *= s
-    k = xp.astype(xp.arange(n), xp.float64) if _has_f64(xp) else xp.astype(xp.arange(n), like.dtype)
+    # on ``like``'s device: a direction left on the default one (the CPU for torch)
+    # cannot be added to an array on a GPU
+    dev = device_of(like)
+    k = xp.arange(n) if dev is None else xp.arange(n, device=dev)
+    k = xp.astype(k, xp.float64) if _has_f64(xp) else xp.astype(k, like.dtype)
     v = xp.sin(k * 12.9898 + seed * 78.233) * 43758.5453
     v = 2 * (v - xp.floor(v)) - 1
     v = xp.reshape(v, shape)
@@ -173,8 +178,11 @@ def _vdot(xp: Any, a: list, b: list) -> Any:
 
 
 def _close(xp: Any, a: Any, b: Any, rtol: float, atol: float) -> bool:
-    a = xp.asarray(a)
-    b = xp.asarray(b)
+    # a Python number (a dot product of zero terms) joins the other side's device
+    dev = next((device_of(x) for x in (a, b) if E.is_array(x)), None)
+    kw = {} if dev is None else {"device": dev}
+    a = xp.asarray(a, **kw)
+    b = xp.asarray(b, **kw)
     return bool(xp.all(xp.abs(a - b) <= atol + rtol * xp.abs(b)))
 
 

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 from .. import backends
 from .._core.trace import Tracer
 from . import _edge as E
+from ._chunks import device_of, zeros
 
 __all__ = ["SparseMatrix", "SparsityPattern"]
 
@@ -31,15 +32,16 @@ def _densify(rows: Any, cols: Any, values: Any, shape: tuple) -> Any:
     vxp = _xp_of(values)
     raw = E.backend_xp(values) if isinstance(values, Tracer) else vxp
     if rows.shape[0] == 0:
-        return raw.zeros((m, n), dtype=values.dtype)
+        return zeros(raw, (m, n), values.dtype, values)
     keys = rows * n + cols
     order = ixp.argsort(keys, stable=True)
     keys = ixp.take(keys, order)
-    pos = ixp.arange(m * n, dtype=keys.dtype)
+    dev = device_of(rows)  # on the entries' device, not the default one
+    pos = ixp.arange(m * n, dtype=keys.dtype, **({} if dev is None else {"device": dev}))
     i = ixp.minimum(ixp.searchsorted(keys, pos), keys.shape[0] - 1)
     hit = ixp.take(keys, i) == pos
     vals = vxp.take(vxp.take(values, order, axis=0), i, axis=0)
-    out = vxp.where(hit, vals, raw.zeros((), dtype=values.dtype))
+    out = vxp.where(hit, vals, zeros(raw, (), values.dtype, values))
     return vxp.reshape(out, (m, n))
 
 

@@ -140,9 +140,12 @@ def _pattern_xp(xa: Any, xp: Any) -> tuple[Any, Any]:
 
 
 def to_xp(a: Any, xp: Any, pxp: Any, like: Any) -> Any:
-    if pxp is xp:
-        return a
+    """``a`` (a pattern's array) as an ``xp`` array on ``like``'s device."""
     dev = C.device_of(like)
+    if pxp is xp and (dev is None or C.device_of(a) == dev):
+        return a
+    # the pattern's arrays are made on the default device: move them to like's
+    # (torch tensors on a GPU; a second device of array-api-strict)
     return xp.asarray(a) if dev is None else xp.asarray(a, device=dev)
 
 

@@ -161,7 +161,7 @@ def _half_mask(ct: Any, axis: int, n: int, interior: float) -> Any:
     ns = xp_of(raw)
     dtype = _real_dtype(ns, ct.dtype)
     m = n // 2 + 1
-    k = ns.arange(m)
+    k = ns.arange(m, device=F.device_of(raw))
     edge = k == 0
     if n % 2 == 0:
         edge = ns.logical_or(edge, k == n // 2)

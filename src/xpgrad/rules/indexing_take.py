@@ -113,7 +113,7 @@ def _along_key(idx: Any, shape: tuple, axis: int) -> list:
         if d == axis:
             out.append(idx)
         else:
-            r = xp.arange(shape[d], dtype=xp.int64)
+            r = xp.arange(shape[d], dtype=xp.int64, device=F.device_of(raw(idx)))
             out.append(xp.reshape(r, (1,) * d + (shape[d],) + (1,) * (nd - d - 1)))
     return out
 
