@@ -118,6 +118,22 @@ def _close(xp: Any, a: Any, b: Any, rtol: float, atol: float) -> bool:
     return bool(xp.all(xp.abs(a - b) <= atol + rtol * xp.abs(b)))
 
 
+def _check_like(xp: Any, d: Any, primal: Any, what: str, of: str) -> None:
+    """A tangent or cotangent ``d`` has its floating primal's shape and dtype.
+
+    A real input of a complex-valued function must get a real cotangent (a
+    complex one is garbage in its imaginary part), a float32 one a float32 one.
+    """
+    if d is None or not _inexact(xp, primal):
+        return
+    d = xp.asarray(d)
+    if tuple(d.shape) != tuple(primal.shape) or d.dtype != primal.dtype:
+        raise AssertionError(
+            f"{what} {tuple(d.shape)} {d.dtype} differs from its {of}'s "
+            f"{tuple(primal.shape)} {primal.dtype}"
+        )
+
+
 def _fail(msg: str, a: Any, b: Any) -> AssertionError:
     return AssertionError(f"{msg}\n  got:      {a!r}\n  expected: {b!r}")
 
@@ -178,6 +194,8 @@ def _check_order1(
     else:  # a function with a reverse-mode rule only (custom_rule with defvjp)
         y, dys = g(*x0), []
     ys, tree = E.flatten(y)
+    for o, t in zip(ys, dys):
+        _check_like(xp, t, o, "tangent", "output")
     # the least precise floating dtype among inputs and outputs sets eps and tolerance
     names = [_dtype_name(xp, a.dtype) for a in list(x0) + ys if _inexact(xp, a)]
     name = "float32" if any(n in ("float32", "complex64") for n in names) else names[0]
@@ -199,12 +217,7 @@ def _check_order1(
         _, back = pullback(g, *x0)
         cts = back(E.unflatten(tree, us))
         for c, x in zip(cts, x0):
-            if c is not None and tuple(c.shape) != tuple(x.shape):
-                raise AssertionError(
-                    f"cotangent shape {tuple(c.shape)} differs from its input's {tuple(x.shape)}"
-                )
-            if c is not None and c.dtype != x.dtype:
-                raise AssertionError(f"cotangent dtype {c.dtype} differs from input's {x.dtype}")
+            _check_like(xp, c, x, "cotangent", "input")
         lhs = _vdot(xp, us, dys)
         rhs = _vdot(xp, list(cts), list(v))
         if "fwd" not in modes:  # compare with finite differences instead of the jvp
@@ -276,14 +289,9 @@ def check_transpose(
     us = [direction(xp, o, seed + 5 + k) for k, o in enumerate(ys)]
     cts = pullback(g, *x0)[1](E.unflatten(tree, us))
     for c, x in zip(cts, x0):
-        if c is not None and (tuple(c.shape) != tuple(x.shape) or c.dtype != x.dtype):
-            raise AssertionError(
-                f"cotangent {tuple(c.shape)} {c.dtype} differs from its input's "
-                f"{tuple(x.shape)} {x.dtype}"
-            )
+        _check_like(xp, c, x, "cotangent", "input")
     for o, t in zip(ys, dys):
-        if t is not None and t.dtype != o.dtype:
-            raise AssertionError(f"tangent dtype {t.dtype} differs from its output's {o.dtype}")
+        _check_like(xp, t, o, "tangent", "output")
     names = [_dtype_name(xp, a.dtype) for a in list(x0) + ys if _inexact(xp, a)]
     rtol, atol = tolerance(xp, getattr(xp, names[0]), tol)
     lhs = _vdot(xp, us, dys)
