@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
+from . import backends
 from .api import _edge as E
 from .api.gradient import jvp, pullback
 from .api.vmap import vmap
@@ -134,6 +135,39 @@ def _check_like(xp: Any, d: Any, primal: Any, what: str, of: str) -> None:
         )
 
 
+def _check_owned(xp: Any, results: list, others: list, what: str) -> None:
+    """Each returned array can be written in place without changing any other result,
+    the arguments or the given (co)tangents: no read-only broadcast views, no
+    aliasing. Checked by writing into each result in turn (backends with
+    in-place writes only)."""
+    # NumPy's scalars (from 0-d arithmetic) are immutable values, not views
+    arrays = [
+        r for r in results if r is not None and E.is_array(r) and hasattr(type(r), "__setitem__")
+    ]
+    if not arrays or not backends.capabilities(arrays[0])["inplace"]:
+        return
+    watched = arrays + [o for o in others if o is not None and E.is_array(o)]
+    for k, r in enumerate(arrays):
+        before = [xp.asarray(w, copy=True) for w in watched]
+        try:
+            r[...] = 7
+        except (ValueError, RuntimeError, TypeError) as e:
+            raise AssertionError(
+                f"returned {what} {k} cannot be written in place ({e}); results must be "
+                f"writable arrays, not read-only or broadcast views"
+            ) from None
+        for j, (w, b) in enumerate(zip(watched, before)):
+            if j == k:
+                continue
+            if not bool(xp.all((w == b) | (b != b))):
+                who = f"{what} {j}" if j < len(arrays) else "an argument or a given direction"
+                raise AssertionError(
+                    f"writing into returned {what} {k} changed {who}: results must own "
+                    f"their memory"
+                )
+        r[...] = before[k]
+
+
 def _fail(msg: str, a: Any, b: Any) -> AssertionError:
     return AssertionError(f"{msg}\n  got:      {a!r}\n  expected: {b!r}")
 
@@ -196,6 +230,8 @@ def _check_order1(
     ys, tree = E.flatten(y)
     for o, t in zip(ys, dys):
         _check_like(xp, t, o, "tangent", "output")
+    if "fwd" in modes:
+        _check_owned(xp, list(dys), list(x0) + list(v), "tangent")
     # the least precise floating dtype among inputs and outputs sets eps and tolerance
     names = [_dtype_name(xp, a.dtype) for a in list(x0) + ys if _inexact(xp, a)]
     name = "float32" if any(n in ("float32", "complex64") for n in names) else names[0]
@@ -218,6 +254,7 @@ def _check_order1(
         cts = back(E.unflatten(tree, us))
         for c, x in zip(cts, x0):
             _check_like(xp, c, x, "cotangent", "input")
+        _check_owned(xp, list(cts), list(x0) + us + list(v), "cotangent")
         lhs = _vdot(xp, us, dys)
         rhs = _vdot(xp, list(cts), list(v))
         if "fwd" not in modes:  # compare with finite differences instead of the jvp

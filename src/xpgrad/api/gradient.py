@@ -9,6 +9,7 @@ from .._core.reverse import ReverseTrace, ReverseTracer, backward
 from .._core.trace import new_level
 from ..rules import F
 from . import _edge as E
+from ._owned import owned
 from .params import Params
 
 if TYPE_CHECKING:
@@ -60,19 +61,12 @@ class _Recorded:
         trace = self.trace
         with trace.lock:
             cts = backward(trace.tape, roots, F.add, release)
-            grads: list[Any] = []
-            # a rule may hand one cotangent to several inputs (add's pullback): each
-            # result must be its own array, or writing into one would change another
-            seen = {id(x) for x in self.leaves}
-            for x, t in zip(self.leaves, self.tracers):
-                if t is None:
-                    grads.append(None)
-                else:
-                    g = E.to_python(cts[t.node], x, self.xp)
-                    if id(g) in seen:
-                        g = E.private(g, self.xp)
-                    seen.add(id(g))
-                    grads.append(g)
+            grads = [
+                None if t is None else E.to_python(cts[t.node], x, self.xp)
+                for x, t in zip(self.leaves, self.tracers)
+            ]
+            # each result its own writable array (views and shared cotangents copied)
+            grads = owned(grads, self.leaves, self.xp)
             for fin in trace.finalizers:
                 fin()
         return tuple(E.unflatten(self.args_tree, grads))
@@ -291,6 +285,7 @@ def jvp(f: Callable, primals: tuple, tangents: tuple) -> tuple[Any, Any]:
         else:
             ys.append(o)
             dys.append(F.zeros_like(o) if E.is_array(o) else 0.0 * o if E.is_number(o) else None)
+    dys = owned(dys, p_leaves + t_leaves, xp)
     all_numbers = all(E.is_number(x) for x in p_leaves)
     if all_numbers:
         ys = [E.to_python(v, 0.0, xp) if E.is_array(v) else v for v in ys]

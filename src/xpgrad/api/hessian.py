@@ -16,6 +16,7 @@ from typing import Any
 from ..rules import F
 from . import _chunks as C
 from . import _edge as E
+from ._owned import owned
 from .gradient import _Recorded, _scalar_root, jvp, pullback
 from .jacobian import _forward_one, _kind, _reverse
 from .vmap import vmap
@@ -59,7 +60,7 @@ def _check_point(x: Any, xp: Any, name: str) -> str:
 def _finish(H: Any, x: Any, kind: str, xp: Any) -> Any:
     """``(n, n)`` for an array ``x``; a scalar (Python number for a number ``x``) otherwise."""
     if kind == "array":
-        return H
+        return owned([H], [x], xp)[0]
     h = F.reshape(H, ())
     return E.to_python(h, x, xp)
 
@@ -246,7 +247,7 @@ def diaghessian(
             out.append(E.to_python(d, x, xp) if kind == "scalar" else d)
     finally:
         bar.close()
-    return tuple(out)
+    return tuple(owned(out, list(args), xp))
 
 
 def hvp(f: Callable, x: Any, v: Any) -> Any:
