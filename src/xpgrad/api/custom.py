@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable
 
-from .._core.trace import Primitive, bind
+from .._core.trace import NoRuleError, Primitive, bind
 from ..rules import F
 from ..rules._registry import PRIMITIVES
 
@@ -31,6 +31,10 @@ class CustomPrimitive:
         functools.update_wrapper(self, fn)
         self.fn = fn
         self.prim = Primitive(str(name or getattr(fn, "__qualname__", "custom")), fn)
+        # until defjvp/defvjp attach a rule, a transformation that needs one says
+        # which to declare (and which transformation would do without it)
+        self.prim.jvp = self._missing_jvp
+        self.prim.vjp = self._missing_vjp
         self.prim.batch = self._default_batch
         # sparsity detection runs through the function's own body (exact pattern)
         self.prim.pattern = self._pattern
@@ -58,6 +62,28 @@ class CustomPrimitive:
 
         self.prim.vjp = rule
         return vjp
+
+    @property
+    def _short(self) -> str:
+        return str(getattr(self.fn, "__name__", self.prim.name))
+
+    def _missing_jvp(self, primals: list, tangents: list) -> tuple:
+        name = self.prim.name
+        raise NoRuleError(
+            f"xpgrad: the custom_rule {name!r} has no forward-mode rule, which forward "
+            f"mode needs (jvp, forward jacobian, and hessian, which is forward over "
+            f"reverse). Declare one with @{self._short}.defjvp, or use hessian_reverse / "
+            f"jacobian(..., mode='reverse'), which need only the defvjp rule."
+        )
+
+    def _missing_vjp(self, primals: list, needs: list) -> tuple:
+        name = self.prim.name
+        raise NoRuleError(
+            f"xpgrad: the custom_rule {name!r} has no reverse-mode rule, which gradient, "
+            f"pullback and reverse jacobians need. Declare one with @{self._short}.defvjp, or "
+            f"use forward mode (jvp, jacobian(..., mode='forward')), which needs only the "
+            f"defjvp rule."
+        )
 
     def defbatch(self, batch: Callable) -> Callable:
         self.prim.batch = batch

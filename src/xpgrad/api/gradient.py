@@ -77,6 +77,22 @@ class _Recorded:
 
 def _scalar_root(out: Any, rec: _Recorded, name: str) -> list:
     """Check that ``out`` is a real scalar; return the backward pass's root."""
+    traced = type(out) is ReverseTracer and out._trace is rec.trace
+    if type(out) is bool or (
+        E.is_array(out) and rec.xp.isdtype(out.dtype, "bool")
+    ) or (
+        E.is_array(out)
+        and rec.xp.isdtype(out.dtype, "integral")
+        and (not traced or _any_floating(rec))
+    ):
+        # integer polynomials of integer arguments are differentiated (the seed's
+        # integer Jacobians); any other integer result came from a piecewise-constant
+        # function (argmax, astype, a comparison): no derivative, as in jacobian/JAX
+        raise ValueError(
+            f"xpgrad.{name}: the function returned a result of dtype {_dtype_word(out)}, which "
+            f"has no derivative; return a floating value (for a count or an index, "
+            f"differentiate the floating quantity it is computed from)"
+        )
     shape = getattr(out, "shape", None)
     if shape is None and not E.is_number(out):
         raise ValueError(
@@ -96,9 +112,22 @@ def _scalar_root(out: Any, rec: _Recorded, name: str) -> list:
             f"defined for real-valued functions. Return xp.real(y) or xp.abs(y)**2, or "
             f"use xpgrad.jacobian / pullback for complex outputs."
         )
-    if type(out) is ReverseTracer and out._trace is rec.trace:
+    if traced:
         return [(out.node, F.ones_like(out.primal))]
     return []
+
+
+def _any_floating(rec: _Recorded) -> bool:
+    xp = rec.xp
+    return any(
+        t is not None
+        and (type(x) is float or (E.is_array(x) and xp.isdtype(x.dtype, "real floating")))
+        for x, t in zip(rec.leaves, rec.tracers)
+    )
+
+
+def _dtype_word(out: Any) -> str:
+    return "bool" if type(out) is bool else f"{out.dtype}"
 
 
 def gradient(f: Callable, *args: Any) -> tuple | Grads:
