@@ -162,8 +162,7 @@ def _check_owned(xp: Any, results: list, others: list, what: str) -> None:
             if not bool(xp.all((w == b) | (b != b))):
                 who = f"{what} {j}" if j < len(arrays) else "an argument or a given direction"
                 raise AssertionError(
-                    f"writing into returned {what} {k} changed {who}: results must own "
-                    f"their memory"
+                    f"writing into returned {what} {k} changed {who}: results must own their memory"
                 )
         r[...] = before[k]
 

@@ -78,12 +78,14 @@ class _Recorded:
 def _scalar_root(out: Any, rec: _Recorded, name: str) -> list:
     """Check that ``out`` is a real scalar; return the backward pass's root."""
     traced = type(out) is ReverseTracer and out._trace is rec.trace
-    if type(out) is bool or (
-        E.is_array(out) and rec.xp.isdtype(out.dtype, "bool")
-    ) or (
-        E.is_array(out)
-        and rec.xp.isdtype(out.dtype, "integral")
-        and (not traced or _any_floating(rec))
+    if (
+        type(out) is bool
+        or (E.is_array(out) and rec.xp.isdtype(out.dtype, "bool"))
+        or (
+            E.is_array(out)
+            and rec.xp.isdtype(out.dtype, "integral")
+            and (not traced or _any_floating(rec))
+        )
     ):
         # integer polynomials of integer arguments are differentiated (the seed's
         # integer Jacobians); any other integer result came from a piecewise-constant
