@@ -82,7 +82,7 @@ def _update_generic(xp: Any, x: Any, key: Any, v: Any) -> Any:
     return xp.where(xp.reshape(mask, shape), xp.reshape(new, shape), x)
 
 
-def _winners(x: Any, template: tuple, arrays: tuple) -> Any:
+def _winners(x: Any, template: tuple, arrays: Any) -> Any:
     """For a key with integer arrays: for each written slot, the slot whose value
     lands there (the last write to the same position, in C order, as NumPy's
     assignment does); ``None`` when no position can be written twice."""
@@ -105,7 +105,7 @@ def _winners(x: Any, template: tuple, arrays: tuple) -> Any:
     return xp.reshape(xp.take(order, xp.take(last, rank)), slot)
 
 
-def _last_writes(x: Any, v: Any, template: tuple, arrays: tuple) -> Any:
+def _last_writes(x: Any, v: Any, template: tuple, arrays: Any) -> Any:
     """``v`` as written: each slot holds the value of the write that wins its position,
     so any backend's handling of repeated indices gives the same result."""
     src = _winners(x, template, arrays)
