@@ -77,3 +77,16 @@ def test_an_identity_does_not_hand_back_the_callers_array() -> None:
     dy[0] = 5.0
     g[0] = 5.0
     assert t[0] == 1.0 and x[0] == 1.0
+
+
+def test_torch_gradients_can_be_changed_in_place() -> None:
+    torch = pytest.importorskip("torch")
+    x = torch.ones(3, dtype=torch.float64)
+    g = xpgrad.gradient(lambda q: _xp(q).sum(q), x)[0]  # sum's pullback expands ct
+    g.mul_(0.5)
+    assert g.tolist() == [0.5, 0.5, 0.5]
+    ga, gb = xpgrad.gradient(
+        lambda a, c: _xp(a).sum((_xp(a).reshape(a, (3,)) + c) * x), torch.ones((1, 3)).double(), x
+    )
+    gb[0] = 100.0
+    assert ga.tolist() == [[1.0, 1.0, 1.0]]
