@@ -55,6 +55,12 @@ class Maker:
         return list(prim.samples(self))
 
     def __call__(self, shape: tuple, low: float = -2.0, high: float = 2.0) -> Any:
+        if self.dtype_name == "mixed":
+            # real and complex128 arguments in turn: a real argument of a function
+            # of complex values must still get a real cotangent (its own dtype)
+            self.calls = getattr(self, "calls", 0) + 1
+            name = "complex128" if self.calls % 2 == 0 else "float64"
+            return Maker(self.adapter, name, seed=self.calls)(shape, low, high)
         if self.dtype_name.startswith("complex"):
             # real and imaginary parts both drawn from [low, high): a rule's domain
             # (log's low > 0) then keeps complex samples off the branch cuts too

@@ -10,7 +10,12 @@ tolerances from ``xpgrad.testing.tolerance`` or the rule's ``tol``); complex128
 (orders 1 and 2) for the primitives marked ``complex_ok``, whose samples are
 then built from complex ``make`` arrays; where complex outputs have a phase
 freedom (eigenvectors, singular vectors) the finite-difference checks go through
-the gauge-invariant ``observe`` function declared with ``complex_ok``.
+the gauge-invariant ``observe`` function declared with ``complex_ok``. A fourth,
+mixed pass gives the ``complex_ok`` primitives real and complex arguments in
+turn: a real argument must get a real cotangent even when the function's
+values are complex (a real signal into ``fft``, a real matrix times a complex
+one). Every pass checks that each tangent and cotangent has its primal's dtype
+and shape (``xpgrad.testing.check_grads``).
 """
 
 from __future__ import annotations
@@ -76,3 +81,15 @@ def test_rule_complex(bname: str, name: str) -> None:
     make = Maker(B.get(bname), "complex128")
     for args, params in make.samples(prim):
         check_primitive(prim, args, params, observe=COMPLEX_OBSERVE.get(name))
+
+
+@pytest.mark.parametrize("bname", backend_names())
+@pytest.mark.parametrize("name", [n for n in NAMES if PRIMITIVES[n].samples is not None
+                                  and n in COMPLEX_OK])
+def test_rule_mixed_real_complex(bname: str, name: str) -> None:
+    import xpgrad.backends as B
+
+    prim = PRIMITIVES[name]
+    make = Maker(B.get(bname), "mixed")
+    for args, params in prim.samples(make):
+        check_primitive(prim, args, params, order=1, observe=COMPLEX_OBSERVE.get(name))

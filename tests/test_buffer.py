@@ -151,3 +151,42 @@ def test_under_vmap_and_jacobian() -> None:
     xs = np.arange(6.0).reshape(2, 3)
     assert np.array_equal(vmap(vstack)(xs), np.stack([vstack(r) for r in xs]))
     assert np.array_equal(vmap(scatter_rows)(xs), np.stack([scatter_rows(r) for r in xs]))
+
+
+# -- issue 16, defect 2: a write with repeated indices -------------------------------------------
+def _repeated_write(v: Any) -> Any:
+    b = xpgrad.Buffer(v, 3)
+    b[np.array([0, 0, 1])] = v  # position 0 is written twice: the last write (v[1]) wins
+    return b.copy()
+
+
+def test_repeated_indices_last_write_wins_in_every_mode() -> None:
+    v = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(_repeated_write(v), [2.0, 3.0, 0.0])  # NumPy's assignment
+    want = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 0.0]])
+    for mode in ("forward", "reverse"):
+        np.testing.assert_array_equal(xpgrad.jacobian(_repeated_write, v, mode=mode)[0], want)
+    w = np.array([1.0, 10.0, 100.0])
+    g = xpgrad.gradient(lambda v: np.sum(_repeated_write(v) * w), v)[0]
+    np.testing.assert_array_equal(g, [0.0, 1.0, 10.0])
+    # vmap over the written values agrees with the loop
+    vs = np.stack([v, 2 * v])
+    np.testing.assert_array_equal(
+        xpgrad.vmap(_repeated_write)(vs), np.stack([_repeated_write(u) for u in vs])
+    )
+
+
+def test_repeated_indices_on_array_api_strict() -> None:
+    import array_api_strict as strict
+
+    v = strict.asarray([1.0, 2.0, 3.0])
+
+    def f(v: Any) -> Any:
+        b = xpgrad.Buffer(v, 3)
+        b[strict.asarray([0, 0, 1])] = v
+        return b.copy()
+
+    assert [float(a) for a in f(v)] == [2.0, 3.0, 0.0]
+    w = strict.asarray([1.0, 10.0, 100.0])
+    g = xpgrad.gradient(lambda v: v.__array_namespace__().sum(f(v) * w), v)[0]
+    assert [float(a) for a in g] == [0.0, 1.0, 10.0]

@@ -505,3 +505,54 @@ def test_errors_raised_by_f_propagate_unchanged() -> None:
     # and the next call starts from a clean trace stack
     assert xpgrad.gradient(lambda x: x * x, 3.0) == (6.0,)
     assert xpgrad.hessian(lambda x: x**3, 2.0) == 12.0
+
+
+# -- issue 16, defects 10 and 11 ------------------------------------------------------------
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda x: x > 0,
+        lambda x: True,
+        lambda x: x.__array_namespace__().astype(x, x.__array_namespace__().int64)[0],
+        lambda x: x.__array_namespace__().argmax(x),
+    ],
+    ids=["bool-array", "bool", "astype-int", "argmax"],
+)
+def test_gradient_of_a_boolean_or_integer_output_raises(f: Any) -> None:
+    with pytest.raises(ValueError, match=r"gradient: the function returned a result of dtype "
+                       r"(bool|int64), which has no derivative; return a floating value"):
+        xpgrad.gradient(f, np.array([1.0, 2.0]))
+
+
+def test_gradient_of_an_integer_polynomial_is_still_an_integer() -> None:
+    assert xpgrad.gradient(lambda x: x * x, 3) == (6,)
+
+
+def test_hessian_of_a_custom_rule_with_only_defvjp_names_defjvp_and_hessian_reverse() -> None:
+    @xpgrad.custom_rule
+    def sq(x: Any) -> Any:
+        return x * x
+
+    @sq.defvjp
+    def sq_vjp(x: Any) -> Any:
+        return sq(x), lambda ct: (2 * x * ct,)
+
+    f = lambda x: np.sum(sq(x))  # noqa: E731
+    with pytest.raises(xpgrad.NoRuleError, match=r"sq' has no forward-mode.*@sq\.defjvp.*"
+                       r"hessian_reverse"):
+        xpgrad.hessian(f, np.ones(2))
+    np.testing.assert_allclose(xpgrad.hessian_reverse(f, np.ones(2)), 2 * np.eye(2))
+
+
+def test_gradient_of_a_custom_rule_with_only_defjvp_names_defvjp() -> None:
+    @xpgrad.custom_rule
+    def sq(x: Any) -> Any:
+        return x * x
+
+    @sq.defjvp
+    def sq_jvp(primals: Any, tangents: Any) -> Any:
+        return sq(primals[0]), 2 * primals[0] * tangents[0]
+
+    with pytest.raises(xpgrad.NoRuleError, match=r"sq' has no reverse-mode.*@sq\.defvjp"):
+        xpgrad.gradient(lambda x: np.sum(sq(x)), np.ones(2))
+    np.testing.assert_allclose(xpgrad.jacobian(sq, np.ones(2), mode="forward")[0], 2 * np.eye(2))

@@ -195,3 +195,35 @@ def test_eager_update_with_params_and_edge_cases() -> None:
 
     with pytest.raises(RuntimeError, match="in place"):
         gradient(lambda m: np.sum(eager_update(None, m, out_of_place)["w"]), {"w": np.ones(2)})
+
+
+# -- issue 16, defect 6: the update never changes an array the tape still needs ----------------
+def test_eager_update_after_a_direct_use_waits_for_the_backward_pass() -> None:
+    layer = {"w": np.array([1.0, 2.0])}
+    st = opt.setup(opt.Descent(0.5), layer)
+
+    def f(m: Any) -> Any:
+        # m["w"] ** 3 is recorded before the eager node: its pullback runs after it
+        return np.sum(m["w"] ** 3) + np.sum(eager_update(st, m, opt.update)["w"] ** 2)
+
+    (g,) = gradient(f, layer)
+    np.testing.assert_allclose(g["w"], 3 * np.array([1.0, 2.0]) ** 2)  # at the old weights
+    np.testing.assert_allclose(layer["w"], np.array([1.0, 2.0]) - 0.5 * 2 * np.array([1.0, 2.0]))
+
+
+def test_eager_update_before_any_use_still_updates_during_the_pass() -> None:
+    layer = {"w": np.array([1.0, 2.0])}
+    st = opt.setup(opt.Descent(0.5), layer)
+    seen = []
+
+    def update(state: Any, m: Any, g: Any) -> Any:
+        seen.append(len(seen))
+        return opt.update(state, m, g)
+
+    def f(m: Any) -> Any:
+        u = eager_update(st, m, update)
+        return np.sum(u["w"] ** 2) + np.sum(m["w"] ** 3)  # a direct use after the call
+
+    (g,) = gradient(f, layer)
+    np.testing.assert_allclose(g["w"], 3 * np.array([1.0, 2.0]) ** 2)
+    assert seen == [0]

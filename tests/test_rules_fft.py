@@ -194,3 +194,38 @@ def test_fftfreq_passes_through() -> None:
 
     (g,) = xpgrad.gradient(f, np.ones(4))
     np.testing.assert_allclose(g, np.fft.fftfreq(4, d=0.5))
+
+
+# -- issue 16, defect 1: a real signal gets a real gradient in its own dtype ------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "name", ["fft", "ifft", "fftn", "ifftn", "irfft", "hfft", "irfftn"]
+)
+def test_real_input_to_a_complex_transform_gets_a_real_gradient(name: str, dtype) -> None:
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(6).astype(dtype)
+    w = rng.standard_normal(20)
+
+    def f(x):
+        xp = _xp(x)
+        y = getattr(xp.fft, name)(x)
+        y = xp.imag(y) if xp.isdtype(y.dtype, "complex floating") else y
+        return xp.sum(y * xp.asarray(w[: y.shape[0]], dtype=y.dtype))
+
+    g = xpgrad.gradient(f, x)[0]
+    assert g.dtype == x.dtype
+    # the gradient of a real function of a real vector, by central differences
+    eps = 1e-6
+    x64 = x.astype(np.float64)
+    fd = np.array(
+        [(f(x64 + eps * e) - f(x64 - eps * e)) / (2 * eps) for e in np.eye(x.shape[0])]
+    )
+    tol = 1e-4 if dtype == np.float32 else 1e-7
+    np.testing.assert_allclose(g, fd, rtol=tol, atol=tol)
+
+
+def test_imag_of_a_real_input_has_a_zero_gradient() -> None:
+    x = np.array([1.0, 2.0, 3.0])
+    g = xpgrad.gradient(lambda x: _xp(x).sum(_xp(x).imag(x) * 2.0 + x), x)[0]
+    assert g.dtype == x.dtype
+    np.testing.assert_array_equal(g, np.ones(3))

@@ -294,3 +294,19 @@ def test_complex_input_is_differentiated() -> None:
     _, back = xpgrad.pullback(lambda a: _ns(a).linalg.det(a), a)
     np.testing.assert_allclose(back(np.ones((), dtype=complex))[0],
                                np.linalg.det(a) * np.linalg.inv(a).T)
+
+
+# -- issue 16, defect 5: negative p-norms with a zero entry ---------------------------------
+@pytest.mark.parametrize("p", [-1, -2, -0.5])
+def test_negative_p_norm_with_a_zero_entry_has_zero_partials(p: float) -> None:
+    def f(x):
+        return x.__array_namespace__().linalg.vector_norm(x, ord=p)
+
+    # the norm is 0 for any values of the other entries: their partials are 0
+    g = xpgrad.gradient(f, np.array([0.0, 3.0, -4.0]))[0]
+    np.testing.assert_array_equal(g, np.zeros(3))
+    # away from zero the same rule agrees with central differences
+    x = np.array([0.5, 3.0, -4.0])
+    eps = 1e-6
+    fd = [(f(x + eps * e) - f(x - eps * e)) / (2 * eps) for e in np.eye(3)]
+    np.testing.assert_allclose(xpgrad.gradient(f, x)[0], fd, rtol=1e-6)

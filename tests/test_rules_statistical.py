@@ -177,3 +177,22 @@ def test_signatures_follow_the_standard(name) -> None:
         return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
 
     assert shape(NAMESPACE[name]) == shape(getattr(strict, name))
+
+
+# -- issue 16, defect 4: complex var and std take the conjugate --------------------------------
+def test_complex_var_and_std_derivatives_are_real_and_match_finite_differences() -> None:
+    import numpy as np
+
+    import xpgrad
+
+    z = np.array([1 + 1j, 2 - 1j, 0.5 + 2j])
+    dz = np.array([1.0 + 0j, -0.5j, 0.25 + 0.5j])
+    for f in (np.var, np.std):
+        t = xpgrad.jvp(f, (z,), (dz,))[1]
+        eps = 1e-6
+        fd = (f(z + eps * dz) - f(z - eps * dz)) / (2 * eps)
+        assert np.isrealobj(t)
+        np.testing.assert_allclose(t, fd, rtol=1e-6)
+        # reverse mode: <grad, dz> with JAX's pairing Re(sum(g * dz))
+        g = xpgrad.gradient(f, z)[0]
+        np.testing.assert_allclose(np.real(np.sum(g * dz)), fd, rtol=1e-6)

@@ -101,3 +101,21 @@ def test_isin_with_batched_test_sets(xp: Any) -> None:
             xp.asarray(x2))
         want = np.stack([np.isin(x1[0], b, invert=invert) for b in x2])
         np.testing.assert_array_equal(_np(shared), want)
+
+
+# -- issue 16, defect 7: one tie convention for every kink ------------------------------------
+def test_clip_at_a_bound_is_the_same_for_scalar_and_array_bounds() -> None:
+    import numpy as np
+
+    import xpgrad
+
+    x = np.array([0.0, 0.5, 1.0, 2.0])
+    scalar = xpgrad.gradient(lambda x: np.sum(np.clip(x, 0.0, 1.0)), x)[0]
+    array = xpgrad.gradient(lambda x: np.sum(np.clip(x, np.asarray(0.0), np.asarray(1.0))), x)[0]
+    np.testing.assert_array_equal(scalar, [0.5, 1.0, 0.5, 0.0])
+    np.testing.assert_array_equal(array, scalar)
+    # forward mode agrees
+    t = xpgrad.jvp(lambda x: np.clip(x, 0.0, 1.0), (x,), (np.ones(4),))[1]
+    np.testing.assert_array_equal(t, scalar)
+    # both bounds at x: the composition of two ties
+    assert xpgrad.gradient(lambda x: np.clip(x, 1.0, 1.0), 1.0) == (0.25,)

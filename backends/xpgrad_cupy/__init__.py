@@ -42,6 +42,13 @@ def index_update(xp: Any, x: Any, key: Any, value: Any) -> Any:
     return out
 
 
+def memory(x: Any) -> tuple[Any, bool]:
+    """The device allocation ``x`` views, and whether it can be written (not broadcast)."""
+    return (x.device.id, x.data.mem.ptr), all(
+        st != 0 or n <= 1 for st, n in zip(x.strides, x.shape)
+    )
+
+
 def to_host(x: Any) -> Any:
     return x.get()
 

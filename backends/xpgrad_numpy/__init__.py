@@ -31,6 +31,18 @@ def index_update(xp: Any, x: Any, key: Any, value: Any) -> Any:
     return out
 
 
+def memory(x: Any) -> tuple[Any, bool]:
+    """The base array owning ``x``'s data, and whether ``x`` can be written in place."""
+    if not isinstance(x, np.ndarray):  # NumPy scalars are immutable values
+        return id(x), True
+    root = x
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    return id(root), bool(x.flags.writeable) and all(
+        st != 0 or n <= 1 for st, n in zip(x.strides, x.shape)
+    )
+
+
 def to_host(x: Any) -> Any:
     return np.asarray(x)
 

@@ -25,6 +25,19 @@ def namespace(x: Any) -> Any:
     return _xp
 
 
+def memory(x: Any) -> tuple[Any, bool]:
+    """The NumPy array owning the data inside ``x``, and whether ``x`` can be written.
+
+    array-api-strict's broadcast views are read-only NumPy views: writing raises."""
+    a = x._array
+    root = a
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    return id(root), bool(a.flags.writeable) and all(
+        st != 0 or n <= 1 for st, n in zip(a.strides, a.shape)
+    )
+
+
 def to_host(x: Any) -> Any:
     return np.from_dlpack(x)
 

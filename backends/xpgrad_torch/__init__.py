@@ -96,6 +96,15 @@ def index_update(xp: Any, x: Any, key: Any, value: Any) -> Any:
     return out
 
 
+def memory(x: Any) -> tuple[Any, bool]:
+    """The storage ``x`` views, and whether it can be written (``expand`` gives stride 0)."""
+    try:
+        root: Any = (str(x.device), x.untyped_storage().data_ptr())
+    except (RuntimeError, AttributeError):  # tensors without storage (meta, sparse)
+        root = id(x)
+    return root, all(st != 0 or n <= 1 for st, n in zip(x.stride(), x.shape))
+
+
 def to_host(x: Any) -> Any:
     return x.detach().cpu().numpy()
 

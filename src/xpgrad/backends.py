@@ -113,6 +113,12 @@ class Backend(Protocol):
         adapter's choice), the other axes chunked like ``like``. With a lazy
         backend, ``jacobian``/``hessian`` make one batched pass over this whole
         basis, so the basis chunks become the result's chunks.
+    ``memory(x) -> (root, writable)``
+        Where ``x``'s data lives: ``root`` is equal for two arrays that share
+        memory (a view and its base), ``writable`` says whether ``x`` can be
+        written in place element by element (not a read-only or broadcast
+        view). Results handed to users are copied where they would alias or be
+        read-only; without the hook they are told apart by identity only.
     ``whole_axes(x, axes) -> array``
         ``x`` with each of ``axes`` in one chunk (Dask's FFTs need this).
     ``linalg(xp, name, *args, **params) -> array or tuple``

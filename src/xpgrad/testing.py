@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
+from . import backends
 from .api import _edge as E
 from .api._chunks import device_of
 from .api.gradient import jvp, pullback
@@ -177,13 +178,64 @@ def _vdot(xp: Any, a: list, b: list) -> Any:
     return total
 
 
-def _close(xp: Any, a: Any, b: Any, rtol: float, atol: float) -> bool:
+def _close(xp: Any, a: Any, b: Any, rtol: float, atol: float, equal_nan: bool = False) -> bool:
     # a Python number (a dot product of zero terms) joins the other side's device
     dev = next((device_of(x) for x in (a, b) if E.is_array(x)), None)
     kw = {} if dev is None else {"device": dev}
     a = xp.asarray(a, **kw)
     b = xp.asarray(b, **kw)
-    return bool(xp.all(xp.abs(a - b) <= atol + rtol * xp.abs(b)))
+    ok = xp.abs(a - b) <= atol + rtol * xp.abs(b)
+    if equal_nan:  # the same NaN in both (a sample pushed off the function's domain)
+        ok = xp.logical_or(ok, xp.logical_and(xp.isnan(a), xp.isnan(b)))
+    return bool(xp.all(ok))
+
+
+def _check_like(xp: Any, d: Any, primal: Any, what: str, of: str) -> None:
+    """A tangent or cotangent ``d`` has its floating primal's shape and dtype.
+
+    A real input of a complex-valued function must get a real cotangent (a
+    complex one is garbage in its imaginary part), a float32 one a float32 one.
+    """
+    if d is None or not _inexact(xp, primal):
+        return
+    d = xp.asarray(d)
+    if tuple(d.shape) != tuple(primal.shape) or d.dtype != primal.dtype:
+        raise AssertionError(
+            f"{what} {tuple(d.shape)} {d.dtype} differs from its {of}'s "
+            f"{tuple(primal.shape)} {primal.dtype}"
+        )
+
+
+def _check_owned(xp: Any, results: list, others: list, what: str) -> None:
+    """Each returned array can be written in place without changing any other result,
+    the arguments or the given (co)tangents: no read-only broadcast views, no
+    aliasing. Checked by writing into each result in turn (backends with
+    in-place writes only)."""
+    # NumPy's scalars (from 0-d arithmetic) are immutable values, not views
+    arrays = [
+        r for r in results if r is not None and E.is_array(r) and hasattr(type(r), "__setitem__")
+    ]
+    if not arrays or not backends.capabilities(arrays[0])["inplace"]:
+        return
+    watched = arrays + [o for o in others if o is not None and E.is_array(o)]
+    for k, r in enumerate(arrays):
+        before = [xp.asarray(w, copy=True) for w in watched]
+        try:
+            r[...] = 7
+        except (ValueError, RuntimeError, TypeError) as e:
+            raise AssertionError(
+                f"returned {what} {k} cannot be written in place ({e}); results must be "
+                f"writable arrays, not read-only or broadcast views"
+            ) from None
+        for j, (w, b) in enumerate(zip(watched, before)):
+            if j == k:
+                continue
+            if not bool(xp.all((w == b) | (b != b))):
+                who = f"{what} {j}" if j < len(arrays) else "an argument or a given direction"
+                raise AssertionError(
+                    f"writing into returned {what} {k} changed {who}: results must own their memory"
+                )
+        r[...] = before[k]
 
 
 def _fail(msg: str, a: Any, b: Any) -> AssertionError:
@@ -289,6 +341,10 @@ def _check_order1(
     else:  # a function with a reverse-mode rule only (custom_rule with defvjp)
         y, dys = g(*x0), []
     ys, tree = E.flatten(y)
+    for o, t in zip(ys, dys):
+        _check_like(xp, t, o, "tangent", "output")
+    if "fwd" in modes:
+        _check_owned(xp, list(dys), list(x0) + list(v), "tangent")
     # the least precise floating dtype among inputs and outputs sets eps and tolerance
     names = [_dtype_name(xp, a.dtype) for a in list(x0) + ys if _inexact(xp, a)]
     name = "float32" if any(n in ("float32", "complex64") for n in names) else names[0]
@@ -310,12 +366,8 @@ def _check_order1(
         _, back = pullback(g, *x0)
         cts = back(E.unflatten(tree, us))
         for c, x in zip(cts, x0):
-            if c is not None and tuple(c.shape) != tuple(x.shape):
-                raise AssertionError(
-                    f"cotangent shape {tuple(c.shape)} differs from its input's {tuple(x.shape)}"
-                )
-            if c is not None and c.dtype != x.dtype:
-                raise AssertionError(f"cotangent dtype {c.dtype} differs from input's {x.dtype}")
+            _check_like(xp, c, x, "cotangent", "input")
+        _check_owned(xp, list(cts), list(x0) + us + list(v), "cotangent")
         lhs = _vdot(xp, us, dys)
         rhs = _vdot(xp, list(cts), list(v))
         if "fwd" not in modes:  # compare with finite differences instead of the jvp
@@ -385,7 +437,7 @@ def check_batching(
             wl = xp.asarray(wl)
             rtol, atol = tolerance(xp, wl.dtype, tol) if _inexact(xp, wl) else (0.0, 0.0)
             if _inexact(xp, wl):
-                ok = _close(xp, gl[b, ...], wl, rtol * 1e-2, atol * 1e-2)
+                ok = _close(xp, gl[b, ...], wl, rtol * 1e-2, atol * 1e-2, equal_nan=True)
             else:
                 ok = bool(xp.all(gl[b, ...] == wl))
             if not ok:
@@ -444,14 +496,9 @@ def check_transpose(
     us = [direction(xp, o, seed + 5 + k) for k, o in enumerate(ys)]
     cts = pullback(g, *x0)[1](E.unflatten(tree, us))
     for c, x in zip(cts, x0):
-        if c is not None and (tuple(c.shape) != tuple(x.shape) or c.dtype != x.dtype):
-            raise AssertionError(
-                f"cotangent {tuple(c.shape)} {c.dtype} differs from its input's "
-                f"{tuple(x.shape)} {x.dtype}"
-            )
+        _check_like(xp, c, x, "cotangent", "input")
     for o, t in zip(ys, dys):
-        if t is not None and t.dtype != o.dtype:
-            raise AssertionError(f"tangent dtype {t.dtype} differs from its output's {o.dtype}")
+        _check_like(xp, t, o, "tangent", "output")
     names = [_dtype_name(xp, a.dtype) for a in list(x0) + ys if _inexact(xp, a)]
     rtol, atol = tolerance(xp, getattr(xp, names[0]), tol)
     lhs = _vdot(xp, us, dys)

@@ -1,15 +1,20 @@
 """Reverse mode: a tape of entries, walked backwards by a loop (never recursion).
 
 Each traced operation appends one entry to its trace's tape, ``(pullback,
-parents)``, where ``parents`` holds the tape index of each traced argument
-(``None`` for constants); a tracer keeps the index of its entry. Entries are
+parents, shape, prim)``, where ``parents`` holds the tape index of each traced
+argument (``None`` for constants), ``shape`` is the shape of the entry's value
+and ``prim`` the primitive; a tracer keeps the index of its entry. Entries are
 appended in creation order, which is a topological order, so the backward pass
 is a reversed loop over the tape that accumulates cotangents in a list indexed
-like the tape. A leaf (an argument being differentiated) is ``(None, ())``;
-output ``j`` of ``n`` of a primitive with several results at index ``k`` is
-``(k, (j, n))``. Entries are tuples of a partial and integers, not objects
-with attributes: the cheapest record Python can make, and one the garbage
-collector stops tracking once its parents are plain integers.
+like the tape. A leaf (an argument being differentiated) is ``(None, (),
+shape)``; output ``j`` of ``n`` of a primitive with several results at index
+``k`` is ``(k, (j, n), shape)``. Entries are tuples, not objects with
+attributes: the cheapest record Python can make.
+
+The backward pass holds every rule to its contract: one cotangent per argument,
+shaped like that argument (a rule that returned too few would otherwise be
+truncated silently by ``zip``, and a wrongly shaped one broadcast into a wrong
+sum). The shape kept in each entry makes that one comparison per cotangent.
 
 Tracers keep their index, never their parents' values: intermediates are kept
 alive only by what the pullbacks capture.
@@ -82,14 +87,15 @@ class ReverseTrace(Trace):
         parents = tuple(parents)
         tape = self.tape
         i = len(tape)
-        tape.append((pullback, parents))
         if prim.multiple_results:
+            tape.append((pullback, parents, None, prim))
             n = len(out)
             outs = []
             for j, o in enumerate(out):
                 outs.append(ReverseTracer(self, o, len(tape)))
-                tape.append((i, (j, n)))
+                tape.append((i, (j, n), _shape(o)))
             return tuple(outs)
+        tape.append((pullback, parents, _shape(out), prim))
         return ReverseTracer(self, out, i)
 
     # The hot path: one- and two-argument calls without parameters (elementwise
@@ -103,7 +109,7 @@ class ReverseTrace(Trace):
             return ReverseTracer(self, prim.fast(x.primal), None)
         out, pullback = vjp([x.primal], [True])
         tape = self.tape
-        tape.append((pullback, (x.node,)))
+        tape.append((pullback, (x.node,), out.shape, prim))
         return ReverseTracer(self, out, len(tape) - 1)
 
     def process2(self, prim: Primitive, x1: Any, x2: Any) -> Any:
@@ -122,17 +128,62 @@ class ReverseTrace(Trace):
             return ReverseTracer(self, prim.fast(p1, p2), None)
         out, pullback = vjp([p1, p2], [n1 is not None, n2 is not None])
         tape = self.tape
-        tape.append((pullback, (n1, n2)))
+        tape.append((pullback, (n1, n2), out.shape, prim))
         return ReverseTracer(self, out, len(tape) - 1)
 
     def new_leaf(self, value: Any) -> ReverseTracer:
         tape = self.tape
-        tape.append((None, ()))
+        tape.append((None, (), _shape(value)))
         return ReverseTracer(self, value, len(tape) - 1)
 
 
 def _active(a: Any, trace: Trace) -> bool:
     return type(a) is ReverseTracer and a._trace is trace and a.node is not None
+
+
+def _shape(x: Any) -> Any:
+    return getattr(x, "shape", None)
+
+
+def _known(shape: Any) -> tuple | None:
+    """``shape`` as a tuple, ``None`` where it is unknown (Dask's nan sizes)."""
+    if shape is None:
+        return None
+    return tuple(s if isinstance(s, int) else None for s in shape)
+
+
+def _check_cotangents(prim: Any, parents: tuple, gs: Any, tape: list) -> None:
+    """The slow path of the backward pass's contract check: raise a clear error.
+
+    Reached only when a count or a shape comparison failed; unknown sizes
+    (Dask's nan) match any size.
+    """
+    name = getattr(prim, "name", repr(prim))
+    try:
+        n = len(gs)
+    except TypeError:
+        n = None
+    if n != len(parents):
+        raise ValueError(
+            f"xpgrad: the pullback of {name!r} returned {n if n is not None else type(gs).__name__}"
+            f" cotangents for {len(parents)} arguments; a pullback must return a tuple with "
+            f"one cotangent (or None) per argument, in order"
+        )
+    for k, (p, g) in enumerate(zip(parents, gs)):
+        if p is None or g is None:
+            continue
+        want = _known(tape[p][2])
+        got = _known(_shape(g) if not isinstance(g, (int, float, complex)) else ())
+        if want is None or got is None:
+            continue
+        if len(want) != len(got) or any(
+            a is not None and b is not None and a != b for a, b in zip(want, got)
+        ):
+            raise ValueError(
+                f"xpgrad: the pullback of {name!r} returned a cotangent of shape {got} for its "
+                f"argument {k}, which has shape {want}; a cotangent must have its argument's "
+                f"shape (sum over broadcast axes, e.g. with xpgrad.extend.unbroadcast)"
+            )
 
 
 def _lower(a: Any, trace: Trace) -> Any:
@@ -161,7 +212,8 @@ def backward(
             if release:
                 tape[i] = None
             continue
-        pullback, parents = tape[i]
+        entry = tape[i]
+        pullback, parents = entry[0], entry[1]
         if release:  # drop the entry (and what its pullback keeps) once it has run
             tape[i] = None
         if pullback is None:  # a leaf: its cotangent is the caller's
@@ -175,8 +227,13 @@ def backward(
             c = outs[j]
             outs[j] = ct if c is None else add(c, ct)
             continue
-        for p, g in zip(parents, pullback(ct)):
+        gs = pullback(ct)
+        if len(gs) != len(parents):
+            _check_cotangents(entry[3], parents, gs, tape)
+        for p, g in zip(parents, gs):
             if p is not None and g is not None:
+                if g.shape != tape[p][2]:
+                    _check_cotangents(entry[3], parents, gs, tape)
                 c = cts[p]
                 cts[p] = g if c is None else add(c, g)
     if release:

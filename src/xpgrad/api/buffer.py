@@ -2,7 +2,10 @@
 
 Each write ``buf[key] = v`` produces a new value through the ``index_update``
 primitive (``x`` with ``x[key]`` replaced by ``v``), so every write is
-differentiated and the backend needs no in-place writes. Outside any
+differentiated and the backend needs no in-place writes. Repeated positions in
+a key: the last write wins (``_winners``), decided before the backend writes,
+since backends differ (NumPy keeps the last, torch leaves it unspecified, the
+standard too); the pullback gives the cotangent to the winning write only. Outside any
 transformation, writes go in place into the buffer's own array while nobody
 else can see it. ``copy()`` hands the array out and freezes the buffer.
 """
@@ -75,13 +78,52 @@ def _update_generic(xp: Any, x: Any, key: Any, v: Any) -> Any:
     )
     hit = pos[:, None] == xp.arange(size, **kw)[None, :]
     mask = xp.any(hit, axis=0)
-    zero = xp.zeros((), dtype=x.dtype, **kw)
-    new = xp.sum(xp.where(hit, vals[:, None], zero), axis=0)
+    # the last write to each position wins (NumPy's assignment order)
+    order = xp.arange(pos.shape[0], **kw)[:, None]
+    last = xp.max(xp.where(hit, order, xp.full_like(order, -1)), axis=0)
+    new = xp.take(vals, xp.where(mask, last, xp.zeros_like(last)))
     return xp.where(xp.reshape(mask, shape), xp.reshape(new, shape), x)
 
 
+def _winners(x: Any, template: tuple, arrays: Any) -> Any:
+    """For a key with integer arrays: for each written slot, the slot whose value
+    lands there (the last write to the same position, in C order, as NumPy's
+    assignment does); ``None`` when no position can be written twice."""
+    raws = [_raw(a) for a in arrays]
+    xp = xp_of(_raw(x))
+    if not any(xp.isdtype(a.dtype, "integral") for a in raws if E.is_array(a)):
+        return None
+    shape = tuple(x.shape)
+    size = 1
+    for n in shape:
+        size *= n
+    ids = xp.reshape(xp.arange(size, **device_kw(_raw(x))), shape)
+    pos = gather(xp, ids, template, raws)  # (decomposed where the library refuses the key)
+    slot = tuple(pos.shape)
+    flat = xp.reshape(pos, (-1,))
+    if flat.shape[0] < 2:
+        return None
+    order = xp.argsort(flat, stable=True)  # equal positions keep their write order
+    last = xp.searchsorted(xp.take(flat, order), xp.take(flat, order), side="right") - 1
+    rank = xp.argsort(order)
+    return xp.reshape(xp.take(order, xp.take(last, rank)), slot)
+
+
+def _last_writes(x: Any, v: Any, template: tuple, arrays: Any) -> Any:
+    """``v`` as written: each slot holds the value of the write that wins its position,
+    so any backend's handling of repeated indices gives the same result."""
+    src = _winners(x, template, arrays)
+    if src is None:
+        return v
+    xp = xp_of(x)
+    slot = tuple(src.shape)
+    v = xp.asarray(_cast(x, v), dtype=x.dtype, **device_kw(_raw(x)))  # (a number: x's device)
+    vals = xp.reshape(xp.broadcast_to(v, slot), (-1,))
+    return xp.reshape(xp.take(vals, xp.reshape(src, (-1,))), slot)
+
+
 def _index_update_impl(x: Any, v: Any, *arrays: Any, template: tuple) -> Any:
-    return _updated(x, join_key(template, arrays), v)
+    return _updated(x, join_key(template, arrays), _last_writes(x, v, template, arrays))
 
 
 index_update_p = primitive("index_update", _index_update_impl, export_as=False)
@@ -122,7 +164,16 @@ def _index_update_vjp(primals: list, needs: list, template: tuple) -> tuple:
     def index_update_pullback(ct: Any) -> tuple:
         # x's entries at key were overwritten: they get no cotangent
         gx = index_update_p(ct, 0, *arrays, template=template) if nx else None
-        gv = unbroadcast(getitem_p(ct, *arrays, template=template), v) if nv else None
+        gv = None
+        if nv:
+            gv = getitem_p(ct, *arrays, template=template)
+            src = _winners(x, template, tuple(arrays))
+            if src is not None:  # a repeated position: only the winning write gets ct
+                xp = xp_of(src)
+                flat = xp.reshape(src, (-1,))
+                won = xp.reshape(flat == xp.arange(flat.shape[0], **device_kw(src)), src.shape)
+                gv = F.multiply(gv, xp.astype(won, _raw(ct).dtype))
+            gv = unbroadcast(gv, v)
         return (gx, gv) + (None,) * len(arrays)
 
     return index_update_p(x, v, *arrays, template=template), index_update_pullback
@@ -150,10 +201,25 @@ def _index_update_batch(args: list, batched: list, template: tuple) -> tuple:
     if not batched[0]:
         n = v.shape[0]
         x = F.broadcast_to(F.expand_dims(x, axis=0), (n,) + tuple(x.shape))
+    raws = [_raw(a) for a in arrays]
+    try:  # (gather: array-api-strict takes a boolean mask only as the sole index)
+        slot = gather(xp_of(_raw(x)), _raw(x), bt, raws)
+    except IndexError:
+        # array-api-strict allows no slice beside integer arrays (the standard's
+        # rule): index the batch axis with arange(B) instead
+        if not (raws and all(k is ARRAY for k in template)):
+            raise
+        xp = xp_of(raws[0])
+        top = max(len(a.shape) for a in raws)
+        b = x.shape[0]
+        iota = xp.reshape(
+            xp.arange(b, dtype=raws[0].dtype, **device_kw(raws[0])), (b,) + (1,) * top
+        )
+        arrays, raws = [iota, *arrays], [iota, *raws]
+        bt = (ARRAY,) + template
+        slot = _raw(x)[join_key(bt, raws)]
     if batched[1]:
-        raw_arrays = [_raw(a) for a in arrays]
-        rx = _raw(x)  # (gather: array-api-strict takes a mask only as the sole index)
-        slot_nd = len(gather(xp_of(rx), rx, bt, raw_arrays).shape) - 1
+        slot_nd = len(slot.shape) - 1
         vnd = len(v.shape) - 1
         if vnd < slot_nd:  # line the batch axis of v up with the slot's
             v = F.reshape(v, (v.shape[0],) + (1,) * (slot_nd - vnd) + tuple(v.shape[1:]))
@@ -166,6 +232,11 @@ def _index_update_samples(make: Any) -> list:
         ((make((4, 3)), make((2, 3))), {"template": (slice(1, 3), Ellipsis)}),
         ((make((4, 3)), make((4,))), {"template": (slice(None), 0)}),
         ((make((4, 3)), make(())), {"template": (Ellipsis, 2)}),
+        # a repeated position: the last write wins, in every mode
+        # (one integer array: array-api-strict allows no slice beside it, Dask no
+        # second array)
+        ((make((4,)), make((3,)), make.xp.asarray([0, 2, 0])), {"template": (ARRAY,)}),
+        ((make((4,)), make(()), make.xp.asarray([1, 1])), {"template": (ARRAY,)}),
     ]
 
 
@@ -191,6 +262,11 @@ class Buffer:
     ``buf.copy()`` (or ``copy.copy(buf)``) returns the contents as an array of
     the backend and freezes the buffer: later writes raise. A Buffer is not an
     array: use the copy for arithmetic and linear algebra.
+
+    A write whose integer-array key names one position several times keeps the
+    last of those writes (in C order of the key, NumPy's assignment), on every
+    backend, and every mode agrees: only the winning value gets a derivative.
+    ``buf[np.array([0, 0])] = v`` holds ``v[1]`` at position 0.
 
     Parameters
     ----------
@@ -283,8 +359,12 @@ class Buffer:
             and not any(isinstance(a, Tracer) for a in arrays)
             and backends.capabilities(data)["inplace"]
         ):
-            data[join_key(template, arrays)] = _cast(data, value)
-            return
+            written = _cast(data, _last_writes(data, value, template, arrays))
+            try:
+                data[join_key(template, arrays)] = written
+                return
+            except IndexError:  # array-api-strict writes no integer-array keys
+                pass
         self._data = index_update_p(data, value, *arrays, template=template)
         self._own = not isinstance(self._data, Tracer)  # a fresh array from the impl
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable
 
-from .._core.trace import Primitive, bind
+from .._core.trace import NoRuleError, Primitive, bind
 from ..rules import F
 from ..rules._registry import PRIMITIVES
 
@@ -31,6 +31,10 @@ class CustomPrimitive:
         functools.update_wrapper(self, fn)
         self.fn = fn
         self.prim = Primitive(str(name or getattr(fn, "__qualname__", "custom")), fn)
+        # until defjvp/defvjp attach a rule, a transformation that needs one says
+        # which to declare (and which transformation would do without it)
+        self.prim.jvp = self._missing_jvp
+        self.prim.vjp = self._missing_vjp
         self.prim.batch = self._default_batch
         # sparsity detection runs through the function's own body (exact pattern)
         self.prim.pattern = self._pattern
@@ -51,24 +55,35 @@ class CustomPrimitive:
         return jvp
 
     def defvjp(self, vjp: Callable) -> Callable:
-        n_name = self.prim.name
-
+        # the backward pass checks the pullback's cotangents (count and shapes), as
+        # it does for every rule
         def rule(primals: list, needs: list) -> tuple:
-            out, pb = vjp(*primals)
-
-            def pullback(ct: Any) -> tuple:
-                cts = pb(ct)
-                if not isinstance(cts, tuple) or len(cts) != len(primals):
-                    raise ValueError(
-                        f"xpgrad: the pullback of {n_name!r} must return a tuple with one "
-                        f"cotangent per argument ({len(primals)}), got {cts!r:.80}"
-                    )
-                return cts
-
-            return out, pullback
+            return vjp(*primals)
 
         self.prim.vjp = rule
         return vjp
+
+    @property
+    def _short(self) -> str:
+        return str(getattr(self.fn, "__name__", self.prim.name))
+
+    def _missing_jvp(self, primals: list, tangents: list) -> tuple:
+        name = self.prim.name
+        raise NoRuleError(
+            f"xpgrad: the custom_rule {name!r} has no forward-mode rule, which forward "
+            f"mode needs (jvp, forward jacobian, and hessian, which is forward over "
+            f"reverse). Declare one with @{self._short}.defjvp, or use hessian_reverse / "
+            f"jacobian(..., mode='reverse'), which need only the defvjp rule."
+        )
+
+    def _missing_vjp(self, primals: list, needs: list) -> tuple:
+        name = self.prim.name
+        raise NoRuleError(
+            f"xpgrad: the custom_rule {name!r} has no reverse-mode rule, which gradient, "
+            f"pullback and reverse jacobians need. Declare one with @{self._short}.defvjp, or "
+            f"use forward mode (jvp, jacobian(..., mode='forward')), which needs only the "
+            f"defjvp rule."
+        )
 
     def defbatch(self, batch: Callable) -> Callable:
         self.prim.batch = batch

@@ -5,12 +5,20 @@ before every use of the layer. The backward pass reaches that node only after
 all uses, that is, once the layer's gradient is complete: its pullback hands
 the gradient to ``update`` and passes nothing on, so the gradient can be freed
 at once instead of living until the end of the backward pass.
+
+The update writes into the layer's arrays, so it must not run while a pullback
+still to come holds them: when the layer's arrays were already used directly
+(not through the wrapper) before ``eager_update`` was called, those uses are
+differentiated after the node, and the update is deferred to the end of the
+backward pass (the trace's finalizers) instead. Uses after the call are
+differentiated before the node and need no care.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
+from .._core.reverse import ReverseTracer
 from .._core.trace import Tracer
 from ..rules._registry import defrule, primitive
 from . import _edge as E
@@ -22,7 +30,7 @@ __all__ = ["eager_update"]
 class _Eager:
     """What the node needs to update its layer: the state, the update, the layer's leaves."""
 
-    __slots__ = ("state", "update", "tree", "leaves", "slots")
+    __slots__ = ("state", "update", "tree", "leaves", "slots", "defer_to")
 
     def __init__(self, state: Any, update: Callable, tree: Any, leaves: list, slots: list):
         self.state = state
@@ -32,6 +40,8 @@ class _Eager:
             v if i not in slots or isinstance(v, Param) else None for i, v in enumerate(leaves)
         ]  # tracers are not kept
         self.slots = slots
+        # the reverse trace to defer the update to (None: update at once)
+        self.defer_to: Any = None
 
     def fire(self, primals: list, cts: list) -> None:
         layer = list(self.leaves)
@@ -79,7 +89,18 @@ def _vjp(primals: list, needs: list, hook: _Eager) -> tuple:
     n = len(primals)
 
     def eager_update_pullback(cts: list) -> tuple:
-        hook.fire(primals, cts)
+        trace = hook.defer_to
+        if trace is None:
+            hook.fire(primals, cts)
+        else:  # earlier entries still hold the layer: update once the pass is over
+            done: list = []
+
+            def deferred_update() -> None:
+                if not done:  # once, even if the tape is walked again (pullback)
+                    done.append(True)
+                    hook.fire(primals, cts)
+
+            trace.finalizers.append(deferred_update)
         return (None,) * n  # the gradient was used up by the update
 
     return tuple(primals), eager_update_pullback
@@ -102,7 +123,10 @@ def eager_update(state: Any, model: Any, update: Callable) -> Any:
     gradient is dropped: the outer gradient has ``None`` for those arrays and
     the memory is freed early. Combine with ``checkpointed`` by passing the
     wrapper as an argument: ``checkpointed(f, eager_update(st, layer, update), h)``.
-    Layers must not share arrays with each other.
+    Layers must not share arrays with each other. If the function used the
+    layer's arrays directly before calling ``eager_update``, the update waits
+    until the whole backward pass is over (those uses still need the old
+    values), and the gradient is kept until then.
 
     Parameters
     ----------
@@ -144,8 +168,29 @@ def eager_update(state: Any, model: Any, update: Callable) -> Any:
     if not slots:  # not being differentiated: nothing to update
         return model
     hook = _Eager(state, update, tree, leaves, slots)
+    hook.defer_to = _used_before([unbox(leaves[i]) for i in slots])
     outs = eager_update_p(*(unbox(leaves[i]) for i in slots), hook=hook)
     new = list(leaves)
     for i, o in zip(slots, outs):
         new[i] = o
     return E.unflatten(tree, new)
+
+
+def _used_before(tracers: list) -> Any:
+    """The reverse trace whose tape already used one of ``tracers``, else ``None``.
+
+    Such an entry's pullback may hold the layer's arrays (or views of them) and
+    runs after the update would; one scan of the tape since the layer's first
+    entry, once per call of ``eager_update``.
+    """
+    rev = [t for t in tracers if type(t) is ReverseTracer and t.node is not None]
+    if not rev:
+        return None
+    trace = rev[0]._trace
+    nodes: set[int] = {t.node for t in rev if t._trace is trace and t.node is not None}
+    for entry in trace.tape[min(nodes) + 1 :]:
+        if entry is not None and type(entry[0]) is not int:
+            for p in entry[1]:
+                if p in nodes:
+                    return trace
+    return None

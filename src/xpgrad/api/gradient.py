@@ -9,6 +9,7 @@ from .._core.reverse import ReverseTrace, ReverseTracer, backward
 from .._core.trace import new_level
 from ..rules import F
 from . import _edge as E
+from ._owned import owned
 from .params import Params
 
 if TYPE_CHECKING:
@@ -91,19 +92,12 @@ class _Recorded:
         trace = self.trace
         with trace.lock:
             cts = backward(trace.tape, roots, F.add, release)
-            grads: list[Any] = []
-            # a rule may hand one cotangent to several inputs (add's pullback): each
-            # result must be its own array, or writing into one would change another
-            seen = {id(x) for x in self.leaves}
-            for x, node in zip(self.leaves, self.nodes):
-                if node is None:
-                    grads.append(None)
-                else:
-                    g = E.to_python(cts[node], x, self.xp)
-                    if id(g) in seen:
-                        g = E.private(g, self.xp)
-                    seen.add(id(g))
-                    grads.append(g)
+            grads = [
+                None if node is None else E.to_python(cts[node], x, self.xp)
+                for x, node in zip(self.leaves, self.nodes)
+            ]
+            # each result its own writable array (views and shared cotangents copied)
+            grads = owned(grads, self.leaves, self.xp)
             for fin in trace.finalizers:
                 fin()
         return tuple(E.unflatten(self.args_tree, grads))
@@ -114,6 +108,25 @@ class _Recorded:
 
 def _scalar_root(out: Any, rec: _Recorded, name: str) -> list:
     """Check that ``out`` is a real scalar; return the backward pass's root."""
+    # (a constant of the trace, such as argmax's result, is not traced)
+    traced = type(out) is ReverseTracer and out._trace is rec.trace and out.node is not None
+    if (
+        type(out) is bool
+        or (E.is_array(out) and rec.xp.isdtype(out.dtype, "bool"))
+        or (
+            E.is_array(out)
+            and rec.xp.isdtype(out.dtype, "integral")
+            and (not traced or _any_floating(rec))
+        )
+    ):
+        # integer polynomials of integer arguments are differentiated (the seed's
+        # integer Jacobians); any other integer result came from a piecewise-constant
+        # function (argmax, astype, a comparison): no derivative, as in jacobian/JAX
+        raise ValueError(
+            f"xpgrad.{name}: the function returned a result of dtype {_dtype_word(out)}, which "
+            f"has no derivative; return a floating value (for a count or an index, "
+            f"differentiate the floating quantity it is computed from)"
+        )
     shape = getattr(out, "shape", None)
     if shape is None and not E.is_number(out):
         raise ValueError(
@@ -133,9 +146,22 @@ def _scalar_root(out: Any, rec: _Recorded, name: str) -> list:
             f"defined for real-valued functions. Return xp.real(y) or xp.abs(y)**2, or "
             f"use xpgrad.jacobian / pullback for complex outputs."
         )
-    if type(out) is ReverseTracer and out._trace is rec.trace and out.node is not None:
+    if traced:
         return [(out.node, F.ones_like(out.primal))]
     return []
+
+
+def _any_floating(rec: _Recorded) -> bool:
+    xp = rec.xp
+    return any(
+        node is not None
+        and (type(x) is float or (E.is_array(x) and xp.isdtype(x.dtype, "real floating")))
+        for x, node in zip(rec.leaves, rec.nodes)
+    )
+
+
+def _dtype_word(out: Any) -> str:
+    return "bool" if type(out) is bool else f"{out.dtype}"
 
 
 def gradient(f: Callable, *args: Any, wrt: Any = None) -> tuple | Grads:
@@ -561,6 +587,7 @@ def jvp(f: Callable, primals: tuple, tangents: tuple) -> tuple[Any, Any]:
                 o = o.primal
             ys.append(o)
             dys.append(F.zeros_like(o) if E.is_array(o) else 0.0 * o if E.is_number(o) else None)
+    dys = owned(dys, p_leaves + t_leaves, xp)
     all_numbers = all(E.is_number(x) for x in p_leaves)
     if all_numbers:
         ys = [E.to_python(v, 0.0, xp) if E.is_array(v) else v for v in ys]

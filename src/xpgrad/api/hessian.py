@@ -16,6 +16,7 @@ from typing import Any
 from ..rules import F
 from . import _chunks as C
 from . import _edge as E
+from ._owned import owned
 from .gradient import _Recorded, _scalar_root, jvp, pullback
 from .jacobian import _forward_one, _kind, _reverse
 from .vmap import vmap
@@ -77,7 +78,7 @@ def _check_point(x: Any, xp: Any, name: str) -> str:
 def _finish(H: Any, x: Any, kind: str, xp: Any) -> Any:
     """``(n, n)`` for an array ``x``; a scalar (Python number for a number ``x``) otherwise."""
     if kind == "array":
-        return H
+        return owned([H], [x], xp)[0]
     h = F.reshape(H, ())
     return E.to_python(h, x, xp)
 
@@ -439,7 +440,7 @@ def diaghessian(
             out.append(E.to_python(d, x, xp) if kind == "scalar" else d)
     finally:
         bar.close()
-    return E.per_argument(tree, out, chosen, args)
+    return E.per_argument(tree, owned(out, leaves, xp), chosen, args)
 
 
 def hvp(f: Callable, *args: Any, v: Any = None, wrt: Any = None) -> Any:

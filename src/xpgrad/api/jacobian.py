@@ -18,6 +18,7 @@ from .._core.trace import new_level
 from ..rules import F
 from . import _chunks as C
 from . import _edge as E
+from ._owned import owned
 from .gradient import _python_val, pullback
 from .vmap import map_basis
 
@@ -280,7 +281,7 @@ def _jacobian(
     res: list[Any] = [None] * len(leaves)
     for i, J in zip(idx, Js):
         res[i] = _shape_result(J, kinds[i])
-    return y, E.per_argument(tree, res, chosen, args)
+    return y, E.per_argument(tree, owned(res, leaves, xp), chosen, args)
 
 
 def jacobian(

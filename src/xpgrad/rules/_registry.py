@@ -319,7 +319,9 @@ def _binary_pullback(
 
 
 def _linear_pullback(transpose: Callable, meta: Any, params: dict, ct: Any) -> tuple:
-    return (transpose(ct, meta, **params),)
+    # projected: a real input of a complex-valued map (fft of a real signal, imag)
+    # gets the real part of its cotangent, in its own dtype
+    return (project(transpose(ct, meta, **params), meta),)
 
 
 def unary(

@@ -424,28 +424,30 @@ def _clip_impl(x: Any, lo: Any, hi: Any) -> Any:
 _clip_p = primitive("clip_scalar", _clip_impl, export_as=False)
 
 
-def _clip_mask(x: Any, lo: Any, hi: Any) -> Any:
-    inside = None
+def _clip_weight(x: Any, lo: Any, hi: Any) -> Any:
+    """d clip / dx: 1 inside, 0 outside, 0.5 at a bound (per bound: 0.25 where
+    ``lo == hi``), the same tie convention as ``maximum``/``minimum``, so a bound
+    given as a Python number and one given as an array agree (JAX's values)."""
+    w = None
     if lo is not None:
-        inside = x >= lo
+        w = _max_partial(x, lo, x)
     if hi is not None:
-        m = x <= hi
-        inside = m if inside is None else F.logical_and(inside, m)
-    return inside
+        u = _min_partial(x, hi, x)
+        w = u if w is None else F.multiply(w, u)
+    return w
 
 
 def _clip_jvp(primals: list, tangents: list) -> tuple:
     x, lo, hi = primals
     out = _clip_p(x, lo, hi)
-    t = tangents[0]
-    return out, F.where(_clip_mask(x, lo, hi), t, F.zeros_like(t))
+    return out, F.multiply(tangents[0], _clip_weight(x, lo, hi))
 
 
 def _clip_vjp(primals: list, needs: list) -> tuple:
     x, lo, hi = primals
 
     def clip_pullback(ct: Any) -> tuple:
-        return F.where(_clip_mask(x, lo, hi), ct, F.zeros_like(ct)), None, None
+        return F.multiply(ct, _clip_weight(x, lo, hi)), None, None
 
     return _clip_p(x, lo, hi), clip_pullback
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from ._axes import shift_axis
 from ._indexkeys import ARRAY, gather
+from .._core.namespace import device_of
 from ._registry import F, complex_ok, defrule, export, primitive, xp_of
 from .indexing import batch_size, getitem_batch, raw, scatter_add_p
 
@@ -113,7 +114,7 @@ def _along_key(idx: Any, shape: tuple, axis: int) -> list:
         if d == axis:
             out.append(idx)
         else:
-            r = xp.arange(shape[d], dtype=xp.int64, device=F.device_of(raw(idx)))
+            r = xp.arange(shape[d], dtype=xp.int64, device=device_of(raw(idx)))
             out.append(xp.reshape(r, (1,) * d + (shape[d],) + (1,) * (nd - d - 1)))
     return out
 

@@ -7,6 +7,9 @@ differentiable:
 - at zero (ord 2, ``"fro"``, and ``p``-norms with ``p >= 1``) the derivative is 0,
   a subgradient, as in PyTorch (not NaN);
 - ``1``/``inf`` norms and ``abs`` give 0 for zero entries (a subgradient);
+- a ``p``-norm with ``p < 0`` is 0 as soon as one entry is 0: every partial is
+  then 0 (the other entries' are 0 in the limit, as JAX gives; the zero entry's
+  is a kink, 0 as for ``abs``, where JAX gives NaN);
 - ties in a max or min (``inf``, ``-inf``, matrix ``1``, ``-1``, ``inf``, ``-inf``, ``2``,
   ``-2``) share the derivative evenly, like the rules of ``max`` and ``min``; for
   ``2``/``-2`` that is the average over the tied singular pairs, which does not
@@ -53,7 +56,12 @@ def _vector_weights(x: Any, nk: Any, axis: Any, ord: Any) -> Any:
     if ord == 0:
         return None
     # (sum |x|^p)^(1/p): sign(x) (|x| / norm)^(p - 1)
-    return mul(F.sign(x), F.pow(F.divide(F.abs(x), safe_denominator(nk)), float(ord) - 1.0))
+    w = mul(F.sign(x), F.pow(F.divide(F.abs(x), safe_denominator(nk)), float(ord) - 1.0))
+    if ord < 0:
+        # one zero entry makes a negative-p norm 0 whatever the others are: their
+        # partials are 0 (JAX's values); the zero entry's is a kink, 0 like abs's
+        w = F.where(F.equal(nk, F.zeros_like(nk)), F.zeros_like(w), w)
+    return w
 
 
 def _real_pairing(w: Any, t: Any, axis: Any, keepdims: bool) -> Any:

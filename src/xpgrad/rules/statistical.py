@@ -10,6 +10,7 @@ from typing import Any
 
 from ._axes import kept_shape, normalize_axes, shift_axis
 from ._registry import F, defrule, export, primitive, project
+from ._matrix import cj, is_complex
 from .statistical_cumulative import cumulative_prod_p, with_zeros
 
 _SHAPES = ((3,), (2, 3), (2, 3, 2))
@@ -183,7 +184,9 @@ defrule(prod_p, jvp=_prod_jvp, vjp=_prod_vjp, batch=_reduce_batch(prod_p), sampl
 # -- var and std --------------------------------------------------------------------
 # d var = 2 / (N - correction) * sum((x - mean) * dx): the mean's own derivative
 # drops out because the centred values sum to zero. std = sqrt(var) divides by
-# std, so its derivative is infinite where all the values are equal.
+# std, so its derivative is infinite where all the values are equal. Complex x
+# (outside the standard, accepted by NumPy and torch): var = mean(|x - mean|^2) is
+# real, d var = 2 / (N - correction) * sum(Re(conj(x - mean) * dx)).
 var_p = primitive("var", export_as=False)
 std_p = primitive("std", export_as=False)
 
@@ -223,7 +226,9 @@ def _spread(name: str, p: Any) -> None:
     ) -> tuple:
         x, t = primals[0], tangents[0]
         out = p(x, axis=axis, correction=correction, keepdims=keepdims)
-        s = sum_(F.multiply(_centred(x, axis), t), axis=axis, keepdims=keepdims)
+        # complex x: var = mean(|x - m|^2), d var ~ sum(Re(conj(x - m) dx))
+        d = F.multiply(cj(_centred(x, axis)), t)
+        s = sum_(F.real(d) if is_complex(d) else d, axis=axis, keepdims=keepdims)
         s = s * _inv_dof(tuple(x.shape), axis, correction)
         return out, (F.divide(s, out) if is_std else 2 * s)
 
@@ -241,7 +246,7 @@ def _spread(name: str, p: Any) -> None:
 
         def pullback(ct: Any) -> tuple:
             c = F.divide(ct, out) if is_std else 2 * ct
-            return (F.multiply(expand_to(c, shape, axis, keepdims), _centred(x, axis)) * scale,)
+            return (F.multiply(expand_to(c, shape, axis, keepdims), cj(_centred(x, axis))) * scale,)
 
         pullback.__qualname__ = f"{name}_pullback"
         return out, pullback
@@ -322,4 +327,4 @@ for _fn in (sum, mean, max, min, prod, var, std):
 from ._registry import complex_ok  # noqa: E402
 
 # Defined on complex inputs by the standard: conformance checks them on complex128 too.
-complex_ok("sum", "mean")
+complex_ok("sum", "mean", "var", "std")

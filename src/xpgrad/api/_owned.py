@@ -1,0 +1,61 @@
+"""Derivatives handed to the caller own their memory and can be written in place.
+
+Rules may pass a cotangent through as a view (``reshape``, ``getitem``,
+``permute_dims`` pullbacks), hand one array to several inputs (``add``'s
+pullback) or broadcast a cotangent without copying it (``sum``'s pullback is a
+read-only ``broadcast_to`` view on NumPy, an expanded tensor on torch). Inside
+the engine that is free and correct; at the API edge it would let ``gb[0] = 1``
+change ``ga`` too, or make ``g *= 0.5`` raise. So every transformation passes
+its results through :func:`owned` once, on the way out: a result is copied
+only when it shares memory with an earlier result or with an argument, or
+cannot be written (a broadcast view), so the common case, a fresh array, costs
+one hook call and no copy.
+
+Which memory an array lives in is the adapter's ``memory(x) -> (root, writable)``
+hook; without it, results are only told apart by identity.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import backends
+from .._core.trace import Tracer
+from . import _edge as E
+
+__all__ = ["owned"]
+
+
+def _memory(x: Any) -> tuple[Any, bool]:
+    fn = backends.hook(x, "memory")
+    if fn is None:
+        return id(x), True
+    return fn(x)
+
+
+def owned(results: list, inputs: list, xp: Any) -> list:
+    """``results`` (leaves), each copied where it would alias another or an input.
+
+    Tracers (nested transformations), numbers and arrays of backends without
+    in-place writes (Dask) are returned as they are.
+    """
+    seen: set = set()
+    for x in inputs:
+        if E.is_array(x) and not isinstance(x, Tracer) and _mutable(x):
+            seen.add(_memory(x)[0])
+    out = []
+    for g in results:
+        if g is None or isinstance(g, Tracer) or not E.is_array(g) or not _mutable(g):
+            out.append(g)
+            continue
+        root, writable = _memory(g)
+        if root in seen or not writable:
+            g = xp.asarray(g, copy=True)
+            root = _memory(g)[0]
+        seen.add(root)
+        out.append(g)
+    return out
+
+
+def _mutable(x: Any) -> bool:
+    return bool(backends.capabilities(x)["inplace"])
