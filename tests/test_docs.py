@@ -52,6 +52,7 @@ REQUIRES: dict[str, tuple[str, ...]] = {
     "docs/backends.md": ("array_api_strict",),
     "docs/pitfalls.md": ("array_api_strict",),
     "docs/api/sparse.md": ("scipy",),
+    "docs/ecosystem.md": ("scipy", "sklearn", "array_api_extra", "einops", "array_api_strict"),
 }
 #: Pages that start worker processes (a LocalCluster): tens of seconds on a busy machine.
 SLOW = {"docs/dask.md"}

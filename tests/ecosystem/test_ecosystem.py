@@ -70,6 +70,18 @@ def test_every_listed_function_is_classified(library: str) -> None:
     )
 
 
+def test_docs_counts_are_current() -> None:
+    """docs/ecosystem.md shows the table ``probe.py --counts`` prints from cases.py."""
+    import pathlib
+
+    import probe
+
+    page = pathlib.Path(__file__).resolve().parents[2] / "docs" / "ecosystem.md"
+    assert probe.counts() in page.read_text(), (
+        "update the table: python tests/ecosystem/probe.py --counts"
+    )
+
+
 def test_kinds_are_known() -> None:
     kinds = {
         "ok",
