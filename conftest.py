@@ -1,8 +1,16 @@
-"""Test-suite settings: hypothesis profiles (a fast one for CI)."""
+"""Test-suite settings: hypothesis profiles (a fast one for CI), and SciPy's Array API
+mode for the real-library suite (tests/ecosystem)."""
 
 from __future__ import annotations
 
 import os
+
+# SciPy and scikit-learn read SCIPY_ARRAY_API when SciPy is first imported, so it is set
+# here, before any test module (or xdist worker, which loads this file too) imports
+# them. For NumPy inputs, which is all the rest of the suite gives SciPy, the mode
+# changes nothing; an explicit SCIPY_ARRAY_API=0 is respected (the ecosystem suite then
+# skips itself).
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 from hypothesis import HealthCheck, settings
 

@@ -56,6 +56,7 @@ REQUIRES: dict[str, tuple[str, ...]] = {
     "docs/pitfalls.md": ("array_api_strict",),
     "docs/api/sparse.md": ("scipy",),
     "docs/jit.md": ("scipy",),
+    "docs/ecosystem.md": ("scipy", "sklearn", "array_api_extra", "einops", "array_api_strict"),
 }
 #: Pages that start worker processes (a LocalCluster): tens of seconds on a busy machine.
 SLOW = {"docs/dask.md"}
