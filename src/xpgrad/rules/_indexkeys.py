@@ -59,8 +59,12 @@ def split_key(key: Any) -> tuple[tuple, list]:
     template: list = []
     arrays: list = []
     for k in key:
-        if k is None or k is Ellipsis or isinstance(k, slice):
+        if k is None or k is Ellipsis:
             template.append(k)
+        elif isinstance(k, slice):
+            # bounds that are 0-d arrays (x[:n] with n = xp.sum(mask)) become Python
+            # ints now: the template outlives the trace, and a slice is static anyway
+            template.append(slice(_bound(k.start), _bound(k.stop), _bound(k.step)))
         elif isinstance(k, int):
             if isinstance(k, bool):
                 raise IndexError("xpgrad: a Python bool is not a valid index; use an integer")
@@ -82,6 +86,10 @@ def split_key(key: Any) -> tuple[tuple, list]:
         else:
             template.append(operator.index(k))
     return tuple(template), arrays
+
+
+def _bound(b: Any) -> Any:
+    return b if b is None or type(b) is int else operator.index(b)
 
 
 def join_key(template: tuple, arrays: Any) -> tuple:
