@@ -100,6 +100,13 @@ def to_host(x: Any) -> Any:
     return x.detach().cpu().numpy()
 
 
+def special(fname: str) -> Any:
+    """``torch.special.<fname>`` (same names and argument order as ``scipy.special``)."""
+    import torch
+
+    return getattr(torch.special, fname, None)
+
+
 def random(seed: int) -> Any:
     import torch
 

@@ -84,6 +84,11 @@ _UFUNC_NAMES = {
 class TracedNamespace(types.SimpleNamespace):
     """The Array API namespace of traced values over one backend namespace."""
 
+    # Hashable by identity (issue 20, item 1; the lead's branch reconciles this):
+    # array-api-compat's is_*_namespace caches and SciPy's dispatch hash namespaces.
+    __hash__ = object.__hash__  # type: ignore[assignment]
+    __eq__ = object.__eq__
+
     def __repr__(self) -> str:
         return f"<xpgrad traced namespace over {getattr(self._xp, '__name__', self._xp)}>"
 
@@ -118,6 +123,15 @@ def traced_namespace(xp: Any) -> TracedNamespace:
         for name in _FFT_PASSTHROUGH:
             if hasattr(fft_xp, name):
                 setattr(sub, name, getattr(fft_xp, name))
+    # -- the special-function extension (rules/special.py): only where the backend has it
+    special = subs.pop("special", None)
+    if special is not None:
+        from ..rules.special import special_namespace
+
+        offered = special_namespace(xp, vars(special))
+        if offered is not None:
+            ns.special = offered
+    # -- end of the special-function extension
     for mod, sub in subs.items():
         setattr(ns, mod, sub)
 
