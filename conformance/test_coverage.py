@@ -51,10 +51,16 @@ COMPOSITE = {
 }
 
 
+# New in 2025.12 but missing from array-api-strict 2.6's (static) linalg.__all__,
+# although it implements them at that version.
+NEW_IN_2025_12 = ["linalg.eig", "linalg.eigvals"]
+
+
 def standard_names() -> list[str]:
     top = [n for n in array_api_strict.__all__ if n not in STRICT_ONLY]
-    return (top + [f"linalg.{n}" for n in array_api_strict.linalg.__all__]
-            + [f"fft.{n}" for n in array_api_strict.fft.__all__])
+    names = (top + [f"linalg.{n}" for n in array_api_strict.linalg.__all__]
+             + [f"fft.{n}" for n in array_api_strict.fft.__all__])
+    return names + [n for n in NEW_IN_2025_12 if n not in names]
 
 
 NAMES = standard_names()

@@ -19,7 +19,7 @@ from .trace import Tracer
 
 __all__ = ["traced_namespace", "STANDARD_VERSION"]
 
-STANDARD_VERSION = "2024.12"
+STANDARD_VERSION = "2025.12"
 
 # Names taken from the backend namespace as they are.
 _PASSTHROUGH = (
@@ -146,13 +146,13 @@ def traced_namespace(xp: Any) -> TracedNamespace:
             return out if dtype is None else ns.astype(out, dtype)
         return xp.asarray(obj, dtype=dtype, device=device, copy=copy)
 
-    # Lists, as the 2024.12 standard we declare says (2025.12 made them tuples);
-    # the official test suite checks the type.
-    def broadcast_arrays(*arrays: Any) -> list:
+    # Tuples, as the 2025.12 standard says (lists before it); the official test
+    # suite checks the type.
+    def broadcast_arrays(*arrays: Any) -> tuple:
         shape = xp.broadcast_shapes(*(tuple(a.shape) for a in arrays))
-        return [ns.broadcast_to(a, shape) for a in arrays]
+        return tuple(ns.broadcast_to(a, shape) for a in arrays)
 
-    def meshgrid(*arrays: Any, indexing: str = "xy") -> list:
+    def meshgrid(*arrays: Any, indexing: str = "xy") -> tuple:
         n = len(arrays)
         sizes = [a.shape[0] for a in arrays]
         if indexing == "xy" and n >= 2:
@@ -165,14 +165,16 @@ def traced_namespace(xp: Any) -> TracedNamespace:
             shape = [1] * n
             shape[pos] = a.shape[0]
             out.append(ns.broadcast_to(ns.reshape(a, tuple(shape)), tuple(sizes)))
-        return out
+        return tuple(out)
 
-    # dtype queries accept traced arrays too (array-api-strict's reject foreign arrays)
+    # dtype queries accept traced arrays too (array-api-strict's reject foreign arrays);
+    # their fields are Python numbers, as the standard says (NumPy's finfo gives
+    # float32 fields as numpy.float32)
     def finfo(type: Any, /) -> Any:
-        return xp.finfo(_dtype_of(type))
+        return _FInfo(xp.finfo(_dtype_of(type)))
 
     def iinfo(type: Any, /) -> Any:
-        return xp.iinfo(_dtype_of(type))
+        return _IInfo(xp.iinfo(_dtype_of(type)))
 
     def can_cast(from_: Any, to: Any, /) -> bool:
         return xp.can_cast(_dtype_of(from_), to)
@@ -193,8 +195,9 @@ def traced_namespace(xp: Any) -> TracedNamespace:
 
 
 class _Info:
-    """The backend's inspection object, as the standard we declare (2024.12) has it:
-    ``devices()`` is a list there (2025.12 made it a tuple)."""
+    """The backend's inspection object, as the standard we declare (2025.12) has it:
+    ``devices()`` is a tuple (a list before 2025.12; NumPy's and array-api-strict's
+    follow the version they were asked for)."""
 
     def __init__(self, info: Any):
         self._info = info
@@ -202,8 +205,40 @@ class _Info:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._info, name)
 
-    def devices(self) -> list:
-        return list(self._info.devices())
+    def devices(self) -> tuple:
+        return tuple(self._info.devices())
+
+
+class _FInfo:
+    """``finfo`` with the standard's field types: Python ``int`` bits, ``float`` limits."""
+
+    __slots__ = ("bits", "eps", "max", "min", "smallest_normal", "dtype")
+
+    def __init__(self, fi: Any):
+        self.bits = int(fi.bits)
+        self.eps = float(fi.eps)
+        self.max = float(fi.max)
+        self.min = float(fi.min)
+        self.smallest_normal = float(fi.smallest_normal)
+        self.dtype = fi.dtype
+
+    def __repr__(self) -> str:
+        return f"finfo(bits={self.bits}, eps={self.eps}, max={self.max}, dtype={self.dtype})"
+
+
+class _IInfo:
+    """``iinfo`` with the standard's field types: Python ``int``."""
+
+    __slots__ = ("bits", "max", "min", "dtype")
+
+    def __init__(self, ii: Any):
+        self.bits = int(ii.bits)
+        self.max = int(ii.max)
+        self.min = int(ii.min)
+        self.dtype = ii.dtype
+
+    def __repr__(self) -> str:
+        return f"iinfo(bits={self.bits}, min={self.min}, max={self.max}, dtype={self.dtype})"
 
 
 def _has_tracer(obj: Any) -> bool:
