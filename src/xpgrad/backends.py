@@ -169,9 +169,16 @@ def _check_adapter(adapter: Any, where: str) -> None:
         )
 
 
+#: Called whenever the set of adapters changes (register, disable, ...): caches
+#: built from the adapters, such as the traced namespaces' ``special`` extension.
+on_change: list[Callable[[], None]] = []
+
+
 def _clear_caches() -> None:
     _type_ns.clear()
     _type_backend.clear()
+    for fn in on_change:
+        fn()
 
 
 def register(adapter: Any) -> None:

@@ -29,6 +29,7 @@ import math
 from typing import Any, Callable
 
 from .. import backends
+from .._core import namespace as _namespace
 from .._core.trace import Tracer
 from ._registry import (
     PRIMITIVES,
@@ -311,6 +312,11 @@ class SpecialNamespace:
 
     def __repr__(self) -> str:
         return f"<xpgrad special functions over {self._backend!r}>"
+
+
+# Whether a traced namespace has ``special`` depends on the adapters: rebuild the
+# traced namespaces when they change (an adapter disabled, then enabled again).
+backends.on_change.append(_namespace._cache.clear)
 
 
 def special_namespace(xp: Any, fns: dict[str, Callable]) -> SpecialNamespace | None:
