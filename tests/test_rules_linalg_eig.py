@@ -15,11 +15,21 @@ RNG = np.random.default_rng(7)
 A = RNG.standard_normal((4, 4))  # complex eigenvalues with probability > 0
 
 
+def _torch(a):
+    torch = pytest.importorskip("torch")
+    return torch.asarray(a)
+
+
+MAKES = pytest.mark.parametrize(
+    "make", [np.asarray, xs.asarray, _torch], ids=["numpy", "array_api_strict", "torch"]
+)
+
+
 def ns(x):
     return x.__array_namespace__()
 
 
-@pytest.mark.parametrize("make", [np.asarray, xs.asarray], ids=["numpy", "array_api_strict"])
+@MAKES
 def test_eigvals_power_sums_are_traces(make) -> None:
     assert np.iscomplexobj(np.linalg.eigvals(A)) and np.abs(np.linalg.eigvals(A).imag).max() > 0
 
@@ -35,7 +45,7 @@ def test_eigvals_power_sums_are_traces(make) -> None:
     np.testing.assert_allclose(np.asarray(h), want.reshape(16, 16), rtol=1e-7, atol=1e-9)
 
 
-@pytest.mark.parametrize("make", [np.asarray, xs.asarray], ids=["numpy", "array_api_strict"])
+@MAKES
 def test_eig_reconstruction_has_the_identity_derivative(make) -> None:
     c = RNG.standard_normal((4, 4))
 
