@@ -332,6 +332,8 @@ def special_namespace(xp: Any, fns: dict[str, Callable]) -> SpecialNamespace | N
     have = {}
     missing = []
     for name, fn in fns.items():
+        if name.startswith("_"):  # the container's own attributes (``__name__``)
+            continue
         if hook(_BACKEND_NAME.get(name, name)) is not None:
             have[name] = fn
         else:
