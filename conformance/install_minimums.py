@@ -15,8 +15,10 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-# test tools whose minimum is not a promise about xpgrad (any version runs the suite)
-TOOLS = {"pytest", "pytest-xdist", "hypothesis", "sybil", "build", "tqdm"}
+# test and docs tools whose minimum is not a promise about xpgrad (any version runs
+# the suite; matplotlib's oldest declared release predates NumPy 2)
+TOOLS = {"pytest", "pytest-xdist", "hypothesis", "sybil", "build", "tqdm", "matplotlib",
+         "numpydoc"}
 
 
 def _section(text: str, header: str) -> str:
