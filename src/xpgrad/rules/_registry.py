@@ -386,13 +386,12 @@ def binary(
     domain: tuple[float, float] = (-2.0, 2.0),
     impl: Callable | None = None,
     samples: Callable | None = None,
-    module: str | None = None,
 ) -> Primitive:
     """Elementwise ``z = f(x, y)`` with partials ``dx(x, y, z)`` and ``dy(x, y, z)``.
 
     A partial of ``None`` means the function is not differentiable in that argument.
     """
-    p = primitive(name, impl, module=module, nargs=2)
+    p = primitive(name, impl, nargs=2)
     call = p.fast
 
     def jvp(primals: list, tangents: list) -> tuple:

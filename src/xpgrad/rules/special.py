@@ -120,20 +120,19 @@ logit = _special_unary("logit", lambda x, y: 1 / (x * (1 - x)), domain=(0.25, 0.
 
 # -- x log y and entropy -----------------------------------------------------------------
 
+# binary() has no ``module=``: the extension's key, "special.<name>", is the name itself
 xlogy = binary(
-    "xlogy",
+    "special.xlogy",
     lambda x, y, out: F.log(y),
     lambda x, y, out: F.divide(x, y),
     impl=_special_impl("xlogy"),
-    module="special",
     samples=_xlogy_samples,
 ).fast
 xlog1py = binary(
-    "xlog1py",
+    "special.xlog1py",
     lambda x, y, out: F.log1p(y),
     lambda x, y, out: F.divide(x, 1 + y),
     impl=_special_impl("xlog1py"),
-    module="special",
     samples=_xlogy_samples,
 ).fast
 
@@ -146,19 +145,17 @@ def _positive_pairs(make: Callable) -> list:
 
 # rel_entr(x, y) = x log(x / y) and kl_div(x, y) = x log(x / y) - x + y, for x, y > 0
 rel_entr = binary(
-    "rel_entr",
+    "special.rel_entr",
     lambda x, y, out: F.log(F.divide(x, y)) + 1,
     lambda x, y, out: -F.divide(x, y),
     impl=_special_impl("rel_entr"),
-    module="special",
     samples=_positive_pairs,
 ).fast
 kl_div = binary(
-    "kl_div",
+    "special.kl_div",
     lambda x, y, out: F.log(F.divide(x, y)),
     lambda x, y, out: 1 - F.divide(x, y),
     impl=_special_impl("kl_div"),
-    module="special",
     samples=_positive_pairs,
 ).fast
 # entr(x) = -x log x for x > 0
