@@ -313,6 +313,7 @@ class SpecialNamespace:
 
 # Whether a traced namespace has ``special`` depends on the adapters: rebuild the
 # traced namespaces when they change (an adapter disabled, then enabled again).
+# (On main the cache is ``_core.tables._namespace_cache``.)
 backends.on_change.append(_namespace._cache.clear)
 
 
