@@ -51,10 +51,16 @@ COMPOSITE = {
 }
 
 
+# New in 2025.12 but missing from array-api-strict 2.6's (static) linalg.__all__,
+# although it implements them at that version.
+NEW_IN_2025_12 = ["linalg.eig", "linalg.eigvals"]
+
+
 def standard_names() -> list[str]:
     top = [n for n in array_api_strict.__all__ if n not in STRICT_ONLY]
-    return (top + [f"linalg.{n}" for n in array_api_strict.linalg.__all__]
-            + [f"fft.{n}" for n in array_api_strict.fft.__all__])
+    names = (top + [f"linalg.{n}" for n in array_api_strict.linalg.__all__]
+             + [f"fft.{n}" for n in array_api_strict.fft.__all__])
+    return names + [n for n in NEW_IN_2025_12 if n not in names]
 
 
 NAMES = standard_names()
@@ -139,3 +145,18 @@ def _params(fn: object) -> list:
 @pytest.mark.parametrize("name", SIGNATURE_CHECKED)
 def test_signature_is_the_standards(name: str) -> None:
     assert _params(_lookup(TRACED, name)) == _params(_lookup(array_api_strict, name))
+
+
+# -- the special-function extension (not in the standard; SciPy looks it up) -----------
+from xpgrad.rules.special import SPECIAL_NAMES  # noqa: E402
+
+SPECIAL_ALIASES = {"psi": "digamma"}
+
+
+@pytest.mark.parametrize("name", SPECIAL_NAMES)
+def test_special_function_is_a_checked_primitive(name: str) -> None:
+    """Each special function is a differentiable primitive with samples, so that
+    conformance/test_rules.py checks it at orders 1 and 2 on every backend offering it."""
+    prim = PRIMITIVES.get(f"special.{SPECIAL_ALIASES.get(name, name)}")
+    assert prim is not None and prim.differentiable and prim.samples is not None, name
+    assert f"special.{name}" in NAMESPACE

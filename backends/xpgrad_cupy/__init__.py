@@ -53,6 +53,13 @@ def to_host(x: Any) -> Any:
     return x.get()
 
 
+def special(fname: str) -> Any:
+    """``cupyx.scipy.special.<fname>`` (untested here: it needs a CUDA GPU)."""
+    import cupyx.scipy.special as sp
+
+    return getattr(sp, fname, None)
+
+
 def random(seed: int) -> Any:
     """Samples drawn on the host by NumPy (the same numbers as the numpy backend's)."""
     import cupy

@@ -104,6 +104,43 @@ def basis(
 from ._linalg import linalg  # noqa: E402,F401  (the linalg hook; imports Dask lazily)
 
 
+def special(fname: str) -> Any:
+    """``scipy.special.<fname>`` applied block by block, lazily (None without SciPy).
+
+    Every special function xpgrad registers is elementwise, so Dask's ``elemwise``
+    (broadcasting, Python-number arguments, one task per block) computes it
+    exactly; ``polygamma``'s order is a Python int, bound before the blocks.
+    """
+    try:
+        import scipy.special as sp
+    except ImportError:
+        return None
+    fn = getattr(sp, fname, None)
+    if fn is None:
+        return None
+    da = _da()
+
+    def on_dask(*args: Any) -> Any:
+        if fname == "polygamma":
+            return da.core.elemwise(_Polygamma(args[0]), *args[1:])
+        return da.core.elemwise(fn, *args)
+
+    on_dask.__name__ = fname
+    return on_dask
+
+
+class _Polygamma:
+    """``scipy.special.polygamma(n, x)`` with ``n`` fixed: a picklable one-argument block function."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __call__(self, x: Any) -> Any:
+        import scipy.special as sp
+
+        return sp.polygamma(self.n, x)
+
+
 def whole_axes(x: Any, axes: Any) -> Any:
     """``x`` with each of ``axes`` in a single chunk (Dask's FFTs need whole axes)."""
     if any(len(x.chunks[a]) > 1 for a in axes):

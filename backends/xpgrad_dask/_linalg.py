@@ -23,6 +23,8 @@ _ONE = {
     "slogdet": ("(n,n)->(),()", "xr"),
     "eigh": ("(n,n)->(n),(n,n)", "rx"),
     "eigvalsh": ("(n,n)->(n)", "r"),
+    "eig": ("(n,n)->(n),(n,n)", "cc"),
+    "eigvals": ("(n,n)->(n)", "c"),
     "pinv": ("(m,n)->(n,m)", "x"),
     "svdvals": ("(m,n)->(k)", "r"),
     "matrix_rank": ("(m,n)->()", "i"),
@@ -42,7 +44,9 @@ _NATIVE = (
 
 def _dtypes(np: Any, dtype: Any, kinds: str) -> list:
     real = np.finfo(dtype).dtype if np.issubdtype(dtype, np.inexact) else dtype
-    table = {"x": dtype, "r": real, "i": np.dtype(np.int64)}
+    # "c": the complex dtype of that precision (eig, eigvals; NumPy's may come back real)
+    cplx = np.result_type(real, np.complex64)
+    table = {"x": dtype, "r": real, "i": np.dtype(np.int64), "c": cplx}
     return [table[k] for k in kinds]
 
 
@@ -93,11 +97,14 @@ def linalg(xp: Any, name: str, *args: Any, **params: Any) -> Any:
         return getattr(xp.linalg, name)(*args, **params)
     dtype = np.result_type(*(a.dtype for a in arrays))
 
+    dts = _dtypes(np, dtype, kinds)
+
     def per_block(*blocks: Any) -> Any:
         out = fn(*blocks, *extra, **params)
-        return tuple(np.asarray(o) for o in out) if isinstance(out, tuple) else np.asarray(out)
+        if isinstance(out, tuple):
+            return tuple(np.asarray(o, dtype=d) for o, d in zip(out, dts))
+        return np.asarray(out, dtype=dts[0])
 
-    dts = _dtypes(np, dtype, kinds)
     out = da.apply_gufunc(
         per_block,
         sig,

@@ -47,6 +47,15 @@ def to_host(x: Any) -> Any:
     return np.asarray(x)
 
 
+def special(fname: str) -> Any:
+    """``scipy.special.<fname>`` (NumPy arrays in, NumPy arrays out), or None without SciPy."""
+    try:
+        import scipy.special as sp
+    except ImportError:
+        return None
+    return getattr(sp, fname, None)
+
+
 def random(seed: int) -> Any:
     rng = np.random.default_rng(seed)
 

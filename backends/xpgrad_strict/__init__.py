@@ -42,6 +42,30 @@ def to_host(x: Any) -> Any:
     return np.from_dlpack(x)
 
 
+def special(fname: str) -> Any:
+    """``scipy.special.<fname>`` on the arrays' data, shared with NumPy through DLPack.
+
+    array-api-strict has no special functions; its arrays export their memory
+    through ``__dlpack__`` (public API), so SciPy computes on a zero-copy NumPy
+    view and the result comes back on the first array's device.
+    """
+    try:
+        import scipy.special as sp
+    except ImportError:
+        return None
+    fn = getattr(sp, fname, None)
+    if fn is None:
+        return None
+
+    def on_strict(*args: Any) -> Any:
+        device = next(a.device for a in args if isinstance(a, _Array))
+        host = [np.from_dlpack(a) if isinstance(a, _Array) else a for a in args]
+        return _xp.asarray(fn(*host), device=device)
+
+    on_strict.__name__ = fname
+    return on_strict
+
+
 def random(seed: int) -> Any:
     rng = np.random.default_rng(seed)
 

@@ -109,6 +109,13 @@ def to_host(x: Any) -> Any:
     return x.detach().cpu().numpy()
 
 
+def special(fname: str) -> Any:
+    """``torch.special.<fname>`` (same names and argument order as ``scipy.special``)."""
+    import torch
+
+    return getattr(torch.special, fname, None)
+
+
 def random(seed: int) -> Any:
     """Samples drawn by one seeded CPU generator (the same numbers on every device).
 

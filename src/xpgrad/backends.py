@@ -62,6 +62,8 @@ __all__ = [
     "random",
     "is_lazy",
     "rechunk_batch",
+    "special",
+    "special_adapter",
 ]
 
 #: The entry-point group adapters are registered under.
@@ -124,6 +126,14 @@ class Backend(Protocol):
     ``linalg(xp, name, *args, **params) -> array or tuple``
         ``xp.linalg.<name>`` where the library's own is partial (Dask's is
         2-D only and lacks ``det``, ``eigh``, ...).
+    ``special(name) -> callable | None``
+        The library's implementation of the special function ``name``
+        (``"erf"``, ``"gammaln"``, ``"polygamma"``, ... as ``scipy.special``
+        names them), applied to its arrays and keeping their dtype, or ``None``
+        where it has none. The traced namespace offers a ``special`` extension
+        (``xp.special.erf``) only over backends with this hook, and only the
+        functions it returns (see ``xpgrad.rules.special``). No fallback: the
+        standard has no special functions.
     """
 
     name: str
@@ -168,9 +178,16 @@ def _check_adapter(adapter: Any, where: str) -> None:
         )
 
 
+#: Called whenever the set of adapters changes (register, disable, ...): caches
+#: built from the adapters, such as the traced namespaces' ``special`` extension.
+on_change: list[Callable[[], None]] = []
+
+
 def _clear_caches() -> None:
     _type_ns.clear()
     _type_backend.clear()
+    for fn in on_change:
+        fn()
 
 
 def register(adapter: Any) -> None:
@@ -372,6 +389,49 @@ def rechunk_batch(x: Any, chunk: int) -> Any:
     """``x`` with its leading axis chunked by ``chunk`` (identity for eager backends)."""
     fn = hook(x, "rechunk_batch")
     return fn(x, chunk) if fn is not None else x
+
+
+def special_adapter(xp: Any) -> Any | None:
+    """The adapter whose namespace is ``xp`` (for a traced namespace built from it), or None.
+
+    Namespaces already met through :func:`namespace_of` are found without
+    importing anything; otherwise the default adapter is asked first, then the rest.
+    """
+    for t, ns in list(_type_ns.items()):
+        if ns is xp:
+            return _type_backend.get(t)
+    ads = sorted(available().values(), key=lambda ad: not getattr(ad, "default", False))
+    for ad in ads:
+        ns_fn = getattr(ad, "namespace", None)
+        try:
+            if ns_fn is not None and ns_fn(None) is xp:
+                return ad
+        except Exception:  # an adapter that cannot name its namespace without an array
+            continue
+    return None
+
+
+def special(x: Any, name: str) -> Callable:
+    """The backend's special function ``name`` for arrays like ``x``.
+
+    Raises ``NotImplementedError`` naming the backend and the function where the
+    adapter has no ``special`` hook or does not offer ``name``.
+
+    >>> import numpy as np, xpgrad.backends as B
+    >>> round(float(B.special(np.zeros(1), "erf")(np.asarray(0.5))), 6)
+    0.5205
+    """
+    ad = backend_of(x)
+    fn_of = getattr(ad, "special", None) if ad is not None else None
+    fn = fn_of(name) if fn_of is not None else None
+    if fn is None:
+        where = f"backend {ad.name!r}" if ad is not None else f"arrays of type {type(x).__name__}"
+        raise NotImplementedError(
+            f"xpgrad: special.{name} is not available for {where}: its adapter's "
+            f"`special` hook does not provide it (NumPy and Dask need SciPy installed; "
+            f"see 'Writing a backend plugin' in the docs)"
+        )
+    return fn
 
 
 # -- generic implementations (the standard alone) --------------------------------------

@@ -13,12 +13,13 @@ from typing import Any
 
 import array_api_compat
 
-from .tables import NAMESPACE, _namespace_cache
+from .. import backends
+from .tables import EXTENSIONS, NAMESPACE, _namespace_cache, exported
 from .trace import Tracer, innermost
 
 __all__ = ["traced_namespace", "STANDARD_VERSION"]
 
-STANDARD_VERSION = "2024.12"
+STANDARD_VERSION = "2025.12"
 
 # Names taken from the backend namespace as they are.
 _PASSTHROUGH = (
@@ -64,6 +65,11 @@ class TracedNamespace:
 
     _xp: Any
 
+    # Hashable by identity (issue 20, item 1; the lead's branch reconciles this):
+    # array-api-compat's is_*_namespace caches and SciPy's dispatch hash namespaces.
+    __hash__ = object.__hash__  # type: ignore[assignment]
+    __eq__ = object.__eq__
+
     def __repr__(self) -> str:
         return f"<xpgrad traced namespace over {getattr(self._xp, '__name__', self._xp)}>"
 
@@ -97,7 +103,23 @@ def _constant_of_trace(fn: Any, xp: Any) -> Any:
 
     create.__name__ = create.__qualname__ = getattr(fn, "__name__", "create")
     create.__doc__ = getattr(fn, "__doc__", None)
+    create.__wrapped__ = fn  # type: ignore[attr-defined]  # (inspect.signature shows fn's)
     return create
+
+
+def _freq_in_d(freq: Any, ns: Any) -> Any:
+    """``fftfreq``/``rfftfreq`` whose sample spacing ``d`` may be traced: the
+    frequencies are ``freq(n) / d``, differentiable in ``d``."""
+
+    def traced_freq(n: int, /, *, d: Any = 1.0, dtype: Any = None, device: Any = None) -> Any:
+        if not isinstance(d, Tracer):
+            return freq(n, d=d, dtype=dtype, device=device)
+        dt = dtype if dtype is not None else d.dtype
+        return freq(n, d=1.0, dtype=dt, device=device) / d
+
+    traced_freq.__name__ = traced_freq.__qualname__ = freq.__name__
+    traced_freq.__wrapped__ = freq  # type: ignore[attr-defined]
+    return traced_freq
 
 
 def _dtype_of(x: Any) -> Any:
@@ -112,7 +134,7 @@ def traced_namespace(xp: Any) -> TracedNamespace:
     ns._xp = xp
     ns.__name__ = f"xpgrad.traced[{getattr(xp, '__name__', type(xp).__name__)}]"
     ns.__array_api_version__ = STANDARD_VERSION
-    subs: dict[str, Extension] = {}
+    subs: dict[str, Any] = {}
     for name, fn in NAMESPACE.items():
         if "." in name:
             mod, attr = name.split(".", 1)
@@ -131,6 +153,12 @@ def traced_namespace(xp: Any) -> TracedNamespace:
         for name in _FFT_CREATION:
             if hasattr(fft_xp, name):
                 setattr(sub, name, _constant_of_trace(getattr(fft_xp, name), xp))
+    # an extension a rules module filters by what the backend offers (``special``)
+    for mod, offered in EXTENSIONS.items():
+        ext = subs.pop(mod) if mod in subs else None
+        made = offered(xp, vars(ext)) if ext is not None else None
+        if made is not None:
+            subs[mod] = made
     for mod, sub in subs.items():
         setattr(ns, mod, sub)
     raw_full, raw_linspace = ns.full, ns.linspace
@@ -168,6 +196,10 @@ def traced_namespace(xp: Any) -> TracedNamespace:
 
     ns.full = full
     ns.linspace = linspace
+    fft = getattr(ns, "fft", None)
+    if fft is not None and hasattr(fft, "fftfreq"):
+        for name in ("fftfreq", "rfftfreq"):
+            setattr(fft, name, _freq_in_d(getattr(fft, name), ns))
 
     def result_type(*arrays_and_dtypes: Any) -> Any:
         return xp.result_type(*(_dtype_of(a) for a in arrays_and_dtypes))
@@ -183,13 +215,13 @@ def traced_namespace(xp: Any) -> TracedNamespace:
             return out if dtype is None else ns.astype(out, dtype)
         return _in_trace(xp.asarray(obj, dtype=dtype, device=device, copy=copy), xp)
 
-    # Lists, as the 2024.12 standard we declare says (2025.12 made them tuples);
-    # the official test suite checks the type.
-    def broadcast_arrays(*arrays: Any) -> list:
+    # Tuples, as the 2025.12 standard says (lists before it); the official test
+    # suite checks the type.
+    def broadcast_arrays(*arrays: Any) -> tuple:
         shape = xp.broadcast_shapes(*(tuple(a.shape) for a in arrays))
-        return [ns.broadcast_to(a, shape) for a in arrays]
+        return tuple(ns.broadcast_to(a, shape) for a in arrays)
 
-    def meshgrid(*arrays: Any, indexing: str = "xy") -> list:
+    def meshgrid(*arrays: Any, indexing: str = "xy") -> tuple:
         n = len(arrays)
         sizes = [a.shape[0] for a in arrays]
         if indexing == "xy" and n >= 2:
@@ -202,14 +234,16 @@ def traced_namespace(xp: Any) -> TracedNamespace:
             shape = [1] * n
             shape[pos] = a.shape[0]
             out.append(ns.broadcast_to(ns.reshape(a, tuple(shape)), tuple(sizes)))
-        return out
+        return tuple(out)
 
-    # dtype queries accept traced arrays too (array-api-strict's reject foreign arrays)
+    # dtype queries accept traced arrays too (array-api-strict's reject foreign arrays);
+    # their fields are Python numbers, as the standard says (NumPy's finfo gives
+    # float32 fields as numpy.float32)
     def finfo(type: Any, /) -> Any:
-        return xp.finfo(_dtype_of(type))
+        return _FInfo(xp.finfo(_dtype_of(type)))
 
     def iinfo(type: Any, /) -> Any:
-        return xp.iinfo(_dtype_of(type))
+        return _IInfo(xp.iinfo(_dtype_of(type)))
 
     def can_cast(from_: Any, to: Any, /) -> bool:
         return xp.can_cast(_dtype_of(from_), to)
@@ -230,8 +264,9 @@ def traced_namespace(xp: Any) -> TracedNamespace:
 
 
 class _Info:
-    """The backend's inspection object, as the standard we declare (2024.12) has it:
-    ``devices()`` is a list there (2025.12 made it a tuple)."""
+    """The backend's inspection object, as the standard we declare (2025.12) has it:
+    ``devices()`` is a tuple (a list before 2025.12; NumPy's and array-api-strict's
+    follow the version they were asked for)."""
 
     def __init__(self, info: Any):
         self._info = info
@@ -239,8 +274,40 @@ class _Info:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._info, name)
 
-    def devices(self) -> list:
-        return list(self._info.devices())
+    def devices(self) -> tuple:
+        return tuple(self._info.devices())
+
+
+class _FInfo:
+    """``finfo`` with the standard's field types: Python ``int`` bits, ``float`` limits."""
+
+    __slots__ = ("bits", "eps", "max", "min", "smallest_normal", "dtype")
+
+    def __init__(self, fi: Any):
+        self.bits = int(fi.bits)
+        self.eps = float(fi.eps)
+        self.max = float(fi.max)
+        self.min = float(fi.min)
+        self.smallest_normal = float(fi.smallest_normal)
+        self.dtype = fi.dtype
+
+    def __repr__(self) -> str:
+        return f"finfo(bits={self.bits}, eps={self.eps}, max={self.max}, dtype={self.dtype})"
+
+
+class _IInfo:
+    """``iinfo`` with the standard's field types: Python ``int``."""
+
+    __slots__ = ("bits", "max", "min", "dtype")
+
+    def __init__(self, ii: Any):
+        self.bits = int(ii.bits)
+        self.max = int(ii.max)
+        self.min = int(ii.min)
+        self.dtype = ii.dtype
+
+    def __repr__(self) -> str:
+        return f"iinfo(bits={self.bits}, min={self.min}, max={self.max}, dtype={self.dtype})"
 
 
 def _has_tracer(obj: Any) -> bool:
@@ -254,3 +321,8 @@ def _has_tracer(obj: Any) -> bool:
 def device_of(x: Any) -> Any:
     """The device of an array (a tracer's is that of its value)."""
     return array_api_compat.device(x._value if isinstance(x, Tracer) else x)
+
+
+# Whether a traced namespace has an extension may depend on the adapters (the
+# ``special`` hook): rebuild the namespaces when they change.
+backends.on_change.append(exported)

@@ -19,6 +19,10 @@ NAMESPACE: dict[str, Callable] = {}
 #: Traced functions by name, for use inside rules and by the tracer's operators:
 #: ``F.sin(x)`` (dotted names with underscores: ``F.linalg_solve``).
 F = types.SimpleNamespace()
+#: Extensions whose functions depend on the backend: ``name -> offered(xp, fns)``,
+#: which gives the extension object for backend ``xp`` (or None for no extension),
+#: from the exported functions ``fns`` of that extension. Filled by rules modules.
+EXTENSIONS: dict[str, Callable[[Any, dict], Any]] = {}
 #: Traced namespaces built so far, by ``id`` of the backend namespace; emptied by
 #: ``export`` so that a namespace built before an export sees it.
 _namespace_cache: dict[int, Any] = {}

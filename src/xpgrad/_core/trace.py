@@ -609,7 +609,7 @@ class Tracer:
             return NotImplemented
         if method == "__call__":
             fn = ufuncs().get(ufunc.__name__)
-            return NotImplemented if fn is None else fn(*inputs, **kwargs)
+            return NotImplemented if fn is None else fn(*self._adopt(inputs), **kwargs)
         if method == "reduce":
             fn = ufuncs().get(_REDUCTIONS.get(ufunc.__name__, ""))
             if fn is None:
@@ -622,7 +622,26 @@ class Tracer:
         fn = ufuncs().get(func.__name__)
         if fn is None:
             raise TypeError(_numpy_habit(f"numpy.{func.__name__}", func.__name__, call=True))
-        return fn(*args, **kwargs)
+        return fn(*self._adopt(args), **kwargs)
+
+    def _adopt(self, inputs: Any) -> tuple:
+        """NumPy arrays that meet a tracer of another backend in a NumPy function
+        (``np.arange(3.0) * x``, as SciPy writes for namespaces it does not know)
+        become arrays of the tracer's backend, as that backend's own arrays would
+        need; otherwise the result would hold a NumPy value under, say, an
+        array-api-strict tracer."""
+        xp = self._trace.ns._xp
+        out = []
+        for a in inputs:
+            if (
+                not isinstance(a, Tracer)
+                and type(a).__module__ == "numpy"
+                and hasattr(a, "__array_namespace__")
+                and array_api_compat.array_namespace(a) is not xp
+            ):
+                a = xp.asarray(a)
+            out.append(a)
+        return tuple(out)
 
     @classmethod
     def __torch_function__(cls, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:

@@ -239,6 +239,8 @@ for _name in (
     "pinv",
     "eigh",
     "eigvalsh",
+    "eig",
+    "eigvals",
     "svd",
     "svdvals",
     "qr",
