@@ -30,6 +30,15 @@ def test_ruff_lint() -> None:
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+def test_layers_hold() -> None:
+    # _core < rules < api (issue 15): the contract is in pyproject.toml
+    pytest.importorskip("importlinter")
+    r = _run(sys.executable, "-c", "from importlinter.cli import lint_imports_command; "
+             "lint_imports_command()")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "1 kept, 0 broken" in r.stdout
+
+
 def test_ruff_format() -> None:
     _tool("ruff")
     r = _run(sys.executable, "-m", "ruff", "format", "--check", "src", "backends")

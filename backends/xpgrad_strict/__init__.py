@@ -9,8 +9,8 @@ if importlib.util.find_spec("array_api_strict") is None:
     raise ImportError("xpgrad_strict needs array-api-strict: pip install 'xpgrad[strict]'")
 
 import array_api_strict as _xp  # noqa: E402
-from array_api_strict._array_object import Array as _Array
 import numpy as np
+from array_api_strict._array_object import Array as _Array
 
 name = "array_api_strict"
 default = False

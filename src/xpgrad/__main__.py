@@ -11,8 +11,8 @@ import argparse
 import os
 import platform
 import sys
-from importlib import metadata
 from collections.abc import Mapping
+from importlib import metadata
 from typing import Any, Callable
 
 import array_api_compat

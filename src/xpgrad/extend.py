@@ -4,10 +4,11 @@
 >>> from xpgrad.extend import primitive, defrule, unary
 """
 
+from ._core.trace import Primitive, bind  # noqa: F401
 from .rules._registry import (  # noqa: F401
-    F,
     NAMESPACE,
     PRIMITIVES,
+    F,
     binary,
     defrule,
     elementwise_batch,
@@ -19,4 +20,3 @@ from .rules._registry import (  # noqa: F401
     unary,
     unbroadcast,
 )
-from ._core.trace import Primitive, bind  # noqa: F401

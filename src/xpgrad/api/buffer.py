@@ -17,8 +17,8 @@ from typing import Any
 from .. import backends
 from .._core.trace import Tracer
 from ..rules import F
-from ..rules._registry import defrule, primitive, unbroadcast, xp_of
 from ..rules._indexkeys import _UNSUPPORTED, gather
+from ..rules._registry import defrule, primitive, unbroadcast, xp_of
 from ..rules.indexing import ARRAY, getitem_p, join_key, split_key
 from . import _edge as E
 from .forward import device_kw

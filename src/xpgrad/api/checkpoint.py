@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .._core.reverse import ReverseTracer
 from .. import backends
+from .._core.reverse import ReverseTracer
 from .._core.trace import LeakedTracerError, Tracer
 from ..rules._registry import defrule, primitive
 from . import _edge as E

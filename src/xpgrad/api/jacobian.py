@@ -412,9 +412,8 @@ def jacobian(
     from .params import Params
 
     if len(args) == 1 and isinstance(args[0], Params):  # implicit mode: a Grads of Jacobians
-        from .grads import implicit_jacobian
-
         from .gradient import _no_wrt_with_params
+        from .grads import implicit_jacobian
 
         _no_wrt_with_params(wrt, "jacobian")
         return implicit_jacobian(

@@ -1,11 +1,34 @@
-"""The rule registry, one module per chapter of the Array API standard."""
+"""The rule registry, one module per chapter of the Array API standard.
 
-from . import _registry  # noqa: F401
-from . import elementwise, statistical, manipulation, indexing, linalg, creation  # noqa: F401
-from . import statistical_cumulative, manipulation_join, manipulation_repeat  # noqa: F401
-from . import elementwise_complex, fft  # noqa: F401
-from . import linalg_vectors, linalg_solve, linalg_decomp, linalg_spectral  # noqa: F401
-from . import linalg_norms, linalg_eig  # noqa: F401
-from . import indexing_take, searching, sorting, sets, utility  # noqa: F401
-from . import special  # noqa: F401
+Importing a module registers its primitives. A module that uses another's
+primitives at import time imports that module itself, so the order below
+(isort's) does not matter.
+"""
+
+from . import (  # noqa: F401
+    _registry,
+    creation,
+    elementwise,
+    elementwise_complex,
+    fft,
+    indexing,
+    indexing_take,
+    linalg,
+    linalg_decomp,
+    linalg_eig,
+    linalg_norms,
+    linalg_solve,
+    linalg_spectral,
+    linalg_vectors,
+    manipulation,
+    manipulation_join,
+    manipulation_repeat,
+    searching,
+    sets,
+    sorting,
+    special,
+    statistical,
+    statistical_cumulative,
+    utility,
+)
 from ._registry import NAMESPACE, PRIMITIVES, F  # noqa: F401

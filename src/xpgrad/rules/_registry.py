@@ -18,10 +18,10 @@ from functools import partial
 from typing import Any, Callable, Iterable, Sequence
 
 from .._core.registry import (
+    _SCALAR_TYPES,
     NAMESPACE,
     PRIMITIVES,
     F,
-    _SCALAR_TYPES,
     defrule,
     export,
     is_scalar,

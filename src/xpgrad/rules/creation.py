@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from .._core.trace import Tracer
-
 from ._registry import (
     PRIMITIVES,
     F,

@@ -19,18 +19,18 @@ from .._core.trace import bind_operator
 from ._registry import (
     F,
     binary,
+    broadcast_tangent,
+    complex_ok,
     defrule,
     elementwise_batch,
     is_scalar,
     linear,
+    meta_of,
     nondifferentiable,
     primitive,
     shapes_samples,
     unary,
-    meta_of,
     unbroadcast,
-    broadcast_tangent,
-    complex_ok,
     xp_of,
 )
 

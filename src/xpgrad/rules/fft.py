@@ -28,8 +28,8 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backends
-from .._core.trace import Tracer
 from .._core.namespace import device_of
+from .._core.trace import Tracer
 from ._registry import F, complex_ok, defrule, export, linear, xp_of
 
 _SWAP = {"backward": "forward", "forward": "backward", "ortho": "ortho"}

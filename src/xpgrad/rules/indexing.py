@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._core.trace import Tracer
-
 from .. import backends
 from .._core.staging import SPECIALISE
+from .._core.trace import Tracer
 from ._indexkeys import ARRAY, full, gather, join_key, metas_of, plan, scatter, split_key
 from ._registry import F, complex_ok, defrule, primitive, xp_of
 

@@ -26,10 +26,12 @@ from ._registry import (
     project,
     unbroadcast,
 )
+from .elementwise import multiply
+from .manipulation import matrix_transpose
 
 matmul = primitive("matmul", lambda x, y: x @ y)
 mm = matmul
-mul = F.multiply
+mul = multiply
 
 
 # -- matmul ------------------------------------------------------------------------------
@@ -317,7 +319,7 @@ for _name, _fn in (
     ("matmul", matmul),
     ("tensordot", tensordot),
     ("vecdot", vecdot),
-    ("matrix_transpose", F.matrix_transpose),
+    ("matrix_transpose", matrix_transpose),
 ):
     export(f"linalg.{_name}", _fn)
 

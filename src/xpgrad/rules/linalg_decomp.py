@@ -47,10 +47,12 @@ from ._matrix import (
     sym,
 )
 from ._registry import F, complex_ok, defrule, export, primitive
+from .elementwise import multiply
+from .linalg import matmul
 from .linalg_solve import solve_p
 
-mm = F.matmul
-mul = F.multiply
+mm = matmul
+mul = multiply
 
 
 def _phi(x: Any) -> Any:

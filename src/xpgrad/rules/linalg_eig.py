@@ -39,9 +39,11 @@ from ._matrix import (
     stack_batch,
 )
 from ._registry import F, defrule, export, primitive, project, xp_of
+from .elementwise import multiply
+from .linalg import matmul
 
-mm = F.matmul
-mul = F.multiply
+mm = matmul
+mul = multiply
 
 
 class EigResult(NamedTuple):

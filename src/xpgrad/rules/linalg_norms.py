@@ -35,9 +35,10 @@ from typing import Any
 from ._axes import kept_shape, normalize_axes, shift_axis
 from ._matrix import cj, col, extremum_weights, is_complex, linalg_impl, safe_denominator
 from ._registry import F, complex_ok, defrule, export, primitive
+from .elementwise import multiply
 from .linalg_spectral import svd_p
 
-mul = F.multiply
+mul = multiply
 
 # -- vector_norm ---------------------------------------------------------------------------------
 vector_norm_p = primitive(

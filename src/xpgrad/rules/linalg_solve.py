@@ -40,10 +40,12 @@ from ._matrix import (
     well_conditioned_sample,
 )
 from ._registry import F, align_batched, complex_ok, defrule, export, primitive, unbroadcast
+from .elementwise import multiply
+from .linalg import matmul
 from .linalg_vectors import trace_p
 
-mm = F.matmul
-mul = F.multiply
+mm = matmul
+mul = multiply
 
 
 def _square_samples(make: Any) -> list:

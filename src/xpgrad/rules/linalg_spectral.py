@@ -75,9 +75,11 @@ from ._matrix import (
     symmetric_sample,
 )
 from ._registry import F, complex_ok, defrule, export, primitive
+from .elementwise import multiply
+from .linalg import matmul
 
-mm = F.matmul
-mul = F.multiply
+mm = matmul
+mul = multiply
 
 
 # -- eigh and eigvalsh ------------------------------------------------------------------------

@@ -22,10 +22,11 @@ from ._registry import (
     project,
     unbroadcast,
 )
-from .linalg import _negative_axis
+from .elementwise import multiply
+from .linalg import _negative_axis, matmul
 
-mm = F.matmul
-mul = F.multiply
+mm = matmul
+mul = multiply
 
 
 # -- outer ---------------------------------------------------------------------------------

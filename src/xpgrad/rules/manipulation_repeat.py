@@ -11,9 +11,9 @@ from __future__ import annotations
 import operator
 from typing import Any
 
+from .._core.namespace import device_of
 from .._core.trace import Tracer
 from ._axes import shift_axis
-from .._core.namespace import device_of
 from ._registry import F, defrule, export, linear, primitive, project, xp_of
 from .indexing import ARRAY, scatter_add_p
 

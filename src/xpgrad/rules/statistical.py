@@ -9,8 +9,8 @@ import math
 from typing import Any
 
 from ._axes import kept_shape, normalize_axes, shift_axis
-from ._registry import F, defrule, export, primitive, project
 from ._matrix import cj, is_complex
+from ._registry import F, defrule, export, primitive, project
 from .statistical_cumulative import cumulative_prod_p, with_zeros
 
 _SHAPES = ((3,), (2, 3), (2, 3, 2))

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._core.namespace import device_of
 from .._core.trace import Tracer
 from ._axes import shift_axis
-from .._core.namespace import device_of
 from ._registry import F, defrule, export, primitive, project, xp_of
 
 __all__ = ["along", "cumulative_prod", "cumulative_sum", "with_zeros"]

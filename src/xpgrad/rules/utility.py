@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from .._core.trace import Tracer
-
 from ._axes import shift_axis
 from ._registry import F, defrule, export, is_scalar, primitive, xp_of
 
