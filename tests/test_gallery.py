@@ -30,6 +30,7 @@ REQUIRES = {
     "ode_sensitivity": ("matplotlib",),
     "laplace": ("matplotlib",),
     "backends": ("matplotlib",),
+    "scipy_fit": ("matplotlib", "scipy", "sklearn"),
     "gpu_cupy": ("matplotlib", "cupy"),
 }
 #: Examples whose page says they are pending: their full-size output is not recorded yet.
