@@ -10,11 +10,14 @@ columns of ``A``. Kept as what it is, "row ``r`` is ``d[r]`` at position
 or removing axes of length 1 changes only the shape. Any other function gets
 the dense batch (``dense()``): the same array the basis was before.
 
-The values are exact: a gathered column equals the matrix product with a row
-of the identity, whose other terms are zeros (except where the matrix holds
-an infinity or NaN, which the product with zero would spread and the gather
-does not). A batch is one-hot only on eager backends and for 1-D arguments
-(see ``jacobian``); everything here is Array API calls through ``F``.
+The values are exactly the dense path's: a gathered column equals the matrix
+product with a row of the identity, whose other terms are zeros. Where the
+other operand holds an infinity or a NaN (or, for a division, a zero), the
+dense product spreads NaN from ``0 * inf`` (``0 / 0``) into the off-position
+entries, which a gather would not: such operands get the dense batch too
+(``_spreads``), so both paths give the same numbers. A batch is one-hot only on
+eager backends and for 1-D arguments (see ``jacobian``); everything here is
+Array API calls through ``F``.
 """
 
 from __future__ import annotations
@@ -114,10 +117,28 @@ def _scale(vals: list, batched: list, params: dict, divide: bool = False) -> Any
     if type(oh) is not OneHot or (divide and i != 0):
         return None
     v = _as_vector(u, oh)
-    if v is None:
+    if v is None or _spreads(u, divide):
         return None
     d = F.divide(oh.values(), v) if divide else F.multiply(oh.values(), v)
     return oh._like(d=d)
+
+
+def _spreads(u: Any, divide: bool = False) -> bool:
+    """Whether the dense product with ``u`` would put NaN where the one-hot one has
+    zeros: ``0 * inf``, ``0 * nan`` (and for a division ``0 / 0``, ``0 / nan``).
+    One reduction over ``u``; a value that cannot be read (a batched one) counts
+    as spreading, so it takes the dense path."""
+    if type(u) in _NUMBERS:
+        z = complex(u)
+        return not (math.isfinite(z.real) and math.isfinite(z.imag)) or (divide and z == 0)
+    try:
+        if divide:  # 0 / inf is 0, like the gather: only NaN and zero spread
+            bad = F.any(F.logical_or(F.isnan(u), F.equal(u, 0)))
+        else:
+            bad = F.logical_not(F.all(F.isfinite(u)))
+        return bool(bad)
+    except TypeError:
+        return True
 
 
 def _negative(vals: list, batched: list, params: dict) -> Any:
@@ -172,6 +193,8 @@ def _matmul(vals: list, batched: list, params: dict) -> Any:
         return None
     oh, m = (vals[0], vals[1]) if batched[0] else (vals[1], vals[0])
     if type(oh) is not OneHot or not hasattr(m, "shape") or len(m.shape) != 2:
+        return None
+    if _spreads(m):
         return None
     n, k, lo = oh.n, oh.k, oh.start
     if batched[1] and m.shape[1] == n and oh.shape1 in ((n,), (n, 1)):
