@@ -430,3 +430,23 @@ def test_unknown_attributes_stay_plain_attribute_errors() -> None:
         return ns(x).sum(x)
 
     xpgrad.gradient(f, np.ones(2))
+
+
+def test_withjacobian_with_params_forwards_progress_and_refuses_wrt() -> None:
+    w = xpgrad.param(np.array([1.0, 2.0]))
+    res = xpgrad.withjacobian(lambda: w * w, xpgrad.Params([w]), progress=False)
+    np.testing.assert_allclose(res.grad[w], np.diag([2.0, 4.0]))
+    with pytest.raises(TypeError, match="with Params"):
+        xpgrad.withjacobian(lambda: w * w, xpgrad.Params([w]), wrt=0)
+
+
+def test_to_device_keeps_the_device_or_says_it_cannot_move(xp: Any) -> None:
+    def f(x: Any) -> Any:
+        assert x.to_device(x.device) is x
+        if xp is xs:
+            other = xs.Device("device1")
+            with pytest.raises(NotImplementedError, match="move the arguments"):
+                x.to_device(other)
+        return ns(x).sum(x)
+
+    xpgrad.gradient(f, xp.asarray([1.0, 2.0]))

@@ -47,6 +47,8 @@ def innermost() -> "Trace | None":
 # top-trace search in ``bind`` and its trace raises, instead of being silently
 # taken for a constant by another trace that reuses the same level number.
 _DEAD = 1 << 60
+#: Levels below this belong to live traces (an implicit-mode box's sits between two).
+LIVE_LEVELS = _DEAD
 
 
 class LeakedTracerError(RuntimeError):
@@ -431,7 +433,13 @@ class Tracer:
         return _ops.matrix_transpose(self)
 
     def to_device(self, device: Any, /, *, stream: Any = None) -> Any:
-        return self
+        if device == self.device:
+            return self
+        raise NotImplementedError(
+            f"xpgrad: moving a traced value from {self.device!r} to {device!r} is not "
+            f"differentiated yet; move the arguments to that device before "
+            f"differentiating the function"
+        )
 
     # -- conversion to Python --------------------------------------------------
     def __bool__(self) -> bool:

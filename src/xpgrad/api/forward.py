@@ -17,7 +17,7 @@ from typing import Any, Callable
 import array_api_compat
 
 from .._core.forward import ForwardTrace, ForwardTracer
-from .._core.trace import Tracer, new_level
+from .._core.trace import LIVE_LEVELS, Tracer, new_level
 from ..rules import F
 from ..rules._registry import defrule, primitive, project
 from . import _edge as E
@@ -114,7 +114,7 @@ def drop_owner(v: Any, owner: Any, name: str) -> Any:
     t = v._trace
     if t is owner:
         return v._value
-    if t.level >= owner.level and t.level < (1 << 59):
+    if owner.level <= t.level < LIVE_LEVELS:  # a live trace at or above the owner
         raise ValueError(
             f"xpgrad.{name}: the function closes over a value that a transformation "
             f"inside the {name} call is differentiating. Pass that value through the "

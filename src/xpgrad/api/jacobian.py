@@ -516,10 +516,18 @@ def withjacobian(
     from .params import Params
 
     if len(args) == 1 and isinstance(args[0], Params):  # implicit mode: (val, Grads)
+        from .gradient import _no_wrt_with_params
         from .grads import implicit_withgradient
 
+        _no_wrt_with_params(wrt, "withjacobian")
         return implicit_withgradient(
-            withjacobian, f, args[0], mode=mode, chunk_size=chunk_size, memory_budget=memory_budget
+            withjacobian,
+            f,
+            args[0],
+            mode=mode,
+            chunk_size=chunk_size,
+            memory_budget=memory_budget,
+            progress=progress,
         )
     y, Js = _jacobian(f, args, mode, chunk_size, memory_budget, "withjacobian", progress, wrt)
     xp = E.common_xp(E.flatten(args)[0])
