@@ -40,10 +40,19 @@ class OneHot:
     position is the position along that axis.
     """
 
-    __slots__ = ("xp", "k", "n", "start", "d", "shape1", "dtype", "device")
+    __slots__ = ("xp", "k", "n", "start", "d", "shape1", "dtype", "device", "memo")
 
     def __init__(
-        self, xp: Any, k: int, n: int, start: int, d: Any, shape1: tuple, dtype: Any, device: Any
+        self,
+        xp: Any,
+        k: int,
+        n: int,
+        start: int,
+        d: Any,
+        shape1: tuple,
+        dtype: Any,
+        device: Any,
+        memo: dict | None = None,
     ):
         self.xp = xp
         self.k = k
@@ -53,6 +62,9 @@ class OneHot:
         self.shape1 = shape1
         self.dtype = dtype
         self.device = device
+        #: what ``_spreads`` found per operand, shared by the chunks of one Jacobian
+        #: (an operand cannot change during the call)
+        self.memo = {} if memo is None else memo
 
     @property
     def shape(self) -> tuple:
@@ -72,6 +84,7 @@ class OneHot:
             self.shape1 if shape1 is None else shape1,
             self.dtype if d is None else d.dtype,
             self.device,
+            self.memo,
         )
 
     def _device_kw(self) -> dict:
@@ -117,13 +130,23 @@ def _scale(vals: list, batched: list, params: dict, divide: bool = False) -> Any
     if type(oh) is not OneHot or (divide and i != 0):
         return None
     v = _as_vector(u, oh)
-    if v is None or _spreads(u, divide):
+    if v is None or _spreads(u, oh.memo, divide):
         return None
     d = F.divide(oh.values(), v) if divide else F.multiply(oh.values(), v)
     return oh._like(d=d)
 
 
-def _spreads(u: Any, divide: bool = False) -> bool:
+def _spreads(u: Any, memo: dict, divide: bool = False) -> bool:
+    key = (id(u), divide)
+    hit = memo.get(key)
+    if hit is not None and hit[0] is u:
+        return hit[1]
+    res = _spreads_now(u, divide)
+    memo[key] = (u, res)
+    return res
+
+
+def _spreads_now(u: Any, divide: bool) -> bool:
     """Whether the dense product with ``u`` would put NaN where the one-hot one has
     zeros: ``0 * inf``, ``0 * nan`` (and for a division ``0 / 0``, ``0 / nan``).
     One reduction over ``u``; a value that cannot be read (a batched one) counts
@@ -133,10 +156,11 @@ def _spreads(u: Any, divide: bool = False) -> bool:
         return not (math.isfinite(z.real) and math.isfinite(z.imag)) or (divide and z == 0)
     try:
         if divide:  # 0 / inf is 0, like the gather: only NaN and zero spread
-            bad = F.any(F.logical_or(F.isnan(u), F.equal(u, 0)))
-        else:
-            bad = F.logical_not(F.all(F.isfinite(u)))
-        return bool(bad)
+            return bool(F.any(F.logical_or(F.isnan(u), F.equal(u, 0))))
+        # one reduction: an infinity or NaN makes the sum non-finite (an overflowing
+        # sum of finite values only sends this operand down the dense path too)
+        z = complex(F.sum(u))
+        return not (math.isfinite(z.real) and math.isfinite(z.imag))
     except TypeError:
         return True
 
@@ -194,7 +218,7 @@ def _matmul(vals: list, batched: list, params: dict) -> Any:
     oh, m = (vals[0], vals[1]) if batched[0] else (vals[1], vals[0])
     if type(oh) is not OneHot or not hasattr(m, "shape") or len(m.shape) != 2:
         return None
-    if _spreads(m):
+    if _spreads(m, oh.memo):
         return None
     n, k, lo = oh.n, oh.k, oh.start
     if batched[1] and m.shape[1] == n and oh.shape1 in ((n,), (n, 1)):

@@ -181,6 +181,7 @@ def basis(
     chunk: int | None = None,
     like: Any = None,
     onehot: bool = False,
+    memo: dict | None = None,
 ) -> Any:
     """Rows ``start .. start+k`` of the ``n x n`` identity, each shaped ``shape``.
 
@@ -204,7 +205,7 @@ def basis(
     kw = {} if device is None else {"device": device}
     lazy = like is not None and backends.is_lazy(_raw(like))
     if onehot and ONEHOT and not lazy and tuple(shape) == (n,) and n > 1:
-        return OneHot(xp, k, n, start, None, (n,), dtype, device)
+        return OneHot(xp, k, n, start, None, (n,), dtype, device, memo)
     if not lazy:  # one pass writing the ones: no comparison, no cast
         return xp.reshape(xp.eye(k, n, k=start, dtype=dtype, **kw), (k,) + tuple(shape))
     rows = xp.reshape(xp.arange(start, start + k, **kw), (k, 1))

@@ -109,6 +109,7 @@ def _reverse(
     missing = [False] * len(dargs)
     dev = C.device_of(y)
     batched_back = map_basis(back, xp)
+    memo: dict = {}  # the one-hot basis's checks of operands, for every chunk
     for start in range(0, m, step):
         kk = min(step, m - start)
         cts = batched_back(
@@ -123,6 +124,7 @@ def _reverse(
                 chunk=chunk_size,
                 like=y,
                 onehot=True,
+                memo=memo,
             )
         )
         for i, ct in enumerate(cts):
@@ -210,11 +212,11 @@ def _forward_one(
     blocks = C.Blocks(xp, (m, n), 1, -(-n // step))
     dev = C.device_of(xa)
     batched_push = map_basis(_pushforward(g, dargs, i, xp), xp)
+    memo: dict = {}  # the one-hot basis's checks of operands, for every chunk
     for start in range(0, n, step):
         kk = min(step, n - start)
-        dy = batched_push(
-            C.basis(xp, start, kk, n, xa.dtype, shape, dev, chunk=chunk_size, like=xa, onehot=True)
-        )
+        e = C.basis(xp, start, kk, n, xa.dtype, shape, dev, chunk_size, xa, True, memo)
+        dy = batched_push(e)
         blocks.add(F.permute_dims(C.flat_rows(dy, kk), (1, 0)))
         bar.update(kk)
     return blocks.result()
