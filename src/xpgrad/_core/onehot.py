@@ -23,9 +23,11 @@ Array API calls through ``F``.
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Any, Callable
 
 from .tables import F
+from .trace import Tracer
 
 __all__ = ["OneHot", "apply"]
 
@@ -130,23 +132,27 @@ def _scale(vals: list, batched: list, params: dict, divide: bool = False) -> Any
     if type(oh) is not OneHot or (divide and i != 0):
         return None
     v = _as_vector(u, oh)
-    if v is None or _spreads(u, oh.memo, divide):
+    if v is None or _spreads(u, oh, divide):
         return None
     d = F.divide(oh.values(), v) if divide else F.multiply(oh.values(), v)
     return oh._like(d=d)
 
 
-def _spreads(u: Any, memo: dict, divide: bool = False) -> bool:
+def _spreads(u: Any, oh: OneHot, divide: bool = False) -> bool:
+    memo = oh.memo
     key = (id(u), divide)
     hit = memo.get(key)
-    if hit is not None and hit[0] is u:
+    if hit is not None and hit[0]() is u:
         return hit[1]
-    res = _spreads_now(u, divide)
-    memo[key] = (u, res)
+    res = _spreads_now(u, oh.xp, divide)
+    try:  # a weak reference: the memo must not keep a chunk's arrays alive
+        memo[key] = (weakref.ref(u), res)
+    except TypeError:  # (not weakly referenceable: checked again next time)
+        pass
     return res
 
 
-def _spreads_now(u: Any, divide: bool) -> bool:
+def _spreads_now(u: Any, xp: Any, divide: bool) -> bool:
     """Whether the dense product with ``u`` would put NaN where the one-hot one has
     zeros: ``0 * inf``, ``0 * nan`` (and for a division ``0 / 0``, ``0 / nan``).
     One reduction over ``u``; a value that cannot be read (a batched one) counts
@@ -159,7 +165,8 @@ def _spreads_now(u: Any, divide: bool) -> bool:
             return bool(F.any(F.logical_or(F.isnan(u), F.equal(u, 0))))
         # one reduction: an infinity or NaN makes the sum non-finite (an overflowing
         # sum of finite values only sends this operand down the dense path too)
-        z = complex(F.sum(u))
+        # (a backend array asks its library directly, without the dispatch)
+        z = complex(F.sum(u) if isinstance(u, Tracer) else xp.sum(u))
         return not (math.isfinite(z.real) and math.isfinite(z.imag))
     except TypeError:
         return True
@@ -218,7 +225,7 @@ def _matmul(vals: list, batched: list, params: dict) -> Any:
     oh, m = (vals[0], vals[1]) if batched[0] else (vals[1], vals[0])
     if type(oh) is not OneHot or not hasattr(m, "shape") or len(m.shape) != 2:
         return None
-    if _spreads(m, oh.memo):
+    if _spreads(m, oh):
         return None
     n, k, lo = oh.n, oh.k, oh.start
     if batched[1] and m.shape[1] == n and oh.shape1 in ((n,), (n, 1)):

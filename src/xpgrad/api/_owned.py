@@ -39,15 +39,18 @@ def owned(results: list, inputs: list, xp: Any) -> list:
     Tracers (nested transformations), numbers and arrays of backends without
     in-place writes (Dask) are returned as they are.
     """
-    seen: set = set()
-    for x in inputs:
-        if E.is_array(x) and not isinstance(x, Tracer) and _mutable(x):
-            seen.add(_memory(x)[0])
+    seen: set | None = None  # the inputs' memory, found at the first concrete result
     out = []
     for g in results:
         if g is None or isinstance(g, Tracer) or not E.is_array(g) or not _mutable(g):
             out.append(g)
             continue
+        if seen is None:  # (a pullback inside jacobian's vmap returns tracers only)
+            seen = {
+                _memory(x)[0]
+                for x in inputs
+                if E.is_array(x) and not isinstance(x, Tracer) and _mutable(x)
+            }
         root, writable = _memory(g)
         if root in seen or not writable:
             g = xp.asarray(g, copy=True)
