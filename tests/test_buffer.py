@@ -1,4 +1,4 @@
-"""Buffer and the index_update primitive (api/buffer.py)."""
+"""Buffer and the index_update primitive (rules/indexing_update.py, api/buffer.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 import xpgrad
 from xpgrad import Buffer, gradient, jacobian, vmap
-from xpgrad.api import buffer as B
+from xpgrad.rules import indexing_update as B
 from xpgrad.testing import check_grads
 
 BACKENDS = [np, strict]

@@ -59,3 +59,18 @@ def test_docs_build_strict(tmp_path: pathlib.Path) -> None:
     r = _run(sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path))
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert (tmp_path / "index.html").exists()
+
+
+def test_extend_exports_everything_the_builtin_rules_use() -> None:
+    # issue 15: "built-in rules use nothing users cannot" -- every name a rules
+    # module imports from the registry is importable from xpgrad.extend
+    import ast
+
+    import xpgrad.extend as X
+
+    used = set()
+    for f in (ROOT / "src" / "xpgrad" / "rules").glob("*.py"):
+        for n in ast.walk(ast.parse(f.read_text())):
+            if isinstance(n, ast.ImportFrom) and (n.module or "").endswith("_registry"):
+                used.update(a.name for a in n.names)
+    assert used and not used - set(dir(X)), sorted(used - set(dir(X)))

@@ -1,5 +1,9 @@
 """Extending xpgrad: the same registry API the built-in rules use.
 
+Everything the rules modules import from the registry is here, so a rule
+written outside xpgrad can do what a built-in one does (a test checks this
+stays true).
+
 >>> import xpgrad
 >>> from xpgrad.extend import primitive, defrule, unary
 """
@@ -9,14 +13,22 @@ from .rules._registry import (  # noqa: F401
     NAMESPACE,
     PRIMITIVES,
     F,
+    align_batched,
+    bilinear_jvp,
     binary,
+    broadcast_tangent,
+    complex_ok,
     defrule,
     elementwise_batch,
     export,
+    is_scalar,
     linear,
+    meta_of,
     nondifferentiable,
     primitive,
+    project,
     shapes_samples,
     unary,
     unbroadcast,
+    xp_of,
 )

@@ -33,12 +33,53 @@ _SCALAR_TYPES = frozenset((int, float, complex, bool))
 
 
 def is_scalar(x: Any) -> bool:
-    """A Python number (not an array, not a NumPy scalar)."""
+    """A Python number (not an array, not a NumPy scalar).
+
+    Parameters
+    ----------
+    x : object
+        Anything.
+
+    Returns
+    -------
+    bool
+        Whether ``type(x)`` is exactly ``int``, ``float``, ``complex`` or ``bool``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xpgrad.extend import is_scalar
+    >>> is_scalar(2.0), is_scalar(np.float64(2.0))
+    (True, False)
+    """
     return type(x) in _SCALAR_TYPES
 
 
 def xp_of(*args: Any) -> Any:
-    """The backend namespace of the first array among raw (untraced) ``args``."""
+    """The backend namespace of the first array among raw (untraced) ``args``.
+
+    Parameters
+    ----------
+    *args : object
+        Arrays and numbers (numbers and None are skipped).
+
+    Returns
+    -------
+    namespace
+        The Array API namespace of the first array.
+
+    Raises
+    ------
+    TypeError
+        When no argument is an array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xpgrad.extend import xp_of
+    >>> xp_of(2.0, np.ones(2)).__name__
+    'array_api_compat.numpy'
+    """
     for a in args:
         if type(a) not in _SCALAR_TYPES and a is not None:
             return namespace_of(a)

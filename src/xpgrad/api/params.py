@@ -152,7 +152,7 @@ class Param(Tracer):
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self._check_writable("w[...] = value")
-        from .buffer import write  # the backend-agnostic index update
+        from ..rules.indexing_update import write  # the backend-agnostic index update
 
         self._array = write(self._array, _unbox_deep(key), unbox(value))
 

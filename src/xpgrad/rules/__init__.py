@@ -13,6 +13,7 @@ from . import (  # noqa: F401
     fft,
     indexing,
     indexing_take,
+    indexing_update,
     linalg,
     linalg_decomp,
     linalg_eig,

@@ -72,6 +72,22 @@ def complex_ok(*prims: Any, observe: Callable | None = None) -> None:
     compares the derivatives of ``observe(prim(...))`` with finite differences (the
     outputs themselves jump between gauges as the input moves) and checks the raw
     outputs' pullback against their pushforward (the dot-product test).
+
+    Parameters
+    ----------
+    *prims : Primitive or str
+        The primitives (or their registered names).
+    observe : callable, optional
+        A gauge-invariant function of the outputs, for outputs defined up to a phase.
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> from xpgrad import extend
+    >>> extend.complex_ok("sin")  # sin's samples hold for complex input too
     """
     for p in prims:
         name = p if isinstance(p, str) else p.name
@@ -89,6 +105,29 @@ def align_batched(args: Sequence[Any], batched: Sequence[bool]) -> list[Any]:
 
     Batched values keep the batch axis first; ones are inserted after it. Unbatched
     values broadcast from the right as usual.
+
+    Parameters
+    ----------
+    args : sequence
+        The arguments of an elementwise batch rule (batched ones with the batch
+        axis first).
+    batched : sequence of bool
+        Which arguments are batched.
+
+    Returns
+    -------
+    list
+        The arguments, batched ones reshaped to the common logical rank.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xpgrad.extend import align_batched
+    >>> # a batch of 4 vectors beside an unbatched (2, 3): the vectors become rows
+    >>> [a.shape for a in align_batched([np.ones((4, 3)), np.ones((2, 3))], [True, False])]
+    [(4, 1, 3), (2, 3)]
+    >>> [a.shape for a in align_batched([np.ones((4, 3)), np.ones((4, 2, 3))], [True, True])]
+    [(4, 1, 3), (4, 2, 3)]
     """
     nds = [(_ndim(a) - 1 if b else _ndim(a)) for a, b in zip(args, batched)]
     top = max(nds)
@@ -193,7 +232,28 @@ def unbroadcast(ct: Any, like: Any) -> Any:
 def project(ct: Any, like: Any) -> Any:
     """Cast a cotangent to the dtype of a floating input (real part for real inputs).
 
-    ``like`` is the input or its ``Meta``."""
+    ChainRules' ``ProjectTo``: a real input of a complex-valued function gets
+    the real part of its cotangent, a float32 input a float32 one.
+
+    Parameters
+    ----------
+    ct : array
+        The cotangent.
+    like : array or Meta
+        The input (or its ``Meta``), whose dtype the cotangent takes.
+
+    Returns
+    -------
+    array
+        ``ct`` in ``like``'s dtype (itself when it already has it).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xpgrad.extend import project
+    >>> project(np.array([1 + 2j, 3 - 1j]), np.zeros(2, dtype=np.float32))
+    array([1., 3.], dtype=float32)
+    """
     dt = like.dtype
     if ct.dtype == dt:
         return ct
@@ -215,6 +275,27 @@ def _raw(x: Any) -> Any:
 
 
 def broadcast_tangent(t: Any, shape: tuple) -> Any:
+    """A tangent broadcast to the output's shape (for rules whose output broadcasts).
+
+    Parameters
+    ----------
+    t : array
+        The tangent.
+    shape : tuple of int
+        The output's shape.
+
+    Returns
+    -------
+    array
+        ``t`` itself when it has the shape, else ``broadcast_to(t, shape)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xpgrad.extend import broadcast_tangent
+    >>> broadcast_tangent(np.ones(3), (2, 3)).shape
+    (2, 3)
+    """
     if tuple(t.shape) != tuple(shape):
         return F.broadcast_to(t, shape)
     return t
@@ -476,6 +557,24 @@ def bilinear_jvp(p: Primitive) -> Callable:
     """The product rule of a function linear in each of its two arguments.
 
     ``d p(x, y) = p(dx, y) + p(x, dy)`` (matmul, tensordot, vecdot, outer, cross).
+
+    Parameters
+    ----------
+    p : Primitive
+        The bilinear primitive.
+
+    Returns
+    -------
+    callable
+        Its jvp rule, ``jvp(primals, tangents, **params) -> (out, tangent)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xpgrad.extend import PRIMITIVES, bilinear_jvp
+    >>> jvp = bilinear_jvp(PRIMITIVES["matmul"])
+    >>> jvp([np.eye(2), np.ones(2)], [None, np.array([1.0, 0.0])])[1]
+    array([1., 0.])
     """
 
     def jvp(primals: list, tangents: list, **params: Any) -> tuple:
@@ -572,7 +671,26 @@ _METAS: dict = {}
 
 def meta_of(x: Any) -> Meta:
     """``Meta(x)``, shared by every value of that shape and dtype (hot pullbacks keep
-    one instead of allocating one per operation)."""
+    one instead of allocating one per operation).
+
+    Parameters
+    ----------
+    x : array
+        A value whose shape and dtype a pullback needs, without keeping it alive.
+
+    Returns
+    -------
+    Meta
+        An object with ``shape``, ``dtype`` and ``ndim``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xpgrad.extend import meta_of
+    >>> m = meta_of(np.zeros((2, 3)))
+    >>> m.shape, m.ndim, m is meta_of(np.ones((2, 3)))
+    ((2, 3), 2, True)
+    """
     dt = x.dtype
     key = (x.shape, type(dt), dt)  # the type first: no cross-library dtype comparison
     m = _METAS.get(key)
