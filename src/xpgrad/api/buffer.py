@@ -26,6 +26,7 @@ from ..rules.indexing_update import (
     write,
 )
 from . import _edge as E
+from .params import unbox
 
 __all__ = ["Buffer", "index_update", "write"]
 
@@ -78,8 +79,6 @@ class Buffer:
     __slots__ = ("_data", "_frozen", "_own")
 
     def __init__(self, like: Any, *shape: Any):
-        from .params import unbox
-
         like = unbox(like)
         if not E.is_array(like):
             raise TypeError(
@@ -123,8 +122,6 @@ class Buffer:
         return self._data[key]
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        from .params import unbox
-
         if self._frozen:
             raise RuntimeError(
                 "xpgrad.Buffer: this buffer was frozen by copy(); its contents now belong "

@@ -13,10 +13,13 @@ from typing import Any, Callable
 from .. import backends
 from .._core.reverse import ReverseTracer
 from .._core.trace import LeakedTracerError, Tracer
+from ..rules import patterns
 from ..rules._registry import defrule, primitive
 from . import _edge as E
 from .forward import FlatFn, drop_owner, pushforward, top_trace
+from .gradient import _Recorded
 from .params import unbox
+from .vmap import vmap
 
 __all__ = ["checkpointed"]
 
@@ -52,8 +55,6 @@ def _jvp(primals: list, tangents: list, fn: FlatFn, owner: Any) -> tuple:
 
 
 def _vjp(primals: list, needs: list, fn: FlatFn, owner: Any) -> tuple:
-    from .gradient import _Recorded
-
     out = _checked(fn(*primals), owner)  # one level down: nothing is recorded here
     seen = _fingerprint(out)
     idx = [i for i, nd in enumerate(needs) if nd]
@@ -140,8 +141,6 @@ def _same_as_before(fp: list, outs: list) -> None:
 
 
 def _batch(args: list, batched: list, fn: FlatFn, owner: Any) -> tuple:
-    from .vmap import vmap
-
     axes = tuple(0 if b else None for b in batched)
     return tuple(vmap(fn, in_axes=axes)(*args)), True
 
@@ -155,7 +154,7 @@ def _samples(make: Any) -> list:
     return [((h, w), {"fn": FlatFn(layer, (h, w)), "owner": None})]
 
 
-defrule(checkpoint_p, jvp=_jvp, vjp=_vjp, batch=_batch, samples=_samples)
+defrule(checkpoint_p, jvp=_jvp, vjp=_vjp, batch=_batch, samples=_samples, pattern=patterns.inline)
 
 
 def checkpointed(f: Callable, *xs: Any) -> Any:

@@ -6,8 +6,9 @@ import functools
 from typing import Any, Callable
 
 from .._core.trace import NoRuleError, Primitive, bind
-from ..rules import F
+from ..rules import F, patterns
 from ..rules._registry import PRIMITIVES
+from .vmap import vmap
 
 __all__ = ["custom_rule"]
 
@@ -90,13 +91,9 @@ class CustomPrimitive:
         return batch
 
     def _pattern(self, tr: Any, primals: list, pats: list, out: Any) -> Any:
-        from ..rules import patterns
-
         return patterns.inline(tr, primals, pats, out, fn=lambda *a: (self.fn(*a),))[0]
 
     def _default_batch(self, args: list, batched: list) -> tuple:
-        from .vmap import vmap
-
         axes = tuple(0 if b else None for b in batched)
         return vmap(self.fn, in_axes=axes)(*args), True
 

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from .._core.reverse import ReverseTracer
 from .._core.trace import Tracer
+from ..rules import patterns
 from ..rules._registry import defrule, primitive
 from . import _edge as E
 from .params import Param, unbox
@@ -110,7 +111,7 @@ def _batch(args: list, batched: list, hook: _Eager) -> tuple:
     return tuple(args), list(batched)
 
 
-defrule(eager_update_p, jvp=_jvp, vjp=_vjp, batch=_batch)
+defrule(eager_update_p, jvp=_jvp, vjp=_vjp, batch=_batch, pattern=patterns.identity)
 
 
 def eager_update(state: Any, model: Any, update: Callable) -> Any:

@@ -18,10 +18,11 @@ import array_api_compat
 
 from .._core.forward import ForwardTrace, ForwardTracer
 from .._core.trace import LIVE_LEVELS, Tracer, new_level
-from ..rules import F
+from ..rules import F, patterns
 from ..rules._registry import defrule, primitive, project
 from . import _edge as E
 from .params import unbox
+from .vmap import vmap
 
 __all__ = ["forwarddiff", "DEFAULT_CHUNK_THRESHOLD", "FlatFn", "pushforward", "top_trace"]
 
@@ -171,8 +172,6 @@ def device_kw(x: Any) -> dict:
 
 def _jacobian(fn: FlatFn, primals: list, idx: list, chunk: int) -> tuple[list, list]:
     """``f``'s outputs and, per output, ``J^T`` as an ``(n, *out.shape)`` array."""
-    from .vmap import vmap
-
     offsets, n = [], 0
     for i in idx:
         offsets.append(n)
@@ -238,8 +237,6 @@ def _vjp(primals: list, needs: list, fn: FlatFn, chunk: int, owner: Any) -> tupl
 
 
 def _batch(args: list, batched: list, fn: FlatFn, chunk: int, owner: Any) -> tuple:
-    from .vmap import vmap
-
     axes = tuple(0 if b else None for b in batched)
     outs = vmap(fn, in_axes=axes)(*args)
     for o in outs:
@@ -269,7 +266,7 @@ def _samples(make: Any) -> list:
     ]
 
 
-defrule(forwarddiff_p, jvp=_jvp, vjp=_vjp, batch=_batch, samples=_samples)
+defrule(forwarddiff_p, jvp=_jvp, vjp=_vjp, batch=_batch, samples=_samples, pattern=patterns.inline)
 
 
 def forwarddiff(f: Callable, x: Any, *, chunk_threshold: int = DEFAULT_CHUNK_THRESHOLD) -> Any:

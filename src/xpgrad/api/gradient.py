@@ -10,6 +10,7 @@ from .._core.trace import new_level
 from ..rules import F
 from . import _edge as E
 from ._owned import owned
+from .grads import implicit_gradient, implicit_withgradient
 from .params import Params
 
 if TYPE_CHECKING:
@@ -250,8 +251,6 @@ def gradient(f: Callable, *args: Any, wrt: Any = None) -> tuple | Grads:
     """
     E.check_callable(f, "gradient")
     if len(args) == 1 and isinstance(args[0], Params):  # implicit mode
-        from .grads import implicit_gradient
-
         _no_wrt_with_params(wrt, "gradient")
         return implicit_gradient(gradient, f, args[0])
     rec = _Recorded(f, args, wrt=E.wrt_positions(f, len(args), wrt, "gradient"))
@@ -346,8 +345,6 @@ def withgradient(f: Callable, *args: Any, wrt: Any = None) -> WithGradient:
     """
     E.check_callable(f, "withgradient")
     if len(args) == 1 and isinstance(args[0], Params):  # implicit mode
-        from .grads import implicit_withgradient
-
         _no_wrt_with_params(wrt, "withgradient")
         return implicit_withgradient(withgradient, f, args[0])
     rec = _Recorded(f, args, wrt=E.wrt_positions(f, len(args), wrt, "withgradient"))

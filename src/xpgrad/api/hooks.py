@@ -13,6 +13,7 @@ from typing import Any, Callable, TextIO, cast
 
 from .._core.reverse import ReverseTracer
 from .._core.trace import Tracer
+from ..rules import patterns
 from ..rules._registry import defrule, primitive
 from . import _edge as E
 
@@ -61,6 +62,7 @@ defrule(
     jvp=_hook_jvp,
     vjp=_hook_vjp,
     batch=_hook_batch,
+    pattern=patterns.identity,
     samples=lambda make: [((make((3,)),), {"fn": _same}), ((make(()),), {"fn": _same})],
 )
 
@@ -176,6 +178,7 @@ defrule(
     jvp=_showgrad_jvp,
     vjp=_showgrad_vjp,
     batch=_showgrad_batch,
+    pattern=patterns.identity,
     samples=lambda make: [((make((3,)),), {"report": _Report("x", cast(TextIO, _Sink()))})],
 )
 

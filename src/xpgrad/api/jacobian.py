@@ -19,7 +19,9 @@ from ..rules import F
 from . import _chunks as C
 from . import _edge as E
 from ._owned import owned
-from .gradient import _python_val, pullback
+from .gradient import _no_wrt_with_params, _python_val, pullback
+from .grads import implicit_jacobian, implicit_withgradient
+from .params import Params
 from .vmap import map_basis
 
 if TYPE_CHECKING:
@@ -411,12 +413,7 @@ def jacobian(
     ((array([[4., 0.],
            [0., 5.]]), array([1., 1.])), None)
     """
-    from .params import Params
-
     if len(args) == 1 and isinstance(args[0], Params):  # implicit mode: a Grads of Jacobians
-        from .gradient import _no_wrt_with_params
-        from .grads import implicit_jacobian
-
         _no_wrt_with_params(wrt, "jacobian")
         return implicit_jacobian(
             jacobian,
@@ -515,12 +512,7 @@ def withjacobian(
     (array([[3., 0.],
            [0., 3.]]), None)
     """
-    from .params import Params
-
     if len(args) == 1 and isinstance(args[0], Params):  # implicit mode: (val, Grads)
-        from .gradient import _no_wrt_with_params
-        from .grads import implicit_withgradient
-
         _no_wrt_with_params(wrt, "withjacobian")
         return implicit_withgradient(
             withjacobian,

@@ -18,11 +18,15 @@ from __future__ import annotations
 import contextvars
 import inspect
 import operator
-from typing import Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from .. import backends
 from .._core.trace import Trace, Tracer, bind
+from ..rules.indexing_update import write  # the backend-agnostic index update
 from . import _edge as E
+
+if TYPE_CHECKING:
+    from .grads import Grads
 
 __all__ = ["Param", "param", "Params", "implicit", "unbox"]
 
@@ -152,7 +156,6 @@ class Param(Tracer):
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self._check_writable("w[...] = value")
-        from ..rules.indexing_update import write  # the backend-agnostic index update
 
         self._array = write(self._array, _unbox_deep(key), unbox(value))
 
@@ -315,14 +318,10 @@ class Params:
 
     def to_vector(self) -> Any:
         """All values in one flat vector, C order, in the order of the set."""
-        from .grads import flatten_values
-
         return flatten_values([p.value for p in self], self)
 
     def copy_from(self, vec: Any) -> Params:
         """Write ``vec`` (as made by ``to_vector``) back into the boxes, in place."""
-        from .grads import copy_from
-
         copy_from(self, vec)
         return self
 
@@ -358,3 +357,171 @@ def implicit(transform: Callable, f: Callable, ps: Params, name: str) -> Any:
         return E.map_leaves(unbox, out)
 
     return transform(g, *values)
+
+
+# -- Params and Grads as one flat vector (copy!, to_vector) --------------------------
+
+
+def flatten_values(values: list, keys: Any) -> Any:
+    """``values`` (None as zeros shaped like its key) as one C-order vector."""
+    parts = []
+    xp = None
+    for p, v in zip(keys, values):
+        xp = xp or backends.namespace_of(p.value)
+        if v is None:
+            v = xp.zeros(tuple(p.value.shape), dtype=p.value.dtype)
+        parts.append(_flat(v))
+    if xp is None:
+        return backends.default_namespace().zeros((0,))
+    return _ns_of(parts).concat(parts) if parts else xp.zeros((0,))
+
+
+def _flat(v: Any) -> Any:
+    return _ns_of([v]).reshape(v, (-1,))
+
+
+def _ns_of(vs: list) -> Any:
+    for v in vs:
+        if isinstance(v, Tracer):
+            return E.namespace(E.backend_xp(v))
+    return backends.namespace_of(vs[0])
+
+
+def _check_size(n: int, vec: Any, name: str, entries: list | None = None) -> None:
+    if not E.is_array(vec):
+        raise TypeError(
+            f"xpgrad.{name}: the vector must be a 1-d backend array of length {n}, got "
+            f"{type(vec).__name__}"
+        )
+    E.common_xp([vec] + [p.value for p, _ in entries or ()])  # one backend
+    if tuple(vec.shape) != (n,):
+        raise ValueError(
+            f"xpgrad.{name}: the vector has shape {tuple(vec.shape)}, but the parameters "
+            f"hold {n} numbers in all; pass a 1-d vector of length {n}"
+        )
+
+
+def copy_to(vec: Any, src: Params | Grads) -> Any:
+    """Copy the values of ``src`` (``Params`` or ``Grads``) into the flat vector ``vec``.
+
+    Julia's ``copy!(vec, ps)``: C order, parameters in their set order, zeros
+    for ``None`` gradients. ``vec`` is written in place where the backend
+    allows; the filled vector is returned (use the result).
+
+    Parameters
+    ----------
+    vec : array
+        A 1-D array with as many elements as ``src`` holds in all.
+    src : Params or Grads
+        The values to copy.
+
+    Returns
+    -------
+    array
+        ``vec``, filled.
+
+    Raises
+    ------
+    ValueError
+        If ``vec`` has the wrong size.
+
+    See Also
+    --------
+    copy_from : The other direction.
+
+    Examples
+    --------
+    >>> import numpy as np, xpgrad
+    >>> w, b = xpgrad.param(np.array([[1.0, 2.0], [3.0, 4.0]])), xpgrad.param(np.array([5.0]))
+    >>> xpgrad.copy_to(np.zeros(5), xpgrad.Params([w, b]))
+    array([1., 2., 3., 4., 5.])
+    """
+    entries = _entries(src)
+    n = sum(_size(tuple(p.value.shape)) for p, _ in entries)
+    _check_size(n, vec, "copy_to", entries)
+    flat = flatten_values([v for _, v in entries], [p for p, _ in entries])
+    xp = backends.namespace_of(vec)
+    if flat.dtype != vec.dtype:
+        flat = xp.astype(flat, vec.dtype)
+    if backends.capabilities(vec)["inplace"]:
+        vec[...] = flat
+        return vec
+    return flat
+
+
+def copy_from(dst: Params | Grads, vec: Any) -> Params | Grads:
+    """Copy consecutive pieces of the flat vector ``vec`` into ``dst``; returns ``dst``.
+
+    Julia's ``copy!(ps, vec)``. ``Params`` are updated in place (their
+    identity is kept); ``Grads`` get new arrays, in each parameter's shape and
+    dtype.
+
+    Parameters
+    ----------
+    dst : Params or Grads
+        Where to copy to, in its set order.
+    vec : array
+        A 1-D array with as many elements as ``dst`` holds in all.
+
+    Returns
+    -------
+    Params or Grads
+        ``dst``.
+
+    Raises
+    ------
+    ValueError
+        If ``vec`` has the wrong size.
+
+    See Also
+    --------
+    copy_to : The other direction.
+
+    Examples
+    --------
+    >>> import numpy as np, xpgrad
+    >>> w = xpgrad.param(np.zeros((2, 2)))
+    >>> _ = xpgrad.copy_from(xpgrad.Params([w]), np.arange(4.0))
+    >>> w.value
+    array([[0., 1.],
+           [2., 3.]])
+    """
+    entries = _entries(dst)
+    n = sum(_size(tuple(p.value.shape)) for p, _ in entries)
+    _check_size(n, vec, "copy_from", entries)
+    xp = backends.namespace_of(vec)
+    o = 0
+    for p, _ in entries:
+        shape = tuple(p.value.shape)
+        k = _size(shape)
+        piece = xp.reshape(vec[o : o + k], shape)
+        o += k
+        if piece.dtype != p.value.dtype:
+            piece = xp.astype(piece, p.value.dtype)
+        if isinstance(dst, Params):
+            p[...] = piece
+        else:
+            dst._grads[p] = xp.asarray(piece, copy=True)  # not a view into vec
+    return dst
+
+
+# -- the implicit-mode transformations ---------------------------------------------
+
+
+def _entries(src: Any) -> list[tuple[Param, Any]]:
+    if isinstance(src, Params):
+        return [(p, p.value) for p in src]
+    grads = getattr(src, "_grads", None)  # a Grads (defined over Params, in grads.py)
+    if isinstance(grads, dict):
+        return list(grads.items())
+    raise TypeError(
+        f"xpgrad: expected Params or Grads, got {type(src).__name__}; for a pytree of "
+        f"arrays, flatten it with xp.concat([xp.reshape(a, (-1,)) for a in leaves])"
+    )
+
+
+def _size(shape: tuple) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n

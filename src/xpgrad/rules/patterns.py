@@ -356,11 +356,8 @@ _SPECIAL: dict[str, Callable] = {
     "cumulative_sum": cumulative,
     "cumulative_prod": cumulative,
     "sort": _sort,
-    "hook": identity,
-    "showgrad": identity,
-    "eager_update": identity,
-    "checkpointed": inline,
-    "forwarddiff": inline,
+    # hook, showgrad, eager_update, checkpointed and forwarddiff declare theirs
+    # beside their primitives (api/), which may register after this table runs
 }
 
 
