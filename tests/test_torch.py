@@ -6,6 +6,7 @@ backend), or by hand.
 
 from __future__ import annotations
 
+import os
 import warnings
 from typing import Any, Iterator
 
@@ -242,3 +243,30 @@ def test_the_ulp_check_reads_nans_integers_and_numbers() -> None:
     assert close(2.0, 2.0) and close(float("nan"), float("nan")) and not close(2.0, 3.0)
     z = torch.tensor([1 + 2j])
     assert close(z, z.clone()) and not close(z + 1e-3j, z)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not os.environ.get("XPGRAD_TEST_TORCH_COMPILE"),
+    reason="torch.compile takes seconds (minutes with a cold cache); set XPGRAD_TEST_TORCH_COMPILE=1",
+)
+def test_torch_compile_replays_an_elementwise_program_exactly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(B.get("torch"), "compile_programs", True)
+
+    def rosen(x: Any) -> Any:
+        xp = ns(x)
+        return xp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+    hvp = xpgrad.jit(lambda x, v: xpgrad.hvp(rosen, x, v))
+    x, v = torch.linspace(-1.0, 1.5, 1000, dtype=torch.float64), torch.cos(torch.arange(1000.0))
+    v = v.to(torch.float64)
+    hvp(x, v)  # stages
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="xpgrad_torch")  # a refused compilation
+        for shift in (0.0, 0.1, 0.2):  # the first replay compiles and checks, the rest replay it
+            got = hvp(x + shift, v)
+            want = xpgrad.hvp(rosen, x + shift, v)
+            # kept only within 1 ulp (the hook's check); at most eps relative
+            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=2.3e-16, atol=0)
