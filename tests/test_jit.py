@@ -27,7 +27,14 @@ from xpgrad.api._edge import flatten
 
 strict = pytest.importorskip("array_api_strict")
 
-BACKENDS = {"numpy": np, "strict": strict}
+BACKENDS: dict[str, Any] = {"numpy": np, "strict": strict}
+try:  # torch CPU tensors too, where torch is installed
+    import array_api_compat.torch as torch_xp
+    import torch  # noqa: F401
+
+    BACKENDS["torch"] = torch_xp
+except ImportError:
+    pass
 
 
 def f_scalar(x: Any) -> Any:
@@ -162,15 +169,18 @@ def test_jitted_gradient_matches_central_differences() -> None:
     np.testing.assert_allclose(df(x), fd, rtol=1e-6, atol=1e-8)
 
 
-def test_on_dask_a_replay_builds_a_lazy_graph() -> None:
+@pytest.mark.parametrize("name", list(APIS))
+def test_on_dask_a_replay_builds_a_lazy_graph(name: str) -> None:
     da = pytest.importorskip("dask.array")
-    fn = APIS["gradient"]
+    fn = APIS[name]
     jitted = xpgrad.jit(fn)
     for shift in (0.0, 0.5):
         x = da.from_array(np.linspace(-1.0, 1.0, 6) + shift, chunks=3)
-        (out,) = jitted(x)
-        assert isinstance(out, da.Array)  # nothing computed by the replay
-        np.testing.assert_array_equal(np.asarray(out), np.asarray(fn(x)[0]), strict=True)
+        outs, want = _leaves(jitted(x)), _leaves(fn(x))
+        assert len(outs) == len(want)
+        for out, w in zip(outs, want):
+            assert isinstance(out, da.Array)  # nothing computed by the replay
+            np.testing.assert_array_equal(np.asarray(out), np.asarray(w), strict=True)
     assert jitted.trace_count == 1
 
 
@@ -289,10 +299,12 @@ def test_python_numbers_are_static_and_signed_zeros_differ() -> None:
     assert jf.trace_count == 2
 
 
-def test_results_never_alias_arguments_or_program_constants() -> None:
-    c = np.arange(3.0)
+@pytest.mark.parametrize("backend", [b for b in ("numpy", "torch") if b in BACKENDS])
+def test_results_never_alias_arguments_or_program_constants(backend: str) -> None:
+    xp = BACKENDS[backend]  # the backends whose arrays can be written in place
+    c = xp.arange(3.0, dtype=xp.float64)
     jf = xpgrad.jit(lambda x: (x, c * 1.0, x * 1.0))
-    x = np.ones(3)
+    x = xp.ones(3, dtype=xp.float64)
     jf(x)
     out = jf(x)
     for o in out:
@@ -476,3 +488,102 @@ def test_arrays_created_inside_a_staged_function_can_be_written_into() -> None:
     (want,) = _x.gradient(lambda x: np.sum(f(x) ** 2), np.arange(3.0))
     np.testing.assert_array_equal(g, want)
     assert "const" in j.lower(np.ones(3)).as_text()
+
+
+# -- the backends' lowering hook ---------------------------------------------------
+
+
+@pytest.fixture
+def strict_with_lower_hook() -> Any:
+    """array-api-strict's arrays handled by a stand-in adapter with a ``lower`` hook.
+
+    The hook records its calls and wraps xpgrad's function in one that counts its
+    replays and adds 1 to each output, so a test can tell its callable ran.
+    """
+    import xpgrad.backends as B
+
+    StrictArray = type(strict.asarray(0.0))
+    calls: dict[str, list] = {"lower": [], "replays": []}
+
+    class Adapter:
+        name = "strict_lowering"
+
+        def __init__(self) -> None:
+            self.capabilities = {"inplace": True, "float64": True, "complex": True, "lazy": False}
+
+        def is_array(self, x: Any) -> bool:
+            return isinstance(x, StrictArray)
+
+        def namespace(self, x: Any) -> Any:
+            return strict
+
+        def to_host(self, x: Any) -> Any:
+            return np.from_dlpack(x)
+
+        def lower(self, program: Program, fn: Callable) -> Callable | None:
+            calls["lower"].append((program, fn))
+            if getattr(self, "decline", False):
+                return None
+
+            def compiled(*args: Any) -> tuple:
+                calls["replays"].append(len(args))
+                return tuple(o + 1.0 for o in fn(*args))
+
+            return compiled
+
+    adapter = Adapter()
+    B.disable("array_api_strict")
+    B.register(adapter)
+    try:
+        yield adapter, calls
+    finally:
+        B.unregister(adapter.name)
+        B.enable("array_api_strict")
+
+
+def test_the_lower_hook_is_called_once_per_signature_and_its_callable_replays(
+    strict_with_lower_hook: Any,
+) -> None:
+    _, calls = strict_with_lower_hook
+    jf = xpgrad.jit(lambda x: xpgrad.gradient(f_scalar, x)[0])
+    x = _data(strict, 4, "float64")
+    first = jf(x)  # stages: the first result is the staged computation's own
+    assert len(calls["lower"]) == 1 and calls["replays"] == []
+    program, fn = calls["lower"][0]
+    assert isinstance(program, Program) and program is jf.lower(x).program
+    assert fn is jf.lower(x).fn and fn.source.startswith("def program(v0):")
+    want = xpgrad.gradient(f_scalar, x)[0]
+    assert_same_bits(first, want)
+    for shift in (0.1, 0.2):  # replays go through the hook's callable
+        y = _data(strict, 4, "float64", shift)
+        assert_same_bits(jf(y), xpgrad.gradient(f_scalar, y)[0] + 1.0)
+    assert calls["replays"] == [1, 1] and len(calls["lower"]) == 1
+    jf(_data(strict, 5, "float64"))  # a new signature: lowered once more
+    jf(_data(strict, 5, "float64", 0.3))
+    assert len(calls["lower"]) == 2 and calls["replays"] == [1, 1, 1]
+    assert jf.lower(x).run is not jf.lower(x).fn
+
+
+def test_a_lower_hook_that_declines_keeps_xpgrads_function(strict_with_lower_hook: Any) -> None:
+    adapter, calls = strict_with_lower_hook
+    adapter.decline = True
+    jf = xpgrad.jit(f_vector)
+    for shift in (0.0, 0.4):
+        x = _data(strict, 3, "float64", shift)
+        assert_same_bits(jf(x), f_vector(x))
+    assert len(calls["lower"]) == 1 and calls["replays"] == []
+    assert jf.lower(x).run is jf.lower(x).fn
+
+
+def test_a_lower_hook_that_returns_no_callable_is_named(strict_with_lower_hook: Any) -> None:
+    adapter, _ = strict_with_lower_hook
+    adapter.lower = lambda program, fn: "compiled"
+    with pytest.raises(TypeError, match=r"'strict_lowering' returned str, not a callable"):
+        xpgrad.jit(f_vector)(_data(strict, 3, "float64"))
+
+
+def test_a_program_of_numbers_only_asks_no_backend(strict_with_lower_hook: Any) -> None:
+    _, calls = strict_with_lower_hook
+    jf = xpgrad.jit(lambda a: a * 2.0)
+    assert jf(3.0) == 6.0 and jf(3.0) == 6.0
+    assert calls["lower"] == []

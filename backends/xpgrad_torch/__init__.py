@@ -9,7 +9,8 @@ from __future__ import annotations
 import importlib.util
 import math
 import sys
-from typing import Any
+import warnings
+from typing import Any, Callable
 
 if importlib.util.find_spec("torch") is None:
     raise ImportError("xpgrad_torch needs torch: pip install 'xpgrad[torch]'")
@@ -17,6 +18,14 @@ if importlib.util.find_spec("torch") is None:
 name = "torch"
 default = False
 capabilities = {"inplace": True, "float64": True, "complex": True, "lazy": False}
+
+#: Whether ``xpgrad.jit`` hands its staged programs to ``torch.compile`` (the ``lower``
+#: hook). Off by default: on the CPU, compiling takes seconds per signature and
+#: gained little on most benchmark rows, and Inductor may reorder reductions
+#: (docs/jit.md, "Backends and the lowering hook", has the measurements). Turn it
+#: on for long-running programs of large elementwise work (an HVP: 5x faster):
+#: ``xpgrad.backends.get("torch").compile_programs = True``.
+compile_programs = False
 
 
 def is_array(x: Any) -> bool:
@@ -133,3 +142,79 @@ def random(seed: int) -> Any:
         return out if dtype is None else out.to(dtype)
 
     return make
+
+
+def lower(program: Any, fn: Callable) -> Callable | None:
+    """``torch.compile`` of a staged program's function, where ``compile_programs`` is on.
+
+    jit promises results equal to eager code within 1 ulp, which Inductor does
+    not (it may reorder a reduction). So the first replay runs both xpgrad's
+    function and the compiled one, and keeps the compiled one only if every
+    result is within 1 ulp of xpgrad's; otherwise (or if torch cannot compile
+    the program) it warns once and replays xpgrad's function from then on.
+    That first replay returns xpgrad's results.
+    """
+    if not compile_programs:
+        return None
+    import torch
+
+    compiled = torch.compile(_with_builtins(fn), dynamic=False)
+    chosen: Callable | None = None
+
+    def run(*args: Any) -> tuple:
+        nonlocal chosen
+        if chosen is not None:
+            return chosen(*args)
+        want = fn(*args)
+        try:
+            got = compiled(*args)
+        except Exception as e:  # noqa: BLE001 - whatever torch cannot compile, xpgrad runs
+            chosen = fn
+            _decline(f"torch.compile failed on it ({type(e).__name__}: {e})")
+            return want
+        if all(_within_one_ulp(g, w) for g, w in zip(got, want)):
+            chosen = compiled
+        else:
+            chosen = fn
+            _decline("torch.compile changed its results by more than 1 ulp")
+        return want
+
+    return run
+
+
+def _with_builtins(fn: Callable) -> Callable:
+    """``fn`` with Python's builtins: xpgrad's generated function runs with none, which
+    dynamo cannot guard on when it inlines the functions that function calls."""
+    import builtins
+    import types
+
+    return types.FunctionType(fn.__code__, {**fn.__globals__, "__builtins__": builtins.__dict__})
+
+
+def _decline(why: str) -> None:
+    warnings.warn(
+        f"xpgrad_torch: {why}, so xpgrad.jit replays its own Python function for this "
+        f"program (exact, without compilation). Set compile_programs = False on the "
+        f"torch adapter to skip the attempt.",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+
+
+def _within_one_ulp(a: Any, b: Any) -> bool:
+    """Whether ``a`` is ``b`` to 1 ulp of ``b``: same dtype and shape, NaN where ``b``
+    is NaN; integers and booleans exactly."""
+    import torch
+
+    if not isinstance(a, torch.Tensor) or not isinstance(b, torch.Tensor):
+        return bool(a == b or (a != a and b != b))  # a number: exactly, NaN included
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    if a.is_complex():
+        a, b = torch.view_as_real(a), torch.view_as_real(b)
+    if not a.is_floating_point():
+        return bool(torch.equal(a, b))
+    big = torch.abs(b)
+    ulp = torch.nextafter(big, torch.full_like(big, math.inf)) - big
+    ok = (a == b) | (torch.isnan(a) & torch.isnan(b)) | (torch.abs(a - b) <= ulp)
+    return bool(torch.all(ok))

@@ -64,6 +64,7 @@ __all__ = [
     "rechunk_batch",
     "special",
     "special_adapter",
+    "lower",
 ]
 
 #: The entry-point group adapters are registered under.
@@ -134,6 +135,17 @@ class Backend(Protocol):
         (``xp.special.erf``) only over backends with this hook, and only the
         functions it returns (see ``xpgrad.rules.special``). No fallback: the
         standard has no special functions.
+    ``lower(program, fn) -> callable | None``
+        A further compilation of a program that ``xpgrad.jit`` staged for
+        arguments of this backend, called once per staged signature.
+        ``program`` is the simplified ``Program`` (plain data: ``inputs``,
+        ``eqns``, ``outputs``; ``as_text()``), ``fn`` the Python function xpgrad
+        lowered it to (``fn.source``): it takes the program's input arrays and
+        returns the tuple of its outputs. Return a callable with the same
+        signature and results to replay instead (``torch.compile(fn)``, fused
+        kernels), or ``None`` to keep ``fn``. jit promises results equal to
+        eager code to the last bit (1 ulp where the backend reorders), so a
+        compilation that changes more must not be returned. Fallback: ``fn``.
     """
 
     name: str
@@ -389,6 +401,30 @@ def rechunk_batch(x: Any, chunk: int) -> Any:
     """``x`` with its leading axis chunked by ``chunk`` (identity for eager backends)."""
     fn = hook(x, "rechunk_batch")
     return fn(x, chunk) if fn is not None else x
+
+
+def lower(like: Any, program: Any, fn: Callable) -> Callable:
+    """What replays a staged ``program`` on ``like``'s backend: the adapter's compilation
+    of the lowered function ``fn`` (its ``lower`` hook), or ``fn`` itself.
+
+    >>> import numpy as np, xpgrad.backends as B
+    >>> fn = lambda x: (x * 2.0,)
+    >>> B.lower(np.ones(2), None, fn) is fn       # NumPy's adapter has no lower hook
+    True
+    """
+    compile_ = hook(like, "lower")
+    if compile_ is None:
+        return fn
+    run = compile_(program, fn)
+    if run is None:
+        return fn
+    if not callable(run):
+        raise TypeError(
+            f"xpgrad: the lower hook of the backend adapter {getattr(backend_of(like), 'name', '?')!r} "
+            f"returned {type(run).__name__}, not a callable or None; see the Backend "
+            f"protocol in xpgrad.backends"
+        )
+    return run
 
 
 def special_adapter(xp: Any) -> Any | None:

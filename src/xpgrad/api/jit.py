@@ -34,11 +34,17 @@ class CacheInfo(NamedTuple):
 
 
 class Lowered:
-    """A staged, simplified program and the Python source it was lowered to."""
+    """A staged, simplified program, the Python source it was lowered to, and what replays it.
 
-    def __init__(self, program: Program, fn: Callable):
+    ``fn`` is xpgrad's generated function (its text is ``source``); ``run`` is what
+    later calls replay: the backend adapter's further compilation of ``fn`` where
+    its ``lower`` hook gives one (``xpgrad.backends.Backend``), else ``fn`` itself.
+    """
+
+    def __init__(self, program: Program, fn: Callable, run: Callable | None = None):
         self.program = program
         self.fn = fn
+        self.run = fn if run is None else run
         self.source: str = fn.source  # type: ignore[attr-defined]
 
     def as_text(self) -> str:
@@ -51,6 +57,7 @@ class Lowered:
 
 class _Entry(NamedTuple):
     lowered: Lowered
+    run: Callable  # lowered.run, one attribute lookup closer to the replay
     out_tree: Any
     single: bool  # the output is one leaf (no unflattening)
 
@@ -98,7 +105,7 @@ class Jitted:
             entry = self._fast.get(fast)
             if entry is not None:
                 self._hits += 1
-                outs = entry.lowered.fn(*args)
+                outs = entry.run(*args)
                 return outs[0] if entry.single else E.unflatten(entry.out_tree, list(outs))
         split = self._split(args, kwargs)
         if split is None:  # called with a transformation's tracers: run inline
@@ -117,7 +124,7 @@ class Jitted:
         if fast is not None:
             self._fast[fast] = entry
         self._hits += 1
-        outs = entry.lowered.fn(*arrays)
+        outs = entry.run(*arrays)
         return outs[0] if entry.single else E.unflatten(entry.out_tree, list(outs))
 
     def lower(self, *args: Any, **kwargs: Any) -> Lowered:
@@ -196,16 +203,18 @@ class Jitted:
                 ]
         except ForeignTracer:
             return None
+        like = next((x for x in leaves if E.is_array(x)), None)  # None: numbers only
         copy = None
-        if (
-            any(E.is_array(x) for x in leaves)
-            and backends.capabilities(next(x for x in leaves if E.is_array(x)))["inplace"]
-        ):
+        if like is not None and backends.capabilities(like)["inplace"]:
             copy = functools.partial(_copy, xp)
         program = simplify(program)
-        lowered = Lowered(program, lower(program, copy))
+        fn = lower(program, copy)
+        # the adapter may compile the program further, once per signature (no arrays,
+        # no backend: the generated function runs as it is)
+        run = fn if like is None else backends.lower(like, program, fn)
+        lowered = Lowered(program, fn, run)
         single = out_tree.num_leaves == 1 and out_tree.num_nodes == 1
-        self._cache[key] = _Entry(lowered, out_tree, single)
+        self._cache[key] = _Entry(lowered, run, out_tree, single)
         return first[0] if single else E.unflatten(out_tree, first)
 
     def __repr__(self) -> str:
