@@ -77,3 +77,20 @@ def test_gradient_jacobian_hessian_vmap(cp: Any) -> None:
               xpgrad.jacobian(f_vec, XN, mode=mode)[0])
     close(cp, xpgrad.hessian(f_scalar, x), xpgrad.hessian(f_scalar, XN))
     close(cp, xpgrad.vmap(f_vec)(cp.stack([x, -x])), np.stack([f_vec(XN), f_vec(-XN)]))
+
+
+def test_jit_replays_equal_eager_on_cupy(cp: Any) -> None:
+    # issue 17: staged programs on CuPy (run by benchmarks/gpu/run.sh on a GPU)
+    x = cp.asarray([0.3, -1.2, 0.7])
+    for api in (
+        lambda x: xpgrad.gradient(f_scalar, x)[0],
+        lambda x: xpgrad.jacobian(f_vec, x)[0],
+        lambda x: xpgrad.hessian(f_scalar, x),
+    ):
+        staged = xpgrad.jit(api)
+        want = api(x)
+        for _ in range(2):  # the first call stages, the second replays
+            got = staged(x)
+            assert type(got) is type(want) and got.shape == want.shape
+            close(cp, got, cp.asnumpy(want))
+        assert staged.trace_count == 1
