@@ -450,3 +450,16 @@ def test_to_device_keeps_the_device_or_says_it_cannot_move(xp: Any) -> None:
         return ns(x).sum(x)
 
     xpgrad.gradient(f, xp.asarray([1.0, 2.0]))
+
+
+def test_none_stands_for_a_zero_cotangent_or_tangent_leaf() -> None:
+    # pullback's and jvp's docstrings: None is a zero (it used to be refused as
+    # a different structure, since optree takes None for an empty subtree)
+    x = np.array([1.0, 3.0])
+    _, back = xpgrad.pullback(lambda x: (x * 2, x**2), x)
+    np.testing.assert_allclose(back((np.ones(2), None))[0], [2.0, 2.0])
+    np.testing.assert_allclose(back((None, np.ones(2)))[0], [2.0, 6.0])
+    with pytest.raises(ValueError, match="structure of the output"):
+        back((None,))
+    _, t = xpgrad.jvp(lambda a, b: a * b, (x, np.array([3.0, 4.0])), (np.ones(2), None))
+    np.testing.assert_allclose(t, [3.0, 4.0])

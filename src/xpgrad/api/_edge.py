@@ -63,6 +63,22 @@ def flatten(tree: Any) -> tuple[list, Any]:
     return optree.tree_flatten(tree, namespace=NS)
 
 
+def flatten_like(treedef: Any, tree: Any) -> list | None:
+    """``tree``'s leaves in the positions of ``treedef``'s, where ``None`` may stand
+    for a whole leaf (a zero (co)tangent); None if the structures differ."""
+    ensure_registered(tree)
+    try:
+        leaves = list(treedef.flatten_up_to(tree))
+    except (ValueError, TypeError):
+        return None
+    for x in leaves:  # a container where the structure has a leaf is a mismatch too
+        if x is not None:
+            sub = optree.tree_leaves(x, namespace=NS)
+            if len(sub) != 1 or sub[0] is not x:
+                return None
+    return leaves
+
+
 def unflatten(treedef: Any, leaves: list) -> Any:
     return optree.tree_unflatten(treedef, leaves)
 

@@ -437,8 +437,9 @@ def pullback(f: Callable, *args: Any, wrt: Any = None) -> tuple[Any, Callable]:
     out_leaves, out_tree = E.flatten(rec.out)
 
     def back(dy: Any) -> tuple:
-        dy_leaves, dy_tree = E.flatten(dy)
-        if dy_tree != out_tree:
+        dy_leaves = E.flatten_like(out_tree, dy)  # (None for an output leaf: a zero)
+        if dy_leaves is None:
+            dy_leaves, dy_tree = E.flatten(dy)
             raise ValueError(
                 f"xpgrad.pullback: the cotangent must have the structure of the output, "
                 f"{out_tree} ({len(out_leaves)} leaves), got {dy_tree} ({len(dy_leaves)} "
@@ -557,12 +558,13 @@ def jvp(f: Callable, primals: tuple, tangents: tuple) -> tuple[Any, Any]:
     if not isinstance(primals, tuple) or not isinstance(tangents, tuple):
         raise TypeError("xpgrad.jvp: primals and tangents must be tuples (one entry per argument)")
     p_leaves, p_tree = E.flatten(primals)
-    t_leaves, t_tree = E.flatten(tangents)
-    if p_tree != t_tree:
+    t_leaves = E.flatten_like(p_tree, tangents)  # (None for a primal leaf: no tangent)
+    if t_leaves is None:
         raise ValueError(
-            f"xpgrad.jvp: tangents must have the structure of primals ({p_tree}), got {t_tree}"
+            f"xpgrad.jvp: tangents must have the structure of primals ({p_tree}), got "
+            f"{E.flatten(tangents)[1]}"
         )
-    xp = E.common_xp(p_leaves + t_leaves)
+    xp = E.common_xp(p_leaves + [t for t in t_leaves if t is not None])
     with new_level(ForwardTrace, E.namespace(xp)) as trace:
         wrapped = []
         for x, t in zip(p_leaves, t_leaves):
