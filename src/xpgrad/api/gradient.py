@@ -10,8 +10,7 @@ from .._core.trace import new_level
 from ..rules import F
 from . import _edge as E
 from ._owned import owned
-from .grads import implicit_gradient, implicit_withgradient
-from .params import Params
+from .grads import implicit_mode
 
 if TYPE_CHECKING:
     from .grads import Grads
@@ -165,6 +164,7 @@ def _dtype_word(out: Any) -> str:
     return "bool" if type(out) is bool else f"{out.dtype}"
 
 
+@implicit_mode
 def gradient(f: Callable, *args: Any, wrt: Any = None) -> tuple | Grads:
     """The gradient of a real scalar function, one entry per argument.
 
@@ -250,9 +250,6 @@ def gradient(f: Callable, *args: Any, wrt: Any = None) -> tuple | Grads:
     array([2., 4.])
     """
     E.check_callable(f, "gradient")
-    if len(args) == 1 and isinstance(args[0], Params):  # implicit mode
-        _no_wrt_with_params(wrt, "gradient")
-        return implicit_gradient(gradient, f, args[0])
     rec = _Recorded(f, args, wrt=E.wrt_positions(f, len(args), wrt, "gradient"))
     roots = _scalar_root(rec.out, rec, "gradient")
     grads = rec.backward(roots, release=True)
@@ -272,14 +269,7 @@ def _primary(out: Any) -> Any:
     return out
 
 
-def _no_wrt_with_params(wrt: Any, name: str) -> None:
-    if wrt is not None:
-        raise TypeError(
-            f"xpgrad.{name}: wrt= selects positional arguments; with Params the "
-            f"parameters themselves say what is differentiated"
-        )
-
-
+@implicit_mode
 def withgradient(f: Callable, *args: Any, wrt: Any = None) -> WithGradient:
     """The value and the gradient, as ``(val, grad)``.
 
@@ -344,9 +334,6 @@ def withgradient(f: Callable, *args: Any, wrt: Any = None) -> WithGradient:
     (array([2., 2.]), None)
     """
     E.check_callable(f, "withgradient")
-    if len(args) == 1 and isinstance(args[0], Params):  # implicit mode
-        _no_wrt_with_params(wrt, "withgradient")
-        return implicit_withgradient(withgradient, f, args[0])
     rec = _Recorded(f, args, wrt=E.wrt_positions(f, len(args), wrt, "withgradient"))
     roots = _scalar_root(_primary(rec.out), rec, "withgradient")
     grads = rec.backward(roots, release=True)

@@ -8,6 +8,7 @@ values of ``Params`` or ``Grads`` to and from one flat vector (C order).
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Mapping
 from typing import Any, Callable, Iterator
@@ -19,9 +20,7 @@ __all__ = [
     "Grads",
     "copy_to",
     "copy_from",
-    "implicit_gradient",
-    "implicit_withgradient",
-    "implicit_jacobian",
+    "implicit_mode",
 ]
 
 
@@ -221,17 +220,32 @@ def _apply(op: Callable, a: Any, b: Any) -> Any:
 # -- flat vectors --------------------------------------------------------------
 
 
-def implicit_gradient(transform: Callable, f: Callable, ps: Params) -> Grads:
-    grads = implicit(transform, f, ps, "gradient")
-    return Grads(dict(zip(ps, grads)))
+def implicit_mode(api: Callable) -> Callable:
+    """``api`` (gradient, withgradient, jacobian, withjacobian) that also takes one
+    ``Params``: implicit mode, Zygote's ``gradient(() -> loss(x), ps)``.
 
+    The one path for all four: every keyword is forwarded to ``api`` (``mode``,
+    ``chunk_size``, ``progress``, ...), except ``wrt``, which selects positional
+    arguments and so has no meaning with ``Params``. The result's derivatives
+    come back as a ``Grads`` keyed by the parameters (inside ``(val, grad)`` for
+    the ``with*`` functions).
+    """
+    name = api.__name__
 
-def implicit_withgradient(transform: Callable, f: Callable, ps: Params, **kw: Any) -> Any:
-    """``withgradient`` or ``withjacobian`` in implicit mode: ``(val, Grads)``."""
-    res = implicit(lambda g, *v: transform(g, *v, **kw), f, ps, transform.__name__)
-    return type(res)(res.val, Grads(dict(zip(ps, res.grad))))
+    @functools.wraps(api)
+    def with_params(f: Callable, *args: Any, **kw: Any) -> Any:
+        if not (len(args) == 1 and isinstance(args[0], Params)):
+            return api(f, *args, **kw)
+        if kw.pop("wrt", None) is not None:
+            raise TypeError(
+                f"xpgrad.{name}: wrt= selects positional arguments; with Params the "
+                f"parameters themselves say what is differentiated"
+            )
+        E.check_callable(f, name)
+        ps = args[0]
+        res = implicit(lambda g, *v: api(g, *v, **kw), f, ps, name)
+        if name.startswith("with"):
+            return type(res)(res.val, Grads(dict(zip(ps, res.grad))))
+        return Grads(dict(zip(ps, res)))
 
-
-def implicit_jacobian(transform: Callable, f: Callable, ps: Params, **kw: Any) -> Grads:
-    jacs = implicit(lambda g, *v: transform(g, *v, **kw), f, ps, "jacobian")
-    return Grads(dict(zip(ps, jacs)))
+    return with_params

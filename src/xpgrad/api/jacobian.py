@@ -19,9 +19,8 @@ from ..rules import F
 from . import _chunks as C
 from . import _edge as E
 from ._owned import owned
-from .gradient import _no_wrt_with_params, _python_val, pullback
-from .grads import implicit_jacobian, implicit_withgradient
-from .params import Params
+from .gradient import _python_val, pullback
+from .grads import implicit_mode
 from .vmap import map_basis
 
 if TYPE_CHECKING:
@@ -288,6 +287,7 @@ def _jacobian(
     return y, E.per_argument(tree, owned(res, leaves, xp), chosen, args)
 
 
+@implicit_mode
 def jacobian(
     f: Callable,
     *args: Any,
@@ -413,20 +413,10 @@ def jacobian(
     ((array([[4., 0.],
            [0., 5.]]), array([1., 1.])), None)
     """
-    if len(args) == 1 and isinstance(args[0], Params):  # implicit mode: a Grads of Jacobians
-        _no_wrt_with_params(wrt, "jacobian")
-        return implicit_jacobian(
-            jacobian,
-            f,
-            args[0],
-            mode=mode,
-            chunk_size=chunk_size,
-            memory_budget=memory_budget,
-            progress=progress,
-        )
     return _jacobian(f, args, mode, chunk_size, memory_budget, "jacobian", progress, wrt)[1]
 
 
+@implicit_mode
 def withjacobian(
     f: Callable,
     *args: Any,
@@ -512,17 +502,6 @@ def withjacobian(
     (array([[3., 0.],
            [0., 3.]]), None)
     """
-    if len(args) == 1 and isinstance(args[0], Params):  # implicit mode: (val, Grads)
-        _no_wrt_with_params(wrt, "withjacobian")
-        return implicit_withgradient(
-            withjacobian,
-            f,
-            args[0],
-            mode=mode,
-            chunk_size=chunk_size,
-            memory_budget=memory_budget,
-            progress=progress,
-        )
     y, Js = _jacobian(f, args, mode, chunk_size, memory_budget, "withjacobian", progress, wrt)
     xp = E.common_xp(E.flatten(args)[0])
     return WithJacobian(_python_val(y, args, xp), Js)
