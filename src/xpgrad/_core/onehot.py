@@ -155,21 +155,26 @@ def _spreads(u: Any, oh: OneHot, divide: bool = False) -> bool:
 def _spreads_now(u: Any, xp: Any, divide: bool) -> bool:
     """Whether the dense product with ``u`` would put NaN where the one-hot one has
     zeros: ``0 * inf``, ``0 * nan`` (and for a division ``0 / 0``, ``0 / nan``).
-    One reduction over ``u``; a value that cannot be read (a batched one) counts
-    as spreading, so it takes the dense path."""
+
+    One reduction over the backend value of ``u``. A staged ``u`` (under
+    ``jit``) is judged by the staging call's value, so the program keeps the path
+    chosen for the data it was staged with. Any other traced ``u`` (a nested
+    derivative, as in ``hessian``) takes the dense path: measured faster there
+    (W6 at n = 400: 2.2 ms dense, 8.3 ms one-hot), and no value is read.
+    """
     if type(u) in _NUMBERS:
         z = complex(u)
         return not (math.isfinite(z.real) and math.isfinite(z.imag)) or (divide and z == 0)
-    try:
-        if divide:  # 0 / inf is 0, like the gather: only NaN and zero spread
-            return bool(F.any(F.logical_or(F.isnan(u), F.equal(u, 0))))
-        # one reduction: an infinity or NaN makes the sum non-finite (an overflowing
-        # sum of finite values only sends this operand down the dense path too)
-        # (a backend array asks its library directly, without the dispatch)
-        z = complex(F.sum(u) if isinstance(u, Tracer) else xp.sum(u))
-        return not (math.isfinite(z.real) and math.isfinite(z.imag))
-    except TypeError:
-        return True
+    if isinstance(u, Tracer):
+        if not u._staged:
+            return True
+        u = u._value
+    if divide:  # 0 / inf is 0, like the gather: only NaN and zero spread
+        return bool(xp.any(xp.logical_or(xp.isnan(u), u == 0)))
+    # one reduction: an infinity or NaN makes the sum non-finite (an overflowing
+    # sum of finite values only sends this operand down the dense path too)
+    z = complex(xp.sum(u))
+    return not (math.isfinite(z.real) and math.isfinite(z.imag))
 
 
 def _negative(vals: list, batched: list, params: dict) -> Any:

@@ -161,6 +161,7 @@ class StagingTracer(Tracer):
     """A staged value: its variable in the program and its first-call value."""
 
     __slots__ = ("var", "val")
+    _staged = True
 
     def __init__(self, trace: Trace, var: Var, val: Any):
         self._trace = trace

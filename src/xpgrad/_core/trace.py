@@ -383,6 +383,8 @@ class Tracer:
 
     __slots__ = ("_trace",)
     __array_priority__ = 1000
+    #: a value of a staging trace (``jit``), whose ``_value`` is the staging call's
+    _staged = False
     # declared for type checkers (no runtime effect): every subclass sets _trace
     # in __init__ and defines _concrete_value
     _trace: Any
@@ -595,7 +597,7 @@ class Tracer:
         # derivatives flow through both the old and the written values. Nothing
         # else sees the write: slices of tracers are copies, not views.
         new = _ops.index_update(self, key, value)
-        if new._trace is not self._trace:
+        if not isinstance(new, Tracer) or new._trace is not self._trace:
             raise TypeError(
                 "xpgrad: x[key] = v writes a value of an inner transformation into an "
                 "array made outside it. Create the array inside the differentiated "
