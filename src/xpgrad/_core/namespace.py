@@ -323,6 +323,14 @@ def device_of(x: Any) -> Any:
     return array_api_compat.device(x._value if isinstance(x, Tracer) else x)
 
 
+def device_kw(x: Any) -> dict:
+    """``{"device": d}`` for the array under ``x``'s tracers (empty if it has none)."""
+    try:
+        return {"device": device_of(x)}
+    except (TypeError, AttributeError):
+        return {}
+
+
 # Whether a traced namespace has an extension may depend on the adapters (the
 # ``special`` hook): rebuild the namespaces when they change.
 backends.on_change.append(exported)

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-import array_api_compat
-
 from .._core.forward import ForwardTrace, ForwardTracer
+from .._core.namespace import device_kw
 from .._core.trace import LIVE_LEVELS, Tracer, new_level
 from ..rules import F, patterns
 from ..rules._registry import defrule, primitive, project
@@ -158,16 +157,6 @@ def _basis(x: Any, start: int, stop: int, offset: int) -> Any:
     rows = xp.arange(start - offset, stop - offset, **kw)
     e = xp.astype(rows[:, None] == xp.arange(n, **kw)[None, :], x.dtype)
     return xp.reshape(e, (stop - start,) + tuple(x.shape))
-
-
-def device_kw(x: Any) -> dict:
-    """``{"device": d}`` for the array under ``x``'s tracers (empty if it has none)."""
-    while isinstance(x, Tracer):
-        x = x._value
-    try:
-        return {"device": array_api_compat.device(x)}
-    except (TypeError, AttributeError):
-        return {}
 
 
 def _jacobian(fn: FlatFn, primals: list, idx: list, chunk: int) -> tuple[list, list]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backends
-from .._core.namespace import device_of
+from .._core.namespace import device_kw
 from .._core.trace import Tracer
 from ._indexkeys import _UNSUPPORTED, gather
 from ._registry import F, defrule, is_scalar, primitive, unbroadcast, xp_of
@@ -24,14 +24,6 @@ __all__ = ["index_update", "index_update_p", "write"]
 
 def _is_array(x: Any) -> bool:
     return x is not None and not is_scalar(x) and hasattr(x, "shape") and hasattr(x, "dtype")
-
-
-def device_kw(x: Any) -> dict:
-    """``{"device": d}`` for the array under ``x``'s tracers (empty if it has none)."""
-    try:
-        return {"device": device_of(x)}
-    except (TypeError, AttributeError):
-        return {}
 
 
 # -- the primitive: x with x[key] = v ----------------------------------------------
