@@ -272,6 +272,12 @@ CUSTOM: dict[str, Template] = dict(
            lambda f: lambda a, b: f(a, b)),
         _c("scipy.signal.windows.taylor", lambda: (np.asarray(30.0),), (0,),
            lambda f: lambda sll: f(8, 4, sll)),
+        # the windows build NumPy arrays unless given xp= (then the traced namespace)
+        *[
+            _c(f"scipy.signal.windows.{n}", lambda: (np.asarray(3.0),), (0,),
+               lambda f: lambda beta: f(8, beta, xp=ns(beta)))
+            for n in ("kaiser", "kaiser_bessel_derived")
+        ],
         _c("scipy.signal.windows.exponential", lambda: (np.asarray(3.0),), (0,),
            lambda f: lambda tau: f(8, tau=tau)),
         _c("scipy.signal.windows.general_cosine", lambda: (np.array([0.5, 0.5]),), (0,),
@@ -283,6 +289,39 @@ CUSTOM: dict[str, Template] = dict(
                lambda f: lambda k, n, p: f(k, n, p))
             for n in ("bdtri", "nbdtr", "nbdtrc", "nbdtri")
         ],
+        # -- scipy.special: distribution functions, differentiated in their data argument;
+        # the parameters (shapes, degrees of freedom, counts, orders) are constants
+        *[
+            _c(f"scipy.special.{n}", lambda lo=lo, hi=hi: (_u((3,), 1.0, 4.0, seed=1),
+                                                          _u((3,), lo, hi)), (1,),
+               lambda f: lambda a, x: f(a, x))
+            for n, lo, hi in (("gammainc", 0.5, 3.0), ("gammaincc", 0.5, 3.0),
+                              ("gammaincinv", 0.2, 0.8), ("gammainccinv", 0.2, 0.8),
+                              ("chdtr", 0.5, 4.0), ("chdtrc", 0.5, 4.0), ("chdtri", 0.2, 0.8),
+                              ("stdtr", -2.0, 2.0), ("stdtrit", 0.2, 0.8))
+        ],
+        *[
+            _c(f"scipy.special.{n}", lambda lo=lo, hi=hi: (np.array([1, 2, 3]), _u((3,), lo, hi)),
+               (1,), lambda f: lambda k, x: f(k, x))
+            for n, lo, hi in (("pdtr", 0.5, 4.0), ("pdtrc", 0.5, 4.0), ("pdtri", 0.2, 0.8),
+                              ("expn", 0.5, 3.0), ("yn", 0.5, 5.0))
+        ],
+        *[
+            _c(f"scipy.special.{n}", lambda lo=lo, hi=hi: (_u((3,), 1.0, 3.0, seed=1),
+                                                          _u((3,), 1.5, 4.0, seed=2),
+                                                          _u((3,), lo, hi)), (2,),
+               lambda f: lambda a, b, x: f(a, b, x))
+            for n, lo, hi in (("betainc", 0.2, 0.8), ("betaincc", 0.2, 0.8),
+                              ("betaincinv", 0.2, 0.8), ("fdtr", 0.3, 3.0), ("fdtrc", 0.3, 3.0),
+                              ("fdtri", 0.2, 0.8), ("gdtr", 0.5, 3.0), ("gdtrc", 0.5, 3.0),
+                              ("hyp1f1", -1.5, 1.5))
+        ],
+        *[
+            _c(f"scipy.special.{n}", lambda: (np.array([1, 2, 3]), np.array([5, 6, 7]),
+                                               _u((3,))), (2,),
+               lambda f: lambda k, n, p: f(k, n, p))
+            for n in ("bdtr", "bdtrc")
+        ],
         _c("scipy.special.lpmv", lambda: (_u((3,), -0.8, 0.8),), (0,),
            lambda f: lambda x: f(1, 2, x)),
         _c("scipy.special.multigammaln", lambda: (_u((3,), 2.0, 3.0),), (0,),
@@ -292,6 +331,10 @@ CUSTOM: dict[str, Template] = dict(
         _c("scipy.stats.moment", lambda: (_u((8,)),), (0,), lambda f: lambda x: f(x, order=3)),
         _c("scipy.stats.alexandergovern", lambda: (_u((8,)), _u((8,), seed=1)), (0, 1),
            lambda f: lambda x, y: f(x, y).statistic),
+        # 12 points estimate a 4 x 4 covariance badly: forward and reverse mode then differ
+        # in the fifth digit (both right to the conditioning); 40 points are well posed
+        _c("scipy.stats.epps_singleton_2samp", lambda: (_u((20,)), _u((20,), seed=1)), (0, 1),
+           lambda f: lambda x, y: f(x, y)),
         _c("scipy.stats.cramervonmises", lambda: (_u((8,)),), (0,),
            lambda f: lambda x: f(x, lambda t: t).statistic),
         _c("scipy.stats.ks_1samp", lambda: (_u((8,)),), (0,),

@@ -28,6 +28,7 @@ from . import (  # noqa: F401
     sets,
     sorting,
     special,
+    special_dist,
     statistical,
     statistical_cumulative,
     utility,

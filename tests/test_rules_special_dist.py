@@ -1,0 +1,293 @@
+"""SciPy's distribution and other special functions (rules/special_dist.py).
+
+The rules are checked at orders 1 and 2 on every backend by ``conformance/test_rules.py``
+on their samples (Python-number parameters). Here: the namespace offers them; the
+derivatives in the data argument match central differences on NumPy and
+array-api-strict with *array* parameters (constants of the trace, broadcast, integer
+counts); a traced parameter raises a clear error in both modes; the limits and series
+near the points where a formula divides by zero; large parameters; batching over a
+parameter; and SciPy's own ``scipy.stats`` calls reaching the rules.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pytest
+
+import xpgrad
+import xpgrad.backends as B
+from xpgrad._core.namespace import traced_namespace
+from xpgrad._core.trace import NoRuleError
+from xpgrad.rules import PRIMITIVES
+from xpgrad.rules.special_dist import DIST_NAMES
+
+sp = pytest.importorskip("scipy.special")
+xs = pytest.importorskip("array_api_strict")
+
+COMPOSED = {"multigammaln", "radian"}  # traced compositions of primitives, not primitives
+
+
+def special_of(*vals):
+    """``xp.special`` of the first traced value among ``vals``."""
+    for v in vals:
+        if hasattr(v, "__array_namespace__") and not isinstance(v, np.ndarray):
+            return v.__array_namespace__().special
+    return traced_namespace(B.namespace_of(np.zeros(1))).special
+
+
+def backend(name):
+    return np if name == "numpy" else xs
+
+
+def to_np(a):
+    return np.asarray(a) if isinstance(a, (np.ndarray, float, int)) else np.from_dlpack(a)
+
+
+@pytest.mark.parametrize("xp", [np, xs], ids=["numpy", "strict"])
+def test_every_function_is_offered(xp) -> None:
+    sub = traced_namespace(B.namespace_of(xp.zeros(1)) if xp is np else xs).special
+    assert [n for n in DIST_NAMES if not hasattr(sub, n)] == []
+
+
+@pytest.mark.parametrize("name", sorted(set(DIST_NAMES) - COMPOSED - {"gammasgn"}))
+def test_every_function_is_a_checked_primitive(name: str) -> None:
+    prim = PRIMITIVES[f"special.{name}"]
+    assert prim.differentiable and prim.samples is not None and prim.batch is not None
+
+
+def test_gammasgn_is_not_differentiable() -> None:
+    assert not PRIMITIVES["special.gammasgn"].differentiable
+
+
+# -- the data argument, with array parameters as constants of the trace ----------------------
+
+R = np.random.default_rng(3)
+# name: (parameters, data); parameters broadcast against the data, counts are integers
+DIST = {
+    "gammainc": ((R.uniform(0.5, 4.0, (2, 1)),), R.uniform(0.3, 3.0, 3)),
+    "gammaincc": ((R.uniform(0.5, 4.0, (2, 1)),), R.uniform(0.3, 3.0, 3)),
+    "gammaincinv": ((R.uniform(0.5, 4.0, (2, 1)),), R.uniform(0.2, 0.8, 3)),
+    "gammainccinv": ((R.uniform(0.5, 4.0, (2, 1)),), R.uniform(0.2, 0.8, 3)),
+    "gdtr": ((np.array([[1.5], [0.7]]), np.array([2.0, 3.0, 0.8])), R.uniform(0.3, 3.0, 3)),
+    "gdtrc": ((np.array([[1.5], [0.7]]), np.array([2.0, 3.0, 0.8])), R.uniform(0.3, 3.0, 3)),
+    "betainc": ((R.uniform(0.5, 4, (2, 1)), R.uniform(0.5, 4, 3)), R.uniform(0.1, 0.9, 3)),
+    "betaincc": ((R.uniform(0.5, 4, (2, 1)), R.uniform(0.5, 4, 3)), R.uniform(0.1, 0.9, 3)),
+    "betaincinv": ((R.uniform(0.5, 4, (2, 1)), R.uniform(0.5, 4, 3)), R.uniform(0.1, 0.9, 3)),
+    "stdtr": ((np.array([[1.0], [7.5]]),), R.uniform(-3.0, 3.0, 3)),
+    "stdtrit": ((np.array([[1.0], [7.5]]),), R.uniform(0.1, 0.9, 3)),
+    "chdtr": ((np.array([[1.0], [6.0]]),), R.uniform(0.3, 5.0, 3)),
+    "chdtrc": ((np.array([[1.0], [6.0]]),), R.uniform(0.3, 5.0, 3)),
+    "chdtri": ((np.array([[1.0], [6.0]]),), R.uniform(0.1, 0.9, 3)),
+    "fdtr": ((np.array([[1.0], [4.0]]), np.array([2.0, 9.0, 30.0])), R.uniform(0.3, 3.0, 3)),
+    "fdtrc": ((np.array([[1.0], [4.0]]), np.array([2.0, 9.0, 30.0])), R.uniform(0.3, 3.0, 3)),
+    "fdtri": ((np.array([[1.0], [4.0]]), np.array([2.0, 9.0, 30.0])), R.uniform(0.1, 0.9, 3)),
+    "pdtr": ((np.array([[0], [4]]),), R.uniform(0.3, 5.0, 3)),
+    "pdtrc": ((np.array([[0], [4]]),), R.uniform(0.3, 5.0, 3)),
+    "pdtri": ((np.array([[1], [4]]),), R.uniform(0.1, 0.9, 3)),
+    "bdtr": ((np.array([[0], [2]]), np.array([3, 5, 9])), R.uniform(0.1, 0.9, 3)),
+    "bdtrc": ((np.array([[0], [2]]), np.array([3, 5, 9])), R.uniform(0.1, 0.9, 3)),
+    "bdtri": ((np.array([[0], [2]]), np.array([3, 5, 9])), R.uniform(0.1, 0.9, 3)),
+    "nbdtr": ((np.array([[0], [2]]), np.array([3, 5, 9])), R.uniform(0.1, 0.9, 3)),
+    "nbdtrc": ((np.array([[0], [2]]), np.array([3, 5, 9])), R.uniform(0.1, 0.9, 3)),
+    "nbdtri": ((np.array([[0], [2]]), np.array([3, 5, 9])), R.uniform(0.1, 0.9, 3)),
+    "expn": ((np.array([[0], [1], [4]]),), R.uniform(0.3, 3.0, 3)),
+    "yn": ((np.array([[0], [1], [3]]),), R.uniform(0.5, 5.0, 3)),
+    "hyp1f1": ((np.array([[0.5], [2.0]]), np.array([1.5, 3.0, 0.7])), R.uniform(-2, 2, 3)),
+    "lpmv": ((np.array([[0], [1]]), np.array([1.0, 2.0, 3.5])), R.uniform(-0.8, 0.8, 3)),
+}
+
+
+@pytest.mark.parametrize("bname", ["numpy", "strict"])
+@pytest.mark.parametrize("name", sorted(DIST))
+def test_data_derivative_matches_central_differences(name: str, bname: str) -> None:
+    xp = backend(bname)
+    params, x = DIST[name]
+    k = len(params)
+    args = [xp.asarray(p) for p in params] + [xp.asarray(x)]
+    w = R.standard_normal((3, 3))
+
+    def loss(*a):
+        out = getattr(special_of(a[-1]), name)(*a)
+        ns = out.__array_namespace__()
+        return ns.sum(out * ns.asarray(xp.asarray(w[: out.shape[0], : out.shape[1]])))
+
+    g = xpgrad.gradient(loss, *args, wrt=(k,))[k]
+    v = R.standard_normal(x.shape)
+    h = 1e-6
+    plain = getattr(sp, name)
+
+    def value(xx):
+        out = plain(*params, xx)
+        return float(np.sum(out * w[: out.shape[0], : out.shape[1]]))
+
+    fd = (value(x + h * v) - value(x - h * v)) / (2 * h)
+    ad = float(np.sum(to_np(g) * v))
+    assert math.isfinite(ad)
+    assert ad == pytest.approx(fd, rel=1e-5, abs=1e-7)
+    # forward mode along the same direction agrees with reverse mode
+    _, t = xpgrad.jvp(lambda xx: loss(*args[:k], xx), (args[k],), (xp.asarray(v),))
+    assert float(to_np(t)) == pytest.approx(ad, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(DIST))
+def test_a_traced_parameter_raises_naming_function_and_parameter(name: str) -> None:
+    params, x = DIST[name]
+    fparams = [np.asarray(p, dtype=np.float64) for p in params]
+
+    def f(p0, xx):
+        return np.sum(getattr(special_of(xx, p0), name)(p0, *fparams[1:], xx))
+
+    with pytest.raises(NoRuleError, match=rf"special\.{name} .*parameter '\w+'.*constant"):
+        xpgrad.gradient(f, fparams[0], x)
+    with pytest.raises(NoRuleError, match=rf"special\.{name} .*parameter"):
+        xpgrad.jvp(lambda p0: f(p0, x), (fparams[0],), (np.ones_like(fparams[0]),))
+    # the same parameter as a constant (wrt=) works
+    assert xpgrad.gradient(f, fparams[0], x, wrt=1)[1].shape == x.shape
+
+
+def test_batching_over_a_parameter() -> None:
+    a = np.array([0.5, 1.5, 4.0])
+    x = np.array([0.3, 1.0])
+    got = xpgrad.vmap(lambda ai: _gi(ai, x))(a)
+    assert np.allclose(got, sp.gammainc(a[:, None], x))
+    # and the derivative in x, batched over a
+    jac = xpgrad.vmap(lambda ai: xpgrad.gradient(lambda xx: _sum(_gi(ai, xx)), x, wrt=0)[0])(a)
+    pdf = np.exp((a[:, None] - 1) * np.log(x) - x - sp.gammaln(a[:, None]))
+    assert np.allclose(jac, pdf)
+
+
+def _gi(a, x):
+    return special_of(a, x).gammainc(a, x)
+
+
+def _sum(y):
+    return y.__array_namespace__().sum(y)
+
+
+# -- large parameters: the densities are formed in log space -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "x"),
+    [
+        ("stdtr", (1e7,), 0.7),  # the normal density in the limit
+        ("chdtrc", (2000.0,), 2050.0),
+        ("betainc", (400.0, 600.0), 0.41),
+        ("fdtr", (3.0, 1e6), 1.2),
+        ("gammainc", (500.0,), 510.0),
+    ],
+)
+def test_large_parameters(name: str, params: tuple, x: float) -> None:
+    g = xpgrad.gradient(lambda xx: getattr(special_of(xx), name)(*params, xx), np.asarray(x))[0]
+    h = 1e-4 * max(1.0, abs(x)) * 1e-2
+    fd = (getattr(sp, name)(*params, x + h) - getattr(sp, name)(*params, x - h)) / (2 * h)
+    assert float(g) == pytest.approx(fd, rel=1e-5)
+
+
+# -- limits and series where a formula divides by zero ------------------------------------------
+
+
+def _d(name, x, order=1, *pre):
+    f = lambda xx: getattr(special_of(xx), name)(*pre, xx)  # noqa: E731
+    g = f
+    for _ in range(order):
+        g = (lambda gg: lambda xx: xpgrad.gradient(gg, xx)[0])(g)
+    return float(g(np.asarray(x)))
+
+
+@pytest.mark.parametrize(
+    ("name", "x", "order", "want"),
+    [
+        ("j1", 0.0, 1, 0.5),
+        ("j1", 0.0, 2, 0.0),
+        ("ellipk", 0.0, 1, math.pi / 8),
+        ("ellipe", 0.0, 1, -math.pi / 8),
+        ("ellipkm1", 1.0, 1, -math.pi / 8),
+        ("exprel", 0.0, 1, 0.5),
+        ("exprel", 0.0, 2, 1 / 3),
+        ("exprel", 1e-4, 2, 1 / 3 + 1e-4 / 4),
+        ("sinc", 0.0, 1, 0.0),
+        ("sinc", 0.0, 2, -(math.pi**2) / 3),
+        ("spence", 1.0, 1, -1.0),
+    ],
+)
+def test_values_at_removable_singularities(name: str, x: float, order: int, want: float) -> None:
+    assert _d(name, x, order) == pytest.approx(want, rel=1e-6, abs=1e-9)
+
+
+@pytest.mark.parametrize("x", [1e-5, 3e-3, 0.02, 0.5])
+def test_exprel_and_sinc_are_smooth_across_the_series_switch(x: float) -> None:
+    # against the series-free formulas in extended precision (mpmath-free: Python floats
+    # are exact enough here at these x for the closed forms below)
+    exprel_d = sum(k * x ** (k - 1) / math.factorial(k + 1) for k in range(1, 30))
+    assert _d("exprel", x) == pytest.approx(exprel_d, rel=1e-9)
+    px = math.pi * x
+    sinc_d = sum(
+        (-1) ** j * (2 * j) * math.pi ** (2 * j) * x ** (2 * j - 1) / math.factorial(2 * j + 1)
+        for j in range(1, 30)
+    )
+    assert _d("sinc", x) == pytest.approx(sinc_d, rel=1e-8, abs=1e-12), px
+
+
+@pytest.mark.parametrize("lmbda", [0.0, 1e-7, 1e-3, 0.3])
+@pytest.mark.parametrize("name", ["boxcox", "boxcox1p", "inv_boxcox", "inv_boxcox1p"])
+def test_box_cox_lambda_derivative_near_zero(name: str, lmbda: float) -> None:
+    x = 0.7 if name.startswith("inv") else 1.8
+
+    def f(lm):
+        return getattr(special_of(lm), name)(np.asarray(x), lm)
+
+    g = float(xpgrad.gradient(f, np.asarray(lmbda))[0])
+    h = 1e-5
+    fd = (getattr(sp, name)(x, lmbda + h) - getattr(sp, name)(x, lmbda - h)) / (2 * h)
+    assert g == pytest.approx(fd, rel=1e-6)
+    # and the second derivative, forward over reverse against differences of the first
+    g2 = float(xpgrad.gradient(lambda lm: xpgrad.gradient(f, lm)[0], np.asarray(lmbda))[0])
+    gp = float(xpgrad.gradient(f, np.asarray(lmbda + h))[0])
+    gm = float(xpgrad.gradient(f, np.asarray(lmbda - h))[0])
+    assert g2 == pytest.approx((gp - gm) / (2 * h), rel=1e-5)
+
+
+# -- dtypes, compositions -------------------------------------------------------------------------
+
+
+def test_float32_keeps_its_dtype() -> None:
+    x = np.array([0.5, 1.5], dtype=np.float32)
+    f = lambda xx: special_of(xx).gammainc(2.5, xx)  # noqa: E731  (SciPy: float64 loop)
+    y, t = xpgrad.jvp(f, (x,), (np.ones_like(x),))
+    assert y.dtype == np.float32 and t.dtype == np.float32
+
+
+def test_multigammaln_and_radian() -> None:
+    a = np.array([2.5, 3.0])
+    g = xpgrad.gradient(lambda a: np.sum(special_of(a).multigammaln(a, 3)), a)[0]
+    assert np.allclose(g, sum(sp.digamma(a - j / 2) for j in range(3)))
+    y = xpgrad.jvp(lambda a: special_of(a).multigammaln(a, 3), (a,), (np.ones(2),))[0]
+    assert np.allclose(y, [sp.multigammaln(v, 3) for v in a])
+    with pytest.raises(ValueError, match="positive integer"):
+        xpgrad.gradient(lambda a: np.sum(special_of(a).multigammaln(a, 1.5)), a)
+    gd = xpgrad.gradient(lambda d, m, s: special_of(d).radian(d, m, s), 1.0, 2.0, 3.0)
+    assert np.allclose(gd, [math.pi / 180, math.pi / 180 / 60, math.pi / 180 / 3600])
+
+
+# -- SciPy's own calls ----------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(os.environ.get("SCIPY_ARRAY_API") != "1", reason="needs SCIPY_ARRAY_API=1")
+def test_welch_t_test_has_traced_degrees_of_freedom() -> None:
+    """``ttest_ind(equal_var=False)`` computes its degrees of freedom from the data:
+    the p-value's gradient would need d stdtr / d df, which has no rule: a clear error."""
+    import scipy.stats as st
+
+    x = np.array([0.3, 0.5, 0.9, 1.2])
+    y = np.array([0.1, 0.7, 0.2, 0.4, 0.8])
+    g = xpgrad.gradient(lambda x, y: st.ttest_ind(x, y).pvalue, x, y, wrt=0)[0]
+    h = 1e-6
+    v = R.standard_normal(4)
+    fd = (st.ttest_ind(x + h * v, y).pvalue - st.ttest_ind(x - h * v, y).pvalue) / (2 * h)
+    assert float(np.sum(g * v)) == pytest.approx(fd, rel=1e-5)
+    with pytest.raises(NoRuleError, match=r"special\.stdtr .*'df'"):
+        xpgrad.gradient(lambda x, y: st.ttest_ind(x, y, equal_var=False).pvalue, x, y, wrt=0)
