@@ -108,10 +108,10 @@ def test_the_structure_is_used(case: str, mode: str, monkeypatch: Any) -> None:
     fallbacks: list = []
     real = onehot.apply
 
-    def spy(name: str, *a: Any) -> Any:
-        out = real(name, *a)
+    def spy(prim: Any, *a: Any) -> Any:
+        out = real(prim, *a)
         if out is None:
-            fallbacks.append(name)
+            fallbacks.append(prim.name)
         return out
 
     monkeypatch.setattr(onehot, "apply", spy)

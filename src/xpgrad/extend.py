@@ -25,6 +25,8 @@ from .rules._registry import (  # noqa: F401
     linear,
     meta_of,
     nondifferentiable,
+    onehot,
+    patterns,
     primitive,
     project,
     shapes_samples,

@@ -91,7 +91,7 @@ class BatchTrace(Trace):
         if not any(batched):  # constants only: compute one level down
             return self.consts(prim, bind(prim, tuple(vals), params))
         if structured:  # a Jacobian's basis, still symbolic (see onehot)
-            out = onehot.apply(prim.name, vals, batched, params)
+            out = onehot.apply(prim, vals, batched, params)
             if out is not None:
                 return BatchTracer(self, out)
             vals = [v.dense() if type(v) is OneHot else v for v in vals]

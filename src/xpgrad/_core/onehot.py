@@ -8,7 +8,9 @@ columns of ``A``. Kept as what it is, "row ``r`` is ``d[r]`` at position
 ``start + r`` and zero elsewhere", a product with an unbatched array scales
 ``d``, a matrix product gathers ``k`` columns or rows (``O(k m)``), and adding
 or removing axes of length 1 changes only the shape. Any other function gets
-the dense batch (``dense()``): the same array the basis was before.
+the dense batch (``dense()``): the same array the basis was before. Each of
+the few primitives that keep the structure declares which helper below is its
+rule, beside its other rules (``defrule(p, onehot=onehot.scale)``).
 
 The values are exactly the dense path's: a gathered column equals the matrix
 product with a row of the identity, whose other terms are zeros. Where the
@@ -24,12 +26,23 @@ from __future__ import annotations
 
 import math
 import weakref
-from typing import Any, Callable
+from typing import Any
 
 from .tables import F
 from .trace import Tracer
 
-__all__ = ["OneHot", "apply"]
+__all__ = [
+    "OneHot",
+    "apply",
+    "scale",
+    "scale_divide",
+    "negative",
+    "positive",
+    "expand_dims",
+    "squeeze",
+    "reshape",
+    "matmul",
+]
 
 _NUMBERS = (bool, int, float, complex)
 
@@ -124,7 +137,7 @@ def _as_vector(u: Any, oh: OneHot) -> Any:
     return F.reshape(u, (oh.n,))[oh.start : oh.start + oh.k]
 
 
-def _scale(vals: list, batched: list, params: dict, divide: bool = False) -> Any:
+def scale(vals: list, batched: list, params: dict, divide: bool = False) -> Any:
     if len(vals) != 2 or batched[0] == batched[1]:
         return None
     i = 0 if batched[0] else 1
@@ -177,11 +190,11 @@ def _spreads_now(u: Any, xp: Any, divide: bool) -> bool:
     return not (math.isfinite(z.real) and math.isfinite(z.imag))
 
 
-def _negative(vals: list, batched: list, params: dict) -> Any:
+def negative(vals: list, batched: list, params: dict) -> Any:
     return vals[0]._like(d=F.negative(vals[0].values()))
 
 
-def _positive(vals: list, batched: list, params: dict) -> Any:
+def positive(vals: list, batched: list, params: dict) -> Any:
     return vals[0]
 
 
@@ -192,7 +205,7 @@ def _unit_axes(oh: OneHot, shape1: tuple) -> Any:
     return oh._like(shape1=tuple(shape1))
 
 
-def _expand_dims(vals: list, batched: list, params: dict) -> Any:
+def expand_dims(vals: list, batched: list, params: dict) -> Any:
     oh = vals[0]
     axis = params.get("axis", 0)
     nd = len(oh.shape1) + 1
@@ -202,7 +215,7 @@ def _expand_dims(vals: list, batched: list, params: dict) -> Any:
     return _unit_axes(oh, oh.shape1[:a] + (1,) + oh.shape1[a:])
 
 
-def _squeeze(vals: list, batched: list, params: dict) -> Any:
+def squeeze(vals: list, batched: list, params: dict) -> Any:
     oh = vals[0]
     axis = params.get("axis")
     nd = len(oh.shape1)
@@ -215,14 +228,14 @@ def _squeeze(vals: list, batched: list, params: dict) -> Any:
     return _unit_axes(oh, tuple(s for j, s in enumerate(oh.shape1) if j not in drop))
 
 
-def _reshape(vals: list, batched: list, params: dict) -> Any:
+def reshape(vals: list, batched: list, params: dict) -> Any:
     shape = params.get("shape")
     if type(shape) is not tuple or not all(type(s) is int and s >= 1 for s in shape):
         return None
     return _unit_axes(vals[0], shape)
 
 
-def _matmul(vals: list, batched: list, params: dict) -> Any:
+def matmul(vals: list, batched: list, params: dict) -> Any:
     """``M @ v`` or ``v @ M`` for one-hot vectors ``v`` and an unbatched matrix ``M``."""
 
     if batched[0] == batched[1]:
@@ -249,20 +262,17 @@ def _matmul(vals: list, batched: list, params: dict) -> Any:
     return F.reshape(out, (k, out.shape[1]) + tail) if tail else out
 
 
-_RULES: dict[str, Callable] = {
-    "multiply": _scale,
-    "divide": lambda v, b, p: _scale(v, b, p, divide=True),
-    "negative": _negative,
-    "positive": _positive,
-    "expand_dims": _expand_dims,
-    "squeeze": _squeeze,
-    "reshape": _reshape,
-    "matmul": _matmul,
-}
+def scale_divide(vals: list, batched: list, params: dict) -> Any:
+    """``divide``: a one-hot numerator over an unbatched denominator."""
+    return scale(vals, batched, params, divide=True)
 
 
-def apply(name: str, vals: list, batched: list, params: dict) -> Any:
-    """The batched result of primitive ``name`` kept one-hot or computed from the
-    structure, or None: then the caller densifies and runs the batch rule."""
-    rule = _RULES.get(name)
+def apply(prim: Any, vals: list, batched: list, params: dict) -> Any:
+    """The batched result of ``prim`` kept one-hot or computed from the structure, or
+    None: then the caller densifies and runs the batch rule.
+
+    The rule is the primitive's own field (``defrule(p, onehot=...)``, declared
+    beside the primitive with the helpers above): an attribute read, no lookup.
+    """
+    rule = prim.onehot
     return None if rule is None else rule(vals, batched, params)

@@ -232,6 +232,7 @@ def defrule(
     vjp: Callable | None = None,
     batch: Callable | None = None,
     pattern: Callable | None = None,
+    onehot: Callable | None = None,
     samples: Callable | None = None,
     tol: dict | None = None,
 ) -> Primitive:
@@ -254,7 +255,14 @@ def defrule(
         ``batch(args, batched, **params) -> (out, out_batched)``, the vmap rule
         (the batch axis leads); ``elementwise_batch(p)`` for elementwise ones.
     pattern : callable, optional
-        The sparsity rule (see ``xpgrad.rules.patterns``).
+        The sparsity rule (see ``xpgrad.rules.patterns``): which input elements
+        each output element depends on. ``unary`` and ``binary`` declare the
+        elementwise one; without one, ``sparse_jacobian`` takes every output
+        element to depend on every input element (and reports the primitive).
+    onehot : callable, optional
+        ``onehot(vals, batched, params) -> value or None``: how a Jacobian's
+        symbolic one-hot basis passes through the primitive without being made
+        dense (``xpgrad._core.onehot``); None from it means "use the dense basis".
     samples : callable, optional
         ``samples(make) -> [(args, params), ...]``: where the conformance suite
         checks the rules (``shapes_samples`` for elementwise ones).
@@ -294,6 +302,8 @@ def defrule(
         p.batch = batch
     if pattern is not None:
         p.pattern = pattern
+    if onehot is not None:
+        p.onehot = onehot
     if samples is not None:
         p.samples = samples
     if tol is not None:

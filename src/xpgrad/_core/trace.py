@@ -142,6 +142,7 @@ class Primitive:
         "vjp",
         "batch",
         "pattern",
+        "onehot",
         "multiple_results",
         "differentiable",
         "samples",
@@ -157,6 +158,8 @@ class Primitive:
         self.vjp: Callable | None = None
         self.batch: Callable | None = None
         self.pattern: Callable | None = None
+        #: how a Jacobian's one-hot basis passes through, or None (see ``_core.onehot``)
+        self.onehot: Callable | None = None
         self.multiple_results = multiple_results
         self.differentiable = True
         self.samples: Callable | None = None

@@ -11,7 +11,8 @@ still to come holds them: when the layer's arrays were already used directly
 (not through the wrapper) before ``eager_update`` was called, those uses are
 differentiated after the node, and the update is deferred to the end of the
 backward pass (the trace's finalizers) instead. Uses after the call are
-differentiated before the node and need no care.
+differentiated before the node and need no care. The primitive and its rules are
+in ``rules/eager_update.py``.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from typing import Any, Callable
 
 from .._core.reverse import ReverseTracer
 from .._core.trace import Tracer
-from ..rules import patterns
-from ..rules._registry import defrule, primitive
+from ..rules.eager_update import eager_update_p
 from . import _edge as E
 from .params import Param, unbox
 
@@ -73,45 +73,6 @@ def _check_in_place(res: Any, layer: list, tree: Any) -> None:
                 "would be lost. Box the layer's arrays with xpgrad.param, whose values can "
                 "be replaced, or use the ordinary update after the gradient."
             )
-
-
-def _impl(*xs: Any, hook: _Eager) -> tuple:
-    return xs
-
-
-eager_update_p = primitive("eager_update", _impl, multiple_results=True, export_as=False)
-
-
-def _jvp(primals: list, tangents: list, hook: _Eager) -> tuple:
-    return tuple(primals), tuple(tangents)
-
-
-def _vjp(primals: list, needs: list, hook: _Eager) -> tuple:
-    n = len(primals)
-
-    def eager_update_pullback(cts: list) -> tuple:
-        trace = hook.defer_to
-        if trace is None:
-            hook.fire(primals, cts)
-        else:  # earlier entries still hold the layer: update once the pass is over
-            done: list = []
-
-            def deferred_update() -> None:
-                if not done:  # once, even if the tape is walked again (pullback)
-                    done.append(True)
-                    hook.fire(primals, cts)
-
-            trace.finalizers.append(deferred_update)
-        return (None,) * n  # the gradient was used up by the update
-
-    return tuple(primals), eager_update_pullback
-
-
-def _batch(args: list, batched: list, hook: _Eager) -> tuple:
-    return tuple(args), list(batched)
-
-
-defrule(eager_update_p, jvp=_jvp, vjp=_vjp, batch=_batch, pattern=patterns.identity)
 
 
 def eager_update(state: Any, model: Any, update: Callable) -> Any:

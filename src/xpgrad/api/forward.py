@@ -15,10 +15,10 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .._core.forward import ForwardTrace, ForwardTracer
-from .._core.namespace import device_kw
 from .._core.trace import LIVE_LEVELS, Tracer, new_level
 from ..rules import F, patterns
 from ..rules._registry import defrule, primitive, project
+from . import _chunks as C
 from . import _edge as E
 from .params import unbox
 from .vmap import vmap
@@ -148,17 +148,6 @@ def _jvp(primals: list, tangents: list, fn: FlatFn, chunk: int, owner: Any) -> t
     )
 
 
-def _basis(x: Any, start: int, stop: int, offset: int) -> Any:
-    """Rows ``start..stop`` of the identity, restricted to ``x``'s columns, shaped like x."""
-    xp = E.backend_xp(x)
-    n = _size(tuple(x.shape))
-    # not xp.eye(rows, n, k=...): Dask's eye takes its second argument as chunks
-    kw = device_kw(x)
-    rows = xp.arange(start - offset, stop - offset, **kw)
-    e = xp.astype(rows[:, None] == xp.arange(n, **kw)[None, :], x.dtype)
-    return xp.reshape(e, (stop - start,) + tuple(x.shape))
-
-
 def _jacobian(fn: FlatFn, primals: list, idx: list, chunk: int) -> tuple[list, list]:
     """``f``'s outputs and, per output, ``J^T`` as an ``(n, *out.shape)`` array."""
     offsets, n = [], 0
@@ -178,7 +167,21 @@ def _jacobian(fn: FlatFn, primals: list, idx: list, chunk: int) -> tuple[list, l
     blocks: list[list] = []
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
-        basis = [_basis(primals[i], start, stop, o) for i, o in zip(idx, offsets)]
+        # rows start..stop of the identity, restricted to each input's columns: the
+        # basis chunk that jacobian(mode="forward") pushes (rows out of range are 0)
+        basis = [
+            C.basis(
+                E.backend_xp(primals[i]),
+                start - o,
+                stop - start,
+                _size(tuple(primals[i].shape)),
+                primals[i].dtype,
+                tuple(primals[i].shape),
+                C.device_of(primals[i]),
+                like=primals[i],
+            )
+            for i, o in zip(idx, offsets)
+        ]
         blocks.append(list(vmap(tangents_out)(*basis)))
     if not blocks:  # no differentiable input elements
         return list(fn(*primals)), []

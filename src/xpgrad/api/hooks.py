@@ -2,69 +2,24 @@
 
 Both are identity primitives whose pullback does the work, so they cost
 nothing in the forward pass and see exactly the cotangent that flows into
-that use of ``x`` (not the total gradient of ``x``).
+that use of ``x`` (not the total gradient of ``x``). The primitives and their
+rules are in ``rules/hooks.py``; here are the functions users call.
 """
 
 from __future__ import annotations
 
 import inspect
-import sys
-from typing import Any, Callable, TextIO, cast
+from typing import Any, Callable, TextIO
 
 from .._core.reverse import ReverseTracer
 from .._core.trace import Tracer
-from ..rules import patterns
-from ..rules._registry import defrule, primitive
+from ..rules.hooks import Report, hook_p, showgrad_p
 from . import _edge as E
 
 __all__ = ["hook", "showgrad"]
 
 
 # -- hook ---------------------------------------------------------------------------
-
-hook_p = primitive("hook", lambda x, *, fn: x, export_as=False)
-
-
-def _hook_jvp(primals: list, tangents: list, fn: Callable) -> tuple:
-    return hook_p(primals[0], fn=fn), tangents[0]  # forward mode is untouched
-
-
-def _hook_vjp(primals: list, needs: list, fn: Callable) -> tuple:
-    def hook_pullback(ct: Any) -> tuple:
-        g = fn(ct)
-        if g is not None:
-            if not E.is_array(g):
-                raise TypeError(
-                    f"xpgrad.hook: the function must return the new cotangent (an array "
-                    f"shaped like the one it receives, or None), got {type(g).__name__}"
-                )
-            if tuple(g.shape) != tuple(ct.shape):
-                raise ValueError(
-                    f"xpgrad.hook: the function returned a cotangent of shape "
-                    f"{tuple(g.shape)} for one of shape {tuple(ct.shape)}; keep the shape"
-                )
-        return (g,)
-
-    # binding again keeps the hook for the transformations below this one
-    return hook_p(primals[0], fn=fn), hook_pullback
-
-
-def _hook_batch(args: list, batched: list, fn: Callable) -> tuple:
-    return hook_p(args[0], fn=fn), batched[0]
-
-
-def _same(g: Any) -> Any:
-    return g
-
-
-defrule(
-    hook_p,
-    jvp=_hook_jvp,
-    vjp=_hook_vjp,
-    batch=_hook_batch,
-    pattern=patterns.identity,
-    samples=lambda make: [((make((3,)),), {"fn": _same}), ((make(()),), {"fn": _same})],
-)
 
 
 def hook(fn: Callable[[Any], Any], x: Any) -> Any:
@@ -106,81 +61,6 @@ def hook(fn: Callable[[Any], Any], x: Any) -> Any:
 
 
 # -- showgrad -------------------------------------------------------------------------
-
-
-class _Report:
-    """Where and under what name ``showgrad`` prints; which backward passes it saw."""
-
-    __slots__ = ("name", "file", "seen")
-
-    def __init__(self, name: str, file: TextIO | None):
-        self.name = name
-        self.file = file
-        self.seen: dict[int, bool] = {}  # id(primal of a reverse tracer) -> seen this pass
-
-    def show(self, text: str) -> None:
-        print(f"∂({self.name}) = {text}", file=self.file if self.file is not None else sys.stdout)
-
-    def finish(self, key: int) -> None:
-        """End of a backward pass: report an unused value, then reset for the next pass."""
-        if not self.seen.get(key):
-            self.show("None")
-        self.seen[key] = False
-
-
-def _format(ct: Any) -> str:
-    while isinstance(ct, Tracer):  # the value under every transformation
-        ct = ct._value
-    if getattr(ct, "shape", None) == ():
-        xp = E.backend_xp(ct)
-        if xp.isdtype(ct.dtype, "bool"):
-            return str(bool(ct))
-        if xp.isdtype(ct.dtype, "integral"):
-            return str(int(ct))
-        if xp.isdtype(ct.dtype, "complex floating"):
-            return str(complex(ct))
-        return str(float(ct))
-    return str(ct)
-
-
-showgrad_p = primitive("showgrad", lambda x, *, report: x, export_as=False)
-
-
-def _showgrad_jvp(primals: list, tangents: list, report: _Report) -> tuple:
-    return showgrad_p(primals[0], report=report), tangents[0]
-
-
-def _showgrad_vjp(primals: list, needs: list, report: _Report) -> tuple:
-    key = id(primals[0])  # names the reverse trace that unwrapped x (see showgrad)
-
-    def showgrad_pullback(ct: Any) -> tuple:
-        report.seen[key] = True
-        report.show(_format(ct))
-        return (ct,)
-
-    return showgrad_p(primals[0], report=report), showgrad_pullback
-
-
-def _showgrad_batch(args: list, batched: list, report: _Report) -> tuple:
-    return showgrad_p(args[0], report=report), batched[0]
-
-
-class _Sink:
-    def write(self, s: str) -> int:
-        return len(s)
-
-    def flush(self) -> None:
-        pass
-
-
-defrule(
-    showgrad_p,
-    jvp=_showgrad_jvp,
-    vjp=_showgrad_vjp,
-    batch=_showgrad_batch,
-    pattern=patterns.identity,
-    samples=lambda make: [((make((3,)),), {"report": _Report("x", cast(TextIO, _Sink()))})],
-)
 
 
 def _caller_name(x: Any, frame: Any) -> str | None:
@@ -231,7 +111,7 @@ def showgrad(x: Any, name: str | None = None, *, file: TextIO | None = None) -> 
         return x
     if name is None:
         name = _caller_name(x, inspect.currentframe().f_back) or "x"  # type: ignore[union-attr]
-    report = _Report(name, file)
+    report = Report(name, file)
     # One report per reverse trace that x belongs to, keyed by the primal that
     # trace hands to the rule; each trace reports unused values when it ends.
     t = x

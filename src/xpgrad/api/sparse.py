@@ -19,7 +19,6 @@ from collections.abc import Callable
 from typing import Any
 
 from ..rules import F
-from ..rules import patterns as _patterns  # noqa: F401  (attaches the pattern rules)
 from . import _chunks as C
 from . import _edge as E
 from .gradient import pullback

@@ -8,9 +8,11 @@ primitives at import time imports that module itself, so the order below
 from . import (  # noqa: F401
     _registry,
     creation,
+    eager_update,
     elementwise,
     elementwise_complex,
     fft,
+    hooks,
     indexing,
     indexing_take,
     indexing_update,

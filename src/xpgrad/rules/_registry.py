@@ -13,10 +13,10 @@ built-in rules use nothing that users cannot.
 
 from __future__ import annotations
 
-import dis
 from functools import partial
 from typing import Any, Callable, Iterable, Sequence
 
+from .._core import onehot
 from .._core.registry import (
     _SCALAR_TYPES,
     NAMESPACE,
@@ -29,6 +29,7 @@ from .._core.registry import (
     xp_of,
 )
 from .._core.trace import Primitive, Tracer
+from . import patterns
 
 __all__ = [
     "PRIMITIVES",
@@ -51,6 +52,8 @@ __all__ = [
     "COMPLEX_OK",
     "COMPLEX_OBSERVE",
     "complex_ok",
+    "patterns",
+    "onehot",
 ]
 
 #: Names of the standard deliberately not (yet) covered, with the reason.
@@ -365,22 +368,6 @@ def shapes_samples(
 # -- helpers that state the math -----------------------------------------------------
 
 
-def _reads_arg(fn: Callable, index: int) -> bool:
-    """Whether ``fn``'s body reads its positional argument ``index``."""
-    code = getattr(fn, "__code__", None)
-    if code is None or index >= code.co_argcount:
-        return True
-    name = code.co_varnames[index]
-    for ins in dis.get_instructions(fn):
-        if ins.opname.startswith("LOAD_") and (
-            ins.argval == name or (isinstance(ins.argval, tuple) and name in ins.argval)
-        ):
-            return True
-        if ins.opname in ("LOAD_CLOSURE", "MAKE_CELL") and ins.argval == name:
-            return True
-    return False
-
-
 # Pullbacks are partials of module functions rather than closures: one object
 # and its argument tuple per operation instead of a function and a cell per
 # captured variable, which the cyclic garbage collector would scan (measured on
@@ -409,15 +396,19 @@ def unary(
     name: str,
     deriv: Callable[[Any, Any], Any],
     *,
+    uses_x: bool = True,
     domain: tuple[float, float] = (-2.0, 2.0),
     impl: Callable | None = None,
     module: str | None = None,
+    pattern: Callable = patterns.elementwise,
 ) -> Primitive:
     """Elementwise ``y = f(x)`` with ``dy/dx = deriv(x, y)``.
 
-    Declares the primitive with its pushforward, pullback, batch rule and
-    samples. The pullback keeps alive only what ``deriv`` reads: ``tanh``'s
-    keeps ``y`` alone, so a chain of layers stores one array per layer, not two.
+    Declares the primitive with its pushforward, pullback, batch rule,
+    sparsity pattern (elementwise) and samples. ``uses_x=False`` declares that
+    ``deriv`` reads only the output: the pullback then keeps ``y`` alone (and
+    calls ``deriv(None, y)``), so a chain of ``tanh`` layers stores one array
+    per layer, not two.
 
     Parameters
     ----------
@@ -426,12 +417,18 @@ def unary(
     deriv : callable
         ``deriv(x, y)``, the derivative, written with traced functions
         (``extend.F``) so that it differentiates again.
+    uses_x : bool, optional
+        Whether ``deriv`` reads ``x``. Default True (the safe choice: ``x`` is
+        kept for the backward pass); declare False for a derivative written
+        with the output alone (``exp``, ``tanh``, ``sqrt``) to save memory.
     domain : tuple of float, optional
         Where the conformance suite samples ``x``. Default ``(-2.0, 2.0)``.
     impl : callable, optional
         The primal on backend arrays (default: ``xp.<name>``).
     module : str, optional
         As in ``primitive``.
+    pattern : callable, optional
+        The sparsity rule. Default ``patterns.elementwise``.
 
     Returns
     -------
@@ -454,7 +451,6 @@ def unary(
     """
     p = primitive(name, impl, module=module, nargs=1)
     call = p.fast
-    reads_x = _reads_arg(deriv, 0)
 
     def jvp(primals: list, tangents: list) -> tuple:
         x = primals[0]
@@ -464,9 +460,19 @@ def unary(
     def vjp(primals: list, needs: list) -> tuple:
         x = primals[0]
         out = call(x)
-        return out, partial(_unary_pullback, deriv, x if reads_x else None, out)
+        return out, partial(_unary_pullback, deriv, x if uses_x else None, out)
 
-    defrule(p, jvp=jvp, vjp=vjp, batch=elementwise_batch(p), samples=shapes_samples(1, domain))
+    # the declaration, for the test that holds it to what ``deriv`` reads
+    setattr(vjp, "unary_deriv", (deriv, uses_x))  # noqa: B010
+
+    defrule(
+        p,
+        jvp=jvp,
+        vjp=vjp,
+        batch=elementwise_batch(p),
+        pattern=pattern,
+        samples=shapes_samples(1, domain),
+    )
     return p
 
 
@@ -478,11 +484,13 @@ def binary(
     domain: tuple[float, float] = (-2.0, 2.0),
     impl: Callable | None = None,
     samples: Callable | None = None,
+    pattern: Callable = patterns.elementwise,
 ) -> Primitive:
     """Elementwise ``z = f(x, y)`` with partials ``dx(x, y, z)`` and ``dy(x, y, z)``.
 
     Declares the primitive with its pushforward, pullback (broadcast
-    arguments get ``unbroadcast`` cotangents), batch rule and samples.
+    arguments get ``unbroadcast`` cotangents), batch rule, sparsity pattern
+    (elementwise) and samples.
 
     Parameters
     ----------
@@ -500,6 +508,8 @@ def binary(
         The primal on backend arrays (default: ``xp.<name>``).
     samples : callable, optional
         Samples instead of ``shapes_samples(2, domain)``.
+    pattern : callable, optional
+        The sparsity rule. Default ``patterns.elementwise``.
 
     Returns
     -------
@@ -548,6 +558,7 @@ def binary(
         jvp=jvp,
         vjp=vjp,
         batch=elementwise_batch(p),
+        pattern=pattern,
         samples=samples or shapes_samples(2, domain),
     )
     return p
@@ -601,6 +612,8 @@ def linear(
     batch: Callable | None = None,
     samples: Callable | None = None,
     nargs: int | None = None,
+    pattern: Callable | None = None,
+    onehot: Callable | None = None,
 ) -> Primitive:
     """A function linear in its one array argument: the pushforward is the function.
 
@@ -621,6 +634,12 @@ def linear(
         The conformance samples, as in ``defrule``.
     nargs : int, optional
         ``1``: the function takes ``x`` alone, no parameters (see ``primitive``).
+    pattern : callable, optional
+        The sparsity rule, as in ``defrule``. For a function that only moves
+        elements (reshape, flip, tril) use ``patterns.movement(p)`` of the
+        returned primitive, in a ``defrule`` beside it.
+    onehot : callable, optional
+        How a Jacobian's one-hot basis passes through, as in ``defrule``.
 
     Returns
     -------
@@ -648,7 +667,7 @@ def linear(
         x = primals[0]
         return p(x, **params), partial(_linear_pullback, transpose, Meta(x), params)
 
-    defrule(p, jvp=jvp, vjp=vjp, batch=batch, samples=samples)
+    defrule(p, jvp=jvp, vjp=vjp, batch=batch, samples=samples, pattern=pattern, onehot=onehot)
     return p
 
 

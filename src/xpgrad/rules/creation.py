@@ -17,6 +17,7 @@ from ._registry import (
     export,
     linear,
     nondifferentiable,
+    patterns,
     primitive,
     xp_of,
 )
@@ -86,6 +87,7 @@ defrule(
     jvp=_astype_jvp,
     vjp=_astype_vjp,
     batch=elementwise_batch(astype),
+    pattern=patterns.elementwise,
     samples=lambda make: [
         ((make((2, 3)),), {"dtype": make.dtype("float32")}),
         ((make((3,)),), {"dtype": make.dtype("float64")}),
@@ -105,7 +107,11 @@ def _tri(name: str) -> Any:
         transpose,
         samples=lambda make: [((make((3, 3)),), {}), ((make((2, 3, 4)),), {"k": 1})],
     )
-    defrule(p, batch=lambda args, batched, k=0: (getattr(F, name)(args[0], k=k), True))
+    defrule(
+        p,
+        batch=lambda args, batched, k=0: (getattr(F, name)(args[0], k=k), True),
+        pattern=patterns.movement(p),  # keeps or zero-fills elements
+    )
     return p
 
 

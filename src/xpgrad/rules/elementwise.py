@@ -27,6 +27,8 @@ from ._registry import (
     linear,
     meta_of,
     nondifferentiable,
+    onehot,
+    patterns,
     primitive,
     shapes_samples,
     unary,
@@ -39,34 +41,40 @@ _LN10 = math.log(10.0)
 
 
 # -- unary, with dy/dx = d(x, y) --------------------------------------------------
-unary("exp", lambda x, y: y)
-unary("expm1", lambda x, y: y + 1)
+# uses_x=False: the derivative is written with the output alone, so the pullback
+# keeps only y (a chain of tanh layers stores one array per layer)
+unary("exp", lambda x, y: y, uses_x=False)
+unary("expm1", lambda x, y: y + 1, uses_x=False)
 unary("log", lambda x, y: 1 / x, domain=(0.2, 3.0))
 unary("log1p", lambda x, y: 1 / (x + 1), domain=(-0.5, 3.0))
 unary("log2", lambda x, y: 1 / (x * _LN2), domain=(0.2, 3.0))
 unary("log10", lambda x, y: 1 / (x * _LN10), domain=(0.2, 3.0))
-unary("sqrt", lambda x, y: 0.5 / y, domain=(0.2, 3.0))
+unary("sqrt", lambda x, y: 0.5 / y, domain=(0.2, 3.0), uses_x=False)
 unary("square", lambda x, y: 2 * x)
 unary("sin", lambda x, y: F.cos(x))
 unary("cos", lambda x, y: -F.sin(x))
-unary("tan", lambda x, y: 1 + y * y, domain=(-1.2, 1.2))
+unary("tan", lambda x, y: 1 + y * y, domain=(-1.2, 1.2), uses_x=False)
 unary("asin", lambda x, y: 1 / F.sqrt(1 - x * x), domain=(-0.9, 0.9))
 unary("acos", lambda x, y: -1 / F.sqrt(1 - x * x), domain=(-0.9, 0.9))
 unary("atan", lambda x, y: 1 / (1 + x * x))
 unary("sinh", lambda x, y: F.cosh(x))
 unary("cosh", lambda x, y: F.sinh(x))
-unary("tanh", lambda x, y: 1 - y * y)
+unary("tanh", lambda x, y: 1 - y * y, uses_x=False)
 unary("asinh", lambda x, y: 1 / F.sqrt(x * x + 1))
 # sqrt(x - 1) * sqrt(x + 1), not sqrt(x * x - 1): the same for real x > 1, and the
 # principal branch's derivative for complex x (they differ by a sign where Re x < 0)
 unary("acosh", lambda x, y: 1 / (F.sqrt(x - 1) * F.sqrt(x + 1)), domain=(1.2, 3.0))
 unary("atanh", lambda x, y: 1 / (1 - x * x), domain=(-0.9, 0.9))
-unary("reciprocal", lambda x, y: -(y * y), domain=(0.3, 2.0))
+unary("reciprocal", lambda x, y: -(y * y), domain=(0.3, 2.0), uses_x=False)
 
 
 # -- linear unary ------------------------------------------------------------------
-_neg = linear("negative", lambda ct, x: -ct, nargs=1)
-_pos = linear("positive", lambda ct, x: ct, nargs=1)
+_neg = linear(
+    "negative", lambda ct, x: -ct, nargs=1, pattern=patterns.elementwise, onehot=onehot.negative
+)
+_pos = linear(
+    "positive", lambda ct, x: ct, nargs=1, pattern=patterns.elementwise, onehot=onehot.positive
+)
 for _p in (_neg, _pos):
     defrule(_p, batch=elementwise_batch(_p), samples=shapes_samples(1))
 
@@ -222,17 +230,31 @@ def _div_vjp(primals: list, needs: list) -> tuple:
 
 
 _binary_samples = shapes_samples(2)
-for _p, _j, _v in (
-    (add_p, _add_jvp, _add_vjp),
-    (subtract_p, _sub_jvp, _sub_vjp),
-    (multiply_p, _mul_jvp, _mul_vjp),
-):
-    defrule(_p, jvp=_j, vjp=_v, batch=elementwise_batch(_p), samples=_binary_samples)
+for _p, _j, _v in ((add_p, _add_jvp, _add_vjp), (subtract_p, _sub_jvp, _sub_vjp)):
+    defrule(
+        _p,
+        jvp=_j,
+        vjp=_v,
+        batch=elementwise_batch(_p),
+        pattern=patterns.elementwise,
+        samples=_binary_samples,
+    )
+defrule(
+    multiply_p,
+    jvp=_mul_jvp,
+    vjp=_mul_vjp,
+    batch=elementwise_batch(multiply_p),
+    pattern=patterns.multiply,  # a constant zero factor kills the element
+    onehot=onehot.scale,  # a one-hot basis times an unbatched array: scaled values
+    samples=_binary_samples,
+)
 defrule(
     divide_p,
     jvp=_div_jvp,
     vjp=_div_vjp,
     batch=elementwise_batch(divide_p),
+    pattern=patterns.elementwise,
+    onehot=onehot.scale_divide,
     samples=shapes_samples(2, (0.5, 2.0)),
 )
 
@@ -361,7 +383,14 @@ def _pow_samples(make: Any) -> list:
     ]
 
 
-defrule(pow_p, jvp=_pow_jvp, vjp=_pow_vjp, batch=elementwise_batch(pow_p), samples=_pow_samples)
+defrule(
+    pow_p,
+    jvp=_pow_jvp,
+    vjp=_pow_vjp,
+    batch=elementwise_batch(pow_p),
+    pattern=patterns.elementwise,
+    samples=_pow_samples,
+)
 
 
 # -- where and clip ----------------------------------------------------------------
@@ -403,7 +432,12 @@ def _where_samples(make: Any) -> list:
 
 
 defrule(
-    where, jvp=_where_jvp, vjp=_where_vjp, batch=elementwise_batch(where), samples=_where_samples
+    where,
+    jvp=_where_jvp,
+    vjp=_where_vjp,
+    batch=elementwise_batch(where),
+    pattern=patterns.where,  # a constant condition picks one side
+    samples=_where_samples,
 )
 
 
@@ -461,6 +495,7 @@ defrule(
     jvp=_clip_jvp,
     vjp=_clip_vjp,
     batch=_clip_batch,
+    pattern=patterns.elementwise,
     samples=lambda make: [((make((2, 3)), -0.5, 0.7), {}), ((make((4,)), None, 0.3), {})],
 )
 from ._registry import export as _export  # noqa: E402

@@ -28,6 +28,7 @@ from ._registry import (
     defrule,
     elementwise_batch,
     linear,
+    patterns,
     primitive,
     shapes_samples,
     xp_of,
@@ -83,6 +84,7 @@ defrule(
     jvp=_abs_jvp,
     vjp=_abs_vjp,
     batch=elementwise_batch(abs_),
+    pattern=patterns.elementwise,
     samples=shapes_samples(1, (0.2, 2.0)),
 )
 
@@ -123,7 +125,14 @@ def _sign_samples(make: Any) -> list:
     ]
 
 
-defrule(sign, jvp=_sign_jvp, vjp=_sign_vjp, batch=elementwise_batch(sign), samples=_sign_samples)
+defrule(
+    sign,
+    jvp=_sign_jvp,
+    vjp=_sign_vjp,
+    batch=elementwise_batch(sign),
+    pattern=patterns.elementwise,
+    samples=_sign_samples,
+)
 
 
 _conj = linear("conj", lambda ct, x: F.conj(ct), nargs=1)
@@ -135,11 +144,14 @@ _real = linear(
 # imag(z) pairs with cotangent ct as Re(ct * imag(dz)) = Re(-1j * ct * dz)
 _imag = linear("imag", lambda ct, x: F.multiply(F.astype(ct, x.dtype), -1j), nargs=1)
 for _p in (_conj, _real):
-    defrule(_p, batch=elementwise_batch(_p), samples=shapes_samples(1))
+    defrule(
+        _p, batch=elementwise_batch(_p), pattern=patterns.elementwise, samples=shapes_samples(1)
+    )
 # imag takes complex inputs only (the standard's and array-api-strict's rule)
 defrule(
     _imag,
     batch=elementwise_batch(_imag),
+    pattern=patterns.elementwise,
     samples=lambda make: [((make(s) + 1j * make(s),), {}) for s in ((), (3,), (2, 3))],
 )
 

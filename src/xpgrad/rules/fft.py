@@ -30,7 +30,15 @@ from typing import Any
 from .. import backends
 from .._core.namespace import device_of
 from .._core.trace import Tracer
-from ._registry import F, complex_ok, defrule, export, linear, xp_of
+from ._registry import (
+    F,
+    complex_ok,
+    defrule,
+    export,
+    linear,
+    patterns,
+    xp_of,
+)
 
 _SWAP = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
 _NORMS = tuple(_SWAP)
@@ -151,6 +159,7 @@ resize = linear(
         ((make((2, 3)),), {"axes": (0, 1), "lengths": (4, 2)}),
     ],
 )
+defrule(resize, pattern=patterns.movement(resize))  # crops or zero-fills
 from ._registry import NAMESPACE as _NS  # noqa: E402
 
 _NS.pop("fft_resize", None)  # an implementation detail, not part of the namespace
@@ -395,6 +404,7 @@ for _name, _t, _real in _ONE_AXIS:
         impl=_impl(_name),
         module="fft",
         batch=_axis_batch(_name),
+        pattern=patterns.fft(one_axis=True),  # each output reads its whole line
         samples=_half_samples if _real is None else _axis_samples,
     )
 for _name, _t, _real in _N_AXES:
@@ -404,6 +414,7 @@ for _name, _t, _real in _N_AXES:
         impl=_impl(_name),
         module="fft",
         batch=_axes_batch(_name),
+        pattern=patterns.fft(one_axis=False),
         samples=_halfn_samples if _real is None else _axes_samples,
     )
 for _p in PRIMS.values():  # sums of n terms in float32: a looser tolerance
@@ -417,6 +428,8 @@ for _name, _other in (("fftshift", "ifftshift"), ("ifftshift", "fftshift")):
         batch=_shift_batch(_name),
         samples=_shift_samples,
     )
+    # a roll, applied to element numbers as floats (the backend's fftshift may want them)
+    defrule(PRIMS[_name], pattern=patterns.movement(PRIMS[_name], float_ids=True))
 
 
 # -- the namespace's functions, with the standard's exact signatures ---------------------------

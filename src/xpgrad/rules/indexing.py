@@ -18,7 +18,14 @@ from .. import backends
 from .._core.staging import SPECIALISE
 from .._core.trace import Tracer
 from ._indexkeys import ARRAY, full, gather, join_key, metas_of, plan, scatter, split_key
-from ._registry import F, complex_ok, defrule, primitive, xp_of
+from ._registry import (
+    F,
+    complex_ok,
+    defrule,
+    patterns,
+    primitive,
+    xp_of,
+)
 
 __all__ = ["getitem", "getitem_p", "scatter_add_p", "ARRAY", "split_key", "join_key"]
 
@@ -248,12 +255,39 @@ def _scatter_samples(make: Any) -> list:
     ]
 
 
-defrule(getitem_p, jvp=_getitem_jvp, vjp=_getitem_vjp, batch=getitem_batch, samples=_index_samples)
+defrule(
+    getitem_p,
+    jvp=_getitem_jvp,
+    vjp=_getitem_vjp,
+    batch=getitem_batch,
+    pattern=patterns.movement(getitem_p),
+    samples=_index_samples,
+)
+
+
+def _scatter_add_pattern(
+    tr: Any, primals: list, pats: list, out: Any, *, template: tuple, shape: tuple
+) -> Any:
+    """``zeros(shape)`` with ``ct`` added at ``key``: each element of ``ct`` has one target."""
+    ct, arrays = primals[0], primals[1:]
+    size = patterns.size_of(tuple(shape))
+    if any(q is not None for q in pats[1:]):
+        return tr.dense(pats, size)
+    consts = [tr.host_value(a) for a in arrays]
+    if any(c is None for c in consts):
+        return tr.dense(pats, size)
+    xp = tr.xp
+    target = getitem_p.impl(tr.ids(tuple(shape)), *consts, template=template)
+    dest = xp.reshape(xp.broadcast_to(target, patterns.shape_of(ct)), (-1,))
+    return tr.remap(pats[0], dest, size)
+
+
 defrule(
     scatter_add_p,
     jvp=_scatter_jvp,
     vjp=_scatter_vjp,
     batch=_scatter_batch,
+    pattern=_scatter_add_pattern,
     samples=_scatter_samples,
 )
 

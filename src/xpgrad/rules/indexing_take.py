@@ -12,7 +12,15 @@ from typing import Any
 from .._core.namespace import device_of
 from ._axes import shift_axis
 from ._indexkeys import ARRAY, gather
-from ._registry import F, complex_ok, defrule, export, primitive, xp_of
+from ._registry import (
+    F,
+    complex_ok,
+    defrule,
+    export,
+    patterns,
+    primitive,
+    xp_of,
+)
 from .indexing import batch_size, getitem_batch, raw, scatter_add_p
 
 __all__ = ["take", "take_along_axis", "take_p", "take_along_axis_p"]
@@ -66,7 +74,14 @@ def _take_samples(make: Any) -> list:
     ]
 
 
-defrule(take_p, jvp=_take_jvp, vjp=_take_vjp, batch=_take_batch, samples=_take_samples)
+defrule(
+    take_p,
+    jvp=_take_jvp,
+    vjp=_take_vjp,
+    batch=_take_batch,
+    pattern=patterns.movement(take_p),
+    samples=_take_samples,
+)
 
 
 def _axis(axis: int, ndim: int, fn: str) -> int:
@@ -167,7 +182,14 @@ def _tala_samples(make: Any) -> list:
     ]
 
 
-defrule(take_along_axis_p, jvp=_tala_jvp, vjp=_tala_vjp, batch=_tala_batch, samples=_tala_samples)
+defrule(
+    take_along_axis_p,
+    jvp=_tala_jvp,
+    vjp=_tala_vjp,
+    batch=_tala_batch,
+    pattern=patterns.movement(take_along_axis_p),
+    samples=_tala_samples,
+)
 
 
 def take_along_axis(x: Any, indices: Any, /, *, axis: int = -1) -> Any:

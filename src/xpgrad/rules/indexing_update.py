@@ -16,7 +16,15 @@ from .. import backends
 from .._core.namespace import device_kw
 from .._core.trace import Tracer
 from ._indexkeys import _UNSUPPORTED, gather
-from ._registry import F, defrule, is_scalar, primitive, unbroadcast, xp_of
+from ._registry import (
+    F,
+    defrule,
+    is_scalar,
+    patterns,
+    primitive,
+    unbroadcast,
+    xp_of,
+)
 from .indexing import ARRAY, getitem_p, join_key, split_key
 
 __all__ = ["index_update", "index_update_p", "write"]
@@ -245,5 +253,6 @@ defrule(
     jvp=_index_update_jvp,
     vjp=_index_update_vjp,
     batch=_index_update_batch,
+    pattern=patterns.movement(index_update_p, data=(0, 1)),  # x's survivors and v's writes
     samples=_index_update_samples,
 )

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from . import patterns_linalg as plinalg
 from ._matrix import is_complex, mT
 from ._registry import (
     F,
@@ -22,6 +23,7 @@ from ._registry import (
     complex_ok,
     defrule,
     export,
+    onehot,
     primitive,
     project,
     unbroadcast,
@@ -127,7 +129,13 @@ def _matmul_samples(make: Any) -> list:
 
 
 defrule(
-    matmul, jvp=bilinear_jvp(matmul), vjp=_matmul_vjp, batch=_matmul_batch, samples=_matmul_samples
+    matmul,
+    jvp=bilinear_jvp(matmul),
+    vjp=_matmul_vjp,
+    batch=_matmul_batch,
+    pattern=plinalg.matmul,  # exact for a constant operand with zeros
+    onehot=onehot.matmul,  # a matrix times one-hot vectors gathers its columns or rows
+    samples=_matmul_samples,
 )
 
 
@@ -238,6 +246,7 @@ defrule(
     jvp=bilinear_jvp(tensordot_p),
     vjp=_tensordot_vjp,
     batch=_tensordot_batch,
+    pattern=plinalg.tensordot,
     samples=lambda make: [
         ((make((2, 3)), make((3, 4))), {"axes": ((1,), (0,))}),
         ((make((2, 3, 4)), make((3, 4, 2))), {"axes": ((1, 2), (0, 1))}),
@@ -303,6 +312,7 @@ defrule(
     jvp=bilinear_jvp(vecdot_p),
     vjp=_vecdot_vjp,
     batch=_vecdot_batch,
+    pattern=plinalg.vecdot,
     samples=lambda make: [
         ((make((3,)), make((3,))), {"axis": -1}),
         ((make((2, 3)), make((3,))), {"axis": -1}),

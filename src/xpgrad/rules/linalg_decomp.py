@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from . import patterns_linalg as plinalg
 from ._matrix import (
     check_unique,
     cj,
@@ -110,6 +111,7 @@ defrule(
     jvp=_cholesky_jvp,
     vjp=_cholesky_vjp,
     batch=stack_batch(cholesky_p),
+    pattern=plinalg.stacked,
     samples=lambda make: [
         ((spd_sample(make, (3, 3)),), {}),
         ((spd_sample(make, (2, 3, 3)),), {}),
@@ -234,6 +236,7 @@ defrule(
     jvp=_qr_jvp,
     vjp=_qr_vjp,
     batch=stack_batch(qr_p),
+    pattern=plinalg.stacked,
     samples=lambda make: (
         [((make(s),), {}) for s in ((3, 2), (3, 3), (2, 3), (2, 4, 3))]
         + [((make((2, 3)),), {"mode": "complete"})]

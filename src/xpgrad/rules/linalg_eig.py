@@ -28,6 +28,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from .._core.namespace import device_of
+from . import patterns_linalg as plinalg
 from ._matrix import (
     col,
     eye_like,
@@ -165,6 +166,7 @@ for _p, _jvp, _vjp in ((eig_p, _eig_jvp, _eig_vjp), (eigvals_p, _eigvals_jvp, _e
         jvp=_jvp,
         vjp=_vjp,
         batch=stack_batch(_p),
+        pattern=plinalg.stacked,
         samples=_eig_samples,
         tol={"float32": (5e-2, 5e-3)},
     )

@@ -32,9 +32,17 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from . import patterns_linalg as plinalg
 from ._axes import kept_shape, normalize_axes, shift_axis
 from ._matrix import cj, col, extremum_weights, is_complex, linalg_impl, safe_denominator
-from ._registry import F, complex_ok, defrule, export, primitive
+from ._registry import (
+    F,
+    complex_ok,
+    defrule,
+    export,
+    patterns,
+    primitive,
+)
 from .elementwise import multiply
 from .linalg_spectral import svd_p
 
@@ -140,6 +148,7 @@ defrule(
     jvp=_vector_norm_jvp,
     vjp=_vector_norm_vjp,
     batch=_vector_norm_batch,
+    pattern=patterns.reduction,
     samples=_vector_norm_samples,
 )
 export("linalg.vector_norm", vector_norm)
@@ -221,6 +230,7 @@ defrule(
     jvp=_matrix_norm_jvp,
     vjp=_matrix_norm_vjp,
     batch=lambda args, batched, **p: (matrix_norm_p(args[0], **p), True),
+    pattern=plinalg.matrix_reduction,
     samples=_matrix_norm_samples,
 )
 export("linalg.matrix_norm", matrix_norm)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import operator
 from typing import Any, NamedTuple
 
+from . import patterns_linalg as plinalg
 from ._matrix import (
     cj,
     imag_part_i,
@@ -76,7 +77,14 @@ def _inv_vjp(primals: list, needs: list) -> tuple:
     return y, inv_pullback
 
 
-defrule(inv_p, jvp=_inv_jvp, vjp=_inv_vjp, batch=stack_batch(inv_p), samples=_square_samples)
+defrule(
+    inv_p,
+    jvp=_inv_jvp,
+    vjp=_inv_vjp,
+    batch=stack_batch(inv_p),
+    pattern=plinalg.stacked,
+    samples=_square_samples,
+)
 
 
 # -- solve -----------------------------------------------------------------------------------
@@ -145,7 +153,14 @@ def _solve_samples(make: Any) -> list:
     ]
 
 
-defrule(solve_p, jvp=_solve_jvp, vjp=_solve_vjp, batch=_solve_batch, samples=_solve_samples)
+defrule(
+    solve_p,
+    jvp=_solve_jvp,
+    vjp=_solve_vjp,
+    batch=_solve_batch,
+    pattern=plinalg.core(plinalg.solve_in, plinalg.solve_out),
+    samples=_solve_samples,
+)
 
 
 # -- det and slogdet --------------------------------------------------------------------------
@@ -168,7 +183,14 @@ def _det_vjp(primals: list, needs: list) -> tuple:
     return d, det_pullback
 
 
-defrule(det_p, jvp=_det_jvp, vjp=_det_vjp, batch=stack_batch(det_p), samples=_square_samples)
+defrule(
+    det_p,
+    jvp=_det_jvp,
+    vjp=_det_vjp,
+    batch=stack_batch(det_p),
+    pattern=plinalg.matrix_reduction,
+    samples=_square_samples,
+)
 
 
 class SlogdetResult(NamedTuple):
@@ -238,6 +260,7 @@ defrule(
     jvp=_slogdet_jvp,
     vjp=_slogdet_vjp,
     batch=stack_batch(slogdet_p),
+    pattern=plinalg.matrix_reduction,
     samples=_slogdet_samples,
 )
 export("linalg.slogdet", slogdet)
@@ -340,6 +363,7 @@ defrule(
     jvp=_matrix_power_jvp,
     vjp=_matrix_power_vjp,
     batch=stack_batch(matrix_power_p),
+    pattern=plinalg.stacked,
     samples=_matrix_power_samples,
 )
 export("linalg.matrix_power", matrix_power)
@@ -388,6 +412,7 @@ defrule(
     jvp=_pinv_jvp,
     vjp=_pinv_vjp,
     batch=stack_batch(pinv_p),
+    pattern=plinalg.stacked,
     samples=lambda make: [
         ((make((3, 2)),), {}),
         ((make((2, 3)),), {}),

@@ -56,6 +56,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from . import patterns_linalg as plinalg
 from ._matrix import (
     check_unique,
     cj,
@@ -198,6 +199,7 @@ defrule(
     jvp=_eigh_jvp,
     vjp=_eigh_vjp,
     batch=stack_batch(eigh_p),
+    pattern=plinalg.stacked,
     samples=_eigh_samples,
     tol={"float32": (5e-2, 5e-3)},
 )
@@ -206,6 +208,7 @@ defrule(
     jvp=_eigvalsh_jvp,
     vjp=_eigvalsh_vjp,
     batch=stack_batch(eigvalsh_p),
+    pattern=plinalg.stacked,
     samples=_eigh_samples,
     tol={"float32": (5e-2, 5e-3)},
 )
@@ -352,6 +355,7 @@ defrule(
     jvp=_svd_jvp,
     vjp=_svd_vjp,
     batch=stack_batch(svd_p),
+    pattern=plinalg.stacked,
     samples=_svd_samples,
     tol={"float32": (5e-2, 5e-3)},
 )
@@ -360,6 +364,7 @@ defrule(
     jvp=_svdvals_jvp,
     vjp=_svdvals_vjp,
     batch=stack_batch(svdvals_p),
+    pattern=plinalg.stacked,
     samples=lambda make: [((make(s),), {}) for s in ((3, 2), (2, 3), (3, 3), (2, 3, 2))],
     tol={"float32": (5e-2, 5e-3)},
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import patterns_linalg as plinalg
 from ._matrix import eye_like, linalg_impl, mT
 from ._registry import (
     F,
@@ -18,6 +19,7 @@ from ._registry import (
     complex_ok,
     defrule,
     export,
+    patterns,
     primitive,
     project,
     unbroadcast,
@@ -59,6 +61,7 @@ defrule(
     jvp=bilinear_jvp(outer_p),
     vjp=_outer_vjp,
     batch=_outer_batch,
+    pattern=plinalg.outer,
     samples=lambda make: [((make((3,)), make((2,))), {}), ((make((1,)), make((4,))), {})],
 )
 
@@ -95,6 +98,7 @@ defrule(
     jvp=bilinear_jvp(cross_p),
     vjp=_cross_vjp,
     batch=_cross_batch,
+    pattern=plinalg.cross,
     samples=lambda make: [
         ((make((3,)), make((3,))), {"axis": -1}),
         ((make((2, 3)), make((3,))), {"axis": -1}),
@@ -166,11 +170,27 @@ _diag_samples = [
     ((2, 3, 3), {}),
     ((2, 4, 3), {"offset": 1}),
 ]
+
+
+def _trace_pattern(
+    tr: Any, primals: list, pats: list, out: Any, *, offset: int = 0, **params: Any
+) -> Any:
+    """A sum of the diagonal: the diagonal's elements (by ``diagonal`` applied to
+    element numbers), reduced along the last axis."""
+    xp = tr.xp
+    shape = patterns.shape_of(primals[0])
+    diag = diagonal_p.impl(tr.ids(shape, 1), offset=offset)
+    q = tr.gather(pats[0], xp.reshape(diag, (-1,)) - 1)
+    dshape = patterns.shape_of(diag)
+    return patterns.reduce_to(tr, q, dshape, (len(dshape) - 1,))
+
+
 defrule(
     trace_p,
     jvp=_trace_jvp,
     vjp=_trace_vjp,
     batch=lambda args, batched, **p: (trace_p(args[0], **p), True),
+    pattern=_trace_pattern,
     samples=lambda make: [((make(s),), dict(p)) for s, p in _diag_samples],
 )
 defrule(
@@ -178,6 +198,7 @@ defrule(
     jvp=_diagonal_jvp,
     vjp=_diagonal_vjp,
     batch=lambda args, batched, **p: (diagonal_p(args[0], **p), True),
+    pattern=patterns.movement(diagonal_p),
     samples=lambda make: [((make(s),), dict(p)) for s, p in _diag_samples],
 )
 

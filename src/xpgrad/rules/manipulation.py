@@ -1,11 +1,15 @@
-"""Manipulation functions: reshapes and axis moves are linear, rules are transposes."""
+"""Manipulation functions: reshapes and axis moves are linear, rules are transposes.
+
+They only move elements, so each one's sparsity rule is ``patterns.movement`` of
+itself; the ones that add or remove axes of length 1 keep a one-hot basis one-hot.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ._axes import shift_axis
-from ._registry import F, export, linear, unbroadcast, xp_of
+from ._registry import F, defrule, export, linear, onehot, patterns, unbroadcast, xp_of
 
 
 def _inverse_perm(axes: tuple) -> tuple:
@@ -31,6 +35,7 @@ reshape = linear(
         ((make((6,)),), {"shape": (1, 2, 3)}),
     ],
 )
+defrule(reshape, pattern=patterns.movement(reshape), onehot=onehot.reshape)
 
 
 # broadcast_to ----------------------------------------------------------------------
@@ -52,6 +57,7 @@ broadcast_to = linear(
         ((make(()),), {"shape": (3,)}),
     ],
 )
+defrule(broadcast_to, pattern=patterns.movement(broadcast_to))
 
 
 # permute_dims and matrix_transpose -------------------------------------------------
@@ -68,6 +74,7 @@ permute_dims = linear(
         ((make((2, 3, 4)),), {"axes": (2, 0, 1)}),
     ],
 )
+defrule(permute_dims, pattern=patterns.movement(permute_dims))
 
 matrix_transpose = linear(
     "matrix_transpose",
@@ -75,6 +82,7 @@ matrix_transpose = linear(
     batch=lambda args, batched: (F.matrix_transpose(args[0]), True),
     samples=lambda make: [((make((2, 3)),), {}), ((make((4, 2, 3)),), {})],
 )
+defrule(matrix_transpose, pattern=patterns.movement(matrix_transpose))
 
 
 # expand_dims and squeeze ------------------------------------------------------------
@@ -88,6 +96,7 @@ expand_dims = linear(
     batch=_expand_batch,
     samples=lambda make: [((make((2, 3)),), {"axis": 1}), ((make((3,)),), {"axis": -1})],
 )
+defrule(expand_dims, pattern=patterns.movement(expand_dims), onehot=onehot.expand_dims)
 
 
 def _squeeze_batch(args: list, batched: list, axis: Any) -> tuple:
@@ -103,6 +112,7 @@ squeeze = linear(
         ((make((1, 3, 1)),), {"axis": (0, 2)}),
     ],
 )
+defrule(squeeze, pattern=patterns.movement(squeeze), onehot=onehot.squeeze)
 
 
 # flip, roll, moveaxis ----------------------------------------------------------------
@@ -119,6 +129,7 @@ flip = linear(
         ((make((2, 3, 2)),), {"axis": (0, -1)}),
     ],
 )
+defrule(flip, pattern=patterns.movement(flip))
 
 
 def _negate(shift: Any) -> Any:
@@ -144,6 +155,7 @@ roll_p: Any = linear(
         ((make((2, 3, 2)),), {"shift": (1, 2), "axis": (0, -1)}),
     ],
 )
+defrule(roll_p, pattern=patterns.movement(roll_p))
 
 
 def _moveaxis_batch(args: list, batched: list, source: Any, destination: Any) -> tuple:
@@ -161,6 +173,7 @@ moveaxis_p: Any = linear(
         ((make((2, 3, 4)),), {"source": (0, 1), "destination": (2, 0)}),
     ],
 )
+defrule(moveaxis_p, pattern=patterns.movement(moveaxis_p))
 
 
 # The namespace's signatures take these parameters positionally; primitives take

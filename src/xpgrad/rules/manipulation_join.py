@@ -11,7 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from ._axes import shift_axis
-from ._registry import F, defrule, export, primitive, project, xp_of
+from ._registry import (
+    F,
+    defrule,
+    export,
+    patterns,
+    primitive,
+    project,
+    xp_of,
+)
 
 __all__ = ["batch_all", "concat", "stack", "unstack"]
 
@@ -192,10 +200,29 @@ def _unstack_samples(make: Any) -> list:
     ]
 
 
-defrule(concat_p, jvp=_concat_jvp, vjp=_concat_vjp, batch=_concat_batch, samples=_join_samples)
-defrule(stack_p, jvp=_stack_jvp, vjp=_stack_vjp, batch=_stack_batch, samples=_stack_samples)
 defrule(
-    unstack_p, jvp=_unstack_jvp, vjp=_unstack_vjp, batch=_unstack_batch, samples=_unstack_samples
+    concat_p,
+    jvp=_concat_jvp,
+    vjp=_concat_vjp,
+    batch=_concat_batch,
+    pattern=patterns.movement(concat_p, data="all"),
+    samples=_join_samples,
+)
+defrule(
+    stack_p,
+    jvp=_stack_jvp,
+    vjp=_stack_vjp,
+    batch=_stack_batch,
+    pattern=patterns.movement(stack_p, data="all"),
+    samples=_stack_samples,
+)
+defrule(
+    unstack_p,
+    jvp=_unstack_jvp,
+    vjp=_unstack_vjp,
+    batch=_unstack_batch,
+    pattern=patterns.movement(unstack_p),
+    samples=_unstack_samples,
 )
 for _fn in (concat, stack, unstack):
     export(_fn.__name__, _fn)

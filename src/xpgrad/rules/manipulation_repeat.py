@@ -14,7 +14,16 @@ from typing import Any
 from .._core.namespace import device_of
 from .._core.trace import Tracer
 from ._axes import shift_axis
-from ._registry import F, defrule, export, linear, primitive, project, xp_of
+from ._registry import (
+    F,
+    defrule,
+    export,
+    linear,
+    patterns,
+    primitive,
+    project,
+    xp_of,
+)
 from .indexing import ARRAY, scatter_add_p
 
 __all__ = ["repeat", "tile"]
@@ -67,6 +76,7 @@ tile_p = linear(
         ((make((3,)),), {"repetitions": (2, 1, 2)}),  # more repetitions than axes
     ],
 )
+defrule(tile_p, pattern=patterns.movement(tile_p))
 
 
 def tile(x: Any, repetitions: tuple, /) -> Any:
@@ -166,7 +176,14 @@ def _repeat_samples(make: Any) -> list:
     ]
 
 
-defrule(repeat_p, jvp=_repeat_jvp, vjp=_repeat_vjp, batch=_repeat_batch, samples=_repeat_samples)
+defrule(
+    repeat_p,
+    jvp=_repeat_jvp,
+    vjp=_repeat_vjp,
+    batch=_repeat_batch,
+    pattern=patterns.movement(repeat_p),
+    samples=_repeat_samples,
+)
 export("tile", tile)
 export("repeat", repeat)
 

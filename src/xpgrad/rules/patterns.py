@@ -19,10 +19,16 @@ The helpers state the structure, as ``unary``/``linear`` state the math:
   each output element comes from. One rule for every such primitive.
 - ``reduction``, ``along_axes``, ``cumulative``: reductions, whole-line
   functions (sort, FFTs), prefix scans.
+- ``dense``: the declared fallback, every output element on every input one.
 - contractions and linear algebra live in ``patterns_linalg``.
 
-A differentiable primitive without a rule is taken to make every output
-element depend on every input element its arguments depend on.
+Each primitive declares its rule where it is defined (``defrule(p,
+pattern=...)``; ``unary`` and ``binary`` declare ``elementwise``), so this
+module holds the helpers only and imports no registry. A differentiable
+primitive that declares none is taken to make every output element depend on
+every input element its arguments depend on, and ``sparse_jacobian`` reports
+it (a registry test requires every built-in one to declare a rule, ``dense``
+included).
 """
 
 from __future__ import annotations
@@ -30,20 +36,23 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .._core.sparsity import Pattern
-from ._registry import PRIMITIVES, defrule
 
 __all__ = [
     "elementwise",
+    "multiply",
+    "where",
     "movement",
     "reduction",
     "along_axes",
+    "sort",
+    "fft",
     "cumulative",
     "broadcast",
     "reduce_to",
     "product",
     "identity",
     "inline",
-    "install",
+    "dense",
 ]
 
 
@@ -123,11 +132,13 @@ def product(tr: Any, primals: list, pats: list, shapes: list, oshape: tuple) -> 
     return res
 
 
-def _multiply(tr: Any, primals: list, pats: list, out: Any) -> Pattern:
+def multiply(tr: Any, primals: list, pats: list, out: Any) -> Pattern:
+    """``multiply``: elementwise, less the elements a constant zero factor kills."""
     return product(tr, primals, pats, [shape_of(a) for a in primals], shape_of(out))
 
 
-def _where(tr: Any, primals: list, pats: list, out: Any) -> Pattern:
+def where(tr: Any, primals: list, pats: list, out: Any) -> Pattern:
+    """``where``: a constant condition picks one side per element."""
     oshape = shape_of(out)
     cond, cq = primals[0], pats[0]
     cmask = _mask(tr, cond, oshape, nonzero=False) if cq is None and is_array(cond) else None
@@ -195,20 +206,15 @@ def _dense(tr: Any, pats: list, out: Any, prim: Any) -> Any:
     return tr.dense(pats, size_of(shape_of(out)))
 
 
-def _scatter_add(
-    tr: Any, primals: list, pats: list, out: Any, *, template: tuple, shape: tuple
-) -> Pattern:
-    """``zeros(shape)`` with ``ct`` added at ``key``: each element of ``ct`` has one target."""
-    ct, arrays = primals[0], primals[1:]
-    if any(q is not None for q in pats[1:]):
-        return tr.dense(pats, size_of(tuple(shape)))
-    consts = [tr.host_value(a) for a in arrays]
-    if any(c is None for c in consts):
-        return tr.dense(pats, size_of(tuple(shape)))
-    xp = tr.xp
-    target = PRIMITIVES["getitem"].impl(tr.ids(tuple(shape)), *consts, template=template)
-    dest = xp.reshape(xp.broadcast_to(target, shape_of(ct)), (-1,))
-    return tr.remap(pats[0], dest, size_of(tuple(shape)))
+def dense(tr: Any, primals: list, pats: list, out: Any, **params: Any) -> Any:
+    """Every output element depends on every input element of every argument.
+
+    The explicit fallback, for a primitive whose structure is not worth a rule
+    (declare it with the reason beside the primitive): always correct, never tight.
+    """
+    if isinstance(out, tuple):
+        return [tr.dense(pats, size_of(shape_of(o))) for o in out]
+    return tr.dense(pats, size_of(shape_of(out)))
 
 
 # -- reductions, whole lines, scans --------------------------------------------------------
@@ -238,9 +244,8 @@ def along_axes(tr: Any, q: Pattern, shape: tuple, oshape: tuple, axes: tuple) ->
     return tr.gather(r, src)
 
 
-def _sort(
-    tr: Any, primals: list, pats: list, out: Any, *, axis: int = -1, **params: Any
-) -> Pattern:
+def sort(tr: Any, primals: list, pats: list, out: Any, *, axis: int = -1, **params: Any) -> Pattern:
+    """Each output element depends on the whole line along ``axis``."""
     shape = shape_of(primals[0])
     return along_axes(tr, pats[0], shape, shape, norm_axes(axis, len(shape)))
 
@@ -254,7 +259,9 @@ def _fft_axes(params: dict, nd: int, one_axis: bool) -> tuple:
     return norm_axes(axes, nd)
 
 
-def _fft(one_axis: bool) -> Callable:
+def fft(one_axis: bool) -> Callable:
+    """The rule of an FFT over one ``axis`` (``one_axis``) or over ``axes``/``s``."""
+
     def fft_pattern(tr: Any, primals: list, pats: list, out: Any, **params: Any) -> Pattern:
         shape = shape_of(primals[0])
         axes = _fft_axes(params, len(shape), one_axis)
@@ -314,75 +321,3 @@ def inline(tr: Any, primals: list, pats: list, out: Any, *, fn: Callable, **para
     ]
     res = fn(*args)
     return [tr.pattern_of(r) for r in res]
-
-
-# -- registration --------------------------------------------------------------------------
-
-_ELEMENTWISE = (
-    "exp expm1 log log1p log2 log10 sqrt square sin cos tan asin acos atan sinh cosh tanh "
-    "asinh acosh atanh reciprocal abs sign negative positive conj real imag add subtract "
-    "divide maximum minimum atan2 hypot logaddexp copysign remainder pow clip_scalar astype"
-).split()
-_MOVEMENT = {
-    "reshape": (0,),
-    "broadcast_to": (0,),
-    "permute_dims": (0,),
-    "matrix_transpose": (0,),
-    "expand_dims": (0,),
-    "squeeze": (0,),
-    "flip": (0,),
-    "roll": (0,),
-    "moveaxis": (0,),
-    "getitem": (0,),
-    "take": (0,),
-    "take_along_axis": (0,),
-    "tril": (0,),
-    "triu": (0,),
-    "concat": "all",
-    "stack": "all",
-    "unstack": (0,),
-    "tile": (0,),
-    "repeat": (0,),
-    "fft_resize": (0,),
-    "linalg.diagonal": (0,),
-    "index_update": (0, 1),
-}
-_REDUCTIONS = "sum mean prod var std max min linalg.vector_norm".split()
-_FFTS = "fft ifft rfft irfft hfft ihfft fftn ifftn rfftn irfftn".split()
-_SPECIAL: dict[str, Callable] = {
-    "multiply": _multiply,
-    "where": _where,
-    "scatter_add": _scatter_add,
-    "cumulative_sum": cumulative,
-    "cumulative_prod": cumulative,
-    "sort": _sort,
-    # hook, showgrad, eager_update, checkpointed and forwarddiff declare theirs
-    # beside their primitives (api/), which may register after this table runs
-}
-
-
-def install() -> None:
-    """Attach the rules above to the registered primitives that have none yet."""
-    from .patterns_linalg import LINALG_RULES
-
-    table: dict[str, Callable] = dict(_SPECIAL)
-    for name in _ELEMENTWISE:
-        table[name] = elementwise
-    for name in _REDUCTIONS:
-        table[name] = reduction
-    for name in _FFTS:
-        table[f"fft.{name}"] = _fft(not name.endswith("n"))
-    table.update(LINALG_RULES)
-    for name, data in _MOVEMENT.items():
-        if name in PRIMITIVES:
-            table[name] = movement(PRIMITIVES[name], data)
-    for name in ("fft.fftshift", "fft.ifftshift"):
-        if name in PRIMITIVES:
-            table[name] = movement(PRIMITIVES[name], (0,), float_ids=True)
-    for name, rule in table.items():
-        p = PRIMITIVES.get(name)
-        if p is not None and p.pattern is None:
-            defrule(p, pattern=rule)
-
-
-install()

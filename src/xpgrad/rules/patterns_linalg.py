@@ -6,8 +6,12 @@
 - ``core``: the stacked linear algebra functions (``inv``, ``solve``,
   decompositions): each matrix of the stack depends on all of the matching
   matrix of each argument, and on no other.
-- ``det``, ``slogdet``, ``matrix_norm``: reductions over the last two axes;
-  ``trace``: a sum of the diagonal; ``cross``: the whole 3-vector.
+- ``det``, ``slogdet``, ``matrix_norm``: reductions over the last two axes
+  (``matrix_reduction``); ``cross``: the whole 3-vector. (``trace``'s, a sum
+  of the diagonal, sits beside ``linalg.trace``.)
+
+Each primitive declares its rule beside its definition (``defrule(p,
+pattern=...)``).
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .._core.sparsity import Pattern
-from ._registry import PRIMITIVES
 from .patterns import (
     along_axes,
     broadcast,
@@ -28,16 +31,29 @@ from .patterns import (
     size_of,
 )
 
-__all__ = ["LINALG_RULES", "core"]
+__all__ = [
+    "matmul",
+    "tensordot",
+    "vecdot",
+    "outer",
+    "cross",
+    "matrix_reduction",
+    "core",
+    "stacked",
+    "square",
+    "same_batch",
+    "solve_in",
+    "solve_out",
+]
 
 
-def _matrix_reduction(tr: Any, primals: list, pats: list, out: Any, **params: Any) -> Any:
+def matrix_reduction(tr: Any, primals: list, pats: list, out: Any, **params: Any) -> Any:
     shape = shape_of(primals[0])
     res = reduce_to(tr, pats[0], shape, norm_axes((-2, -1), len(shape)))
     return [res, res] if isinstance(out, tuple) else res
 
 
-def _cross(tr: Any, primals: list, pats: list, out: Any, *, axis: int = -1) -> Pattern:
+def cross(tr: Any, primals: list, pats: list, out: Any, *, axis: int = -1) -> Pattern:
     oshape = shape_of(out)
     q = elementwise(tr, primals, pats, out)
     return along_axes(tr, q, oshape, oshape, norm_axes(axis, len(oshape)))
@@ -92,7 +108,7 @@ def _contract(
     return tr.union(parts, m)
 
 
-def _matmul(tr: Any, primals: list, pats: list, out: Any) -> Pattern:
+def matmul(tr: Any, primals: list, pats: list, out: Any) -> Pattern:
     x, y = primals
     xs, ys = shape_of(x), shape_of(y)
     xs2 = (1,) + xs if len(xs) == 1 else xs
@@ -122,7 +138,7 @@ def _broadcast_shapes(*shapes: tuple) -> tuple:
     return tuple(out)
 
 
-def _tensordot(tr: Any, primals: list, pats: list, out: Any, *, axes: Any) -> Pattern:
+def tensordot(tr: Any, primals: list, pats: list, out: Any, *, axes: Any) -> Pattern:
     x, y = primals
     xs, ys = shape_of(x), shape_of(y)
     if isinstance(axes, int):
@@ -146,27 +162,16 @@ def _tensordot(tr: Any, primals: list, pats: list, out: Any, *, axes: Any) -> Pa
     return _contract(tr, laid(pats[0], xs, fx + cx), laid(pats[1], ys, cy + fy), mx, my, 1, I, K, J)
 
 
-def _vecdot(tr: Any, primals: list, pats: list, out: Any, *, axis: int = -1) -> Pattern:
+def vecdot(tr: Any, primals: list, pats: list, out: Any, *, axis: int = -1) -> Pattern:
     shapes = [shape_of(a) for a in primals]
     full = _broadcast_shapes(*shapes)
     q = product(tr, primals, pats, shapes, full)
     return reduce_to(tr, q, full, norm_axes(axis, len(full)))
 
 
-def _outer(tr: Any, primals: list, pats: list, out: Any) -> Pattern:
+def outer(tr: Any, primals: list, pats: list, out: Any) -> Pattern:
     (n,), (m,) = shape_of(primals[0]), shape_of(primals[1])
     return product(tr, primals, pats, [(n, 1), (1, m)], (n, m))
-
-
-def _trace(
-    tr: Any, primals: list, pats: list, out: Any, *, offset: int = 0, **params: Any
-) -> Pattern:
-    xp = tr.xp
-    shape = shape_of(primals[0])
-    diag = PRIMITIVES["linalg.diagonal"].impl(tr.ids(shape, 1), offset=offset)
-    q = tr.gather(pats[0], xp.reshape(diag, (-1,)) - 1)
-    dshape = shape_of(diag)
-    return reduce_to(tr, q, dshape, (len(dshape) - 1,))
 
 
 # -- stacked linear algebra ----------------------------------------------------------------
@@ -204,46 +209,22 @@ def core(cores_in: Callable, cores_out: Callable) -> Callable:
     return rule
 
 
-def _square(primals: list) -> tuple:
+def square(primals: list) -> tuple:
     return (2,)
 
 
-def _same_batch(primals: list, outs: tuple) -> tuple:
+def same_batch(primals: list, outs: tuple) -> tuple:
     nb = len(shape_of(primals[0])) - 2
     return tuple(len(shape_of(o)) - nb for o in outs)
 
 
-def _solve_in(primals: list) -> tuple:
+def solve_in(primals: list) -> tuple:
     return (2, 1 if len(shape_of(primals[1])) == 1 else 2)
 
 
-def _solve_out(primals: list, outs: tuple) -> tuple:
+def solve_out(primals: list, outs: tuple) -> tuple:
     return (1 if len(shape_of(primals[1])) == 1 else 2,)
 
 
-LINALG_RULES: dict[str, Callable] = {
-    "matmul": _matmul,
-    "tensordot": _tensordot,
-    "vecdot": _vecdot,
-    "linalg.outer": _outer,
-    "linalg.cross": _cross,
-    "linalg.trace": _trace,
-    "linalg.det": _matrix_reduction,
-    "linalg.slogdet": _matrix_reduction,
-    "linalg.matrix_norm": _matrix_reduction,
-}
-for _name in (
-    "inv",
-    "cholesky",
-    "matrix_power",
-    "pinv",
-    "eigh",
-    "eigvalsh",
-    "eig",
-    "eigvals",
-    "svd",
-    "svdvals",
-    "qr",
-):
-    LINALG_RULES[f"linalg.{_name}"] = core(_square, _same_batch)
-LINALG_RULES["linalg.solve"] = core(_solve_in, _solve_out)
+#: The rule of a function of each square matrix of a stack (``inv``, ``eigh``, ``qr``, ...).
+stacked = core(square, same_batch)

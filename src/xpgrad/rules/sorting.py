@@ -14,7 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 from ._axes import shift_axis
-from ._registry import defrule, export, primitive
+from ._registry import (
+    defrule,
+    export,
+    patterns,
+    primitive,
+)
 from .indexing_take import take_along_axis_p
 
 __all__ = ["sort", "argsort"]
@@ -70,7 +75,14 @@ def _sort_samples(make: Any) -> list:
     ]
 
 
-defrule(sort_p, jvp=_sort_jvp, vjp=_sort_vjp, batch=_axis_batch(sort_p), samples=_sort_samples)
+defrule(
+    sort_p,
+    jvp=_sort_jvp,
+    vjp=_sort_vjp,
+    batch=_axis_batch(sort_p),
+    pattern=patterns.sort,  # each output reads its whole line
+    samples=_sort_samples,
+)
 defrule(argsort_p, batch=_axis_batch(argsort_p), samples=_sort_samples)
 
 

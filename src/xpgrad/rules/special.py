@@ -32,13 +32,13 @@ from .. import backends
 from .._core.tables import EXTENSIONS
 from .._core.trace import Tracer
 from ._registry import (
-    PRIMITIVES,
     F,
     binary,
     defrule,
     elementwise_batch,
     export,
     is_scalar,
+    patterns,
     primitive,
     unary,
 )
@@ -82,8 +82,10 @@ def _special_impl(name: str, static: Callable | None = None) -> Callable:
     return impl
 
 
-def _special_unary(name: str, deriv: Callable, domain: tuple = (-2.0, 2.0)) -> Callable:
-    p = unary(name, deriv, domain=domain, impl=_special_impl(name), module="special")
+def _special_unary(
+    name: str, deriv: Callable, domain: tuple = (-2.0, 2.0), uses_x: bool = True
+) -> Callable:
+    p = unary(name, deriv, uses_x=uses_x, domain=domain, impl=_special_impl(name), module="special")
     return p.fast
 
 
@@ -107,15 +109,21 @@ log_ndtr = _special_unary(
 
 # inverses: d f^-1(x) = 1 / f'(f^-1(x)), written with the output
 erfinv = _special_unary(
-    "erfinv", lambda x, y: (0.5 * math.sqrt(math.pi)) * F.exp(y * y), domain=(-0.7, 0.7)
+    "erfinv",
+    lambda x, y: (0.5 * math.sqrt(math.pi)) * F.exp(y * y),
+    domain=(-0.7, 0.7),
+    uses_x=False,
 )
 ndtri = _special_unary(
-    "ndtri", lambda x, y: math.sqrt(2.0 * math.pi) * F.exp(0.5 * (y * y)), domain=(0.25, 0.75)
+    "ndtri",
+    lambda x, y: math.sqrt(2.0 * math.pi) * F.exp(0.5 * (y * y)),
+    domain=(0.25, 0.75),
+    uses_x=False,
 )
 
 # -- the logistic function and its inverse ---------------------------------------------
 
-expit = _special_unary("expit", lambda x, y: y * (1 - y))
+expit = _special_unary("expit", lambda x, y: y * (1 - y), uses_x=False)
 logit = _special_unary("logit", lambda x, y: 1 / (x * (1 - x)), domain=(0.25, 0.75))
 
 # -- x log y and entropy -----------------------------------------------------------------
@@ -194,6 +202,7 @@ defrule(
     jvp=_polygamma_jvp,
     vjp=_polygamma_vjp,
     batch=elementwise_batch(polygamma_p),
+    pattern=patterns.elementwise,
     samples=_polygamma_samples,
 )
 
@@ -267,18 +276,6 @@ SPECIAL_NAMES = (
 
 # SciPy names that are aliases of another primitive's backend function
 _BACKEND_NAME = {"psi": "digamma"}
-
-
-def _elementwise_pattern(*args: Any, **params: Any) -> Any:
-    from .patterns import elementwise  # imported late: patterns attaches rules on import
-
-    return elementwise(*args, **params)
-
-
-for _name in SPECIAL_NAMES:
-    _prim = PRIMITIVES.get(f"special.{_name}")
-    if _prim is not None:
-        defrule(_prim, pattern=_elementwise_pattern)
 
 
 class SpecialNamespace:

@@ -10,7 +10,14 @@ from typing import Any
 
 from ._axes import kept_shape, normalize_axes, shift_axis
 from ._matrix import cj, is_complex
-from ._registry import F, defrule, export, primitive, project
+from ._registry import (
+    F,
+    defrule,
+    export,
+    patterns,
+    primitive,
+    project,
+)
 from .statistical_cumulative import cumulative_prod_p, with_zeros
 
 _SHAPES = ((3,), (2, 3), (2, 3, 2))
@@ -94,10 +101,15 @@ def _mean_vjp(primals: list, needs: list, axis: Any = None, keepdims: bool = Fal
     return mean_p(x, axis=axis, keepdims=keepdims), mean_pullback
 
 
-defrule(sum_, jvp=_sum_jvp, vjp=_sum_vjp, batch=_reduce_batch(sum_), samples=_reduction_samples())
-defrule(
-    mean_p, jvp=_mean_jvp, vjp=_mean_vjp, batch=_reduce_batch(mean_p), samples=_reduction_samples()
-)
+for _p, _j, _v in ((sum_, _sum_jvp, _sum_vjp), (mean_p, _mean_jvp, _mean_vjp)):
+    defrule(
+        _p,
+        jvp=_j,
+        vjp=_v,
+        batch=_reduce_batch(_p),
+        pattern=patterns.reduction,
+        samples=_reduction_samples(),
+    )
 
 
 # -- prod: the derivative at each element is the product of all the others -----------
@@ -178,7 +190,14 @@ def _prod_samples(make: Any) -> list:
     ]
 
 
-defrule(prod_p, jvp=_prod_jvp, vjp=_prod_vjp, batch=_reduce_batch(prod_p), samples=_prod_samples)
+defrule(
+    prod_p,
+    jvp=_prod_jvp,
+    vjp=_prod_vjp,
+    batch=_reduce_batch(prod_p),
+    pattern=patterns.reduction,
+    samples=_prod_samples,
+)
 
 
 # -- var and std --------------------------------------------------------------------
@@ -252,7 +271,14 @@ def _spread(name: str, p: Any) -> None:
         return out, pullback
 
     extra = ({"correction": 1.0}, {"axis": 1, "correction": 1, "keepdims": True})
-    defrule(p, jvp=jvp, vjp=vjp, batch=_reduce_batch(p), samples=_reduction_samples(extra=extra))
+    defrule(
+        p,
+        jvp=jvp,
+        vjp=vjp,
+        batch=_reduce_batch(p),
+        pattern=patterns.reduction,
+        samples=_reduction_samples(extra=extra),
+    )
 
 
 _spread("var", var_p)
@@ -290,7 +316,14 @@ def _extremum(name: str) -> Any:
         pullback.__qualname__ = f"{name}_pullback"
         return out, pullback
 
-    defrule(p, jvp=jvp, vjp=vjp, batch=_reduce_batch(p), samples=_reduction_samples())
+    defrule(
+        p,
+        jvp=jvp,
+        vjp=vjp,
+        batch=_reduce_batch(p),
+        pattern=patterns.reduction,
+        samples=_reduction_samples(),
+    )
     return p
 
 

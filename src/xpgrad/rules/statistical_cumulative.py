@@ -17,7 +17,15 @@ from typing import Any
 from .._core.namespace import device_of
 from .._core.trace import Tracer
 from ._axes import shift_axis
-from ._registry import F, defrule, export, primitive, project, xp_of
+from ._registry import (
+    F,
+    defrule,
+    export,
+    patterns,
+    primitive,
+    project,
+    xp_of,
+)
 
 __all__ = ["along", "cumulative_prod", "cumulative_sum", "with_zeros"]
 
@@ -216,6 +224,7 @@ defrule(
     jvp=_cumsum_jvp,
     vjp=_cumsum_vjp,
     batch=_cumulative_batch(cumulative_sum_p),
+    pattern=patterns.cumulative,  # output k reads inputs 0..k
     samples=_cumsum_samples,
 )
 defrule(
@@ -223,6 +232,7 @@ defrule(
     jvp=_cumprod_jvp,
     vjp=_cumprod_vjp,
     batch=_cumulative_batch(cumulative_prod_p),
+    pattern=patterns.cumulative,
     samples=_cumprod_samples,
 )
 export("cumulative_sum", cumulative_sum)
