@@ -299,9 +299,11 @@ class SpecialNamespace:
                 f"xpgrad: special.{name} is not available over the {self._backend!r} "
                 f"backend (its adapter's `special` hook does not provide it)"
             )
+        known = sorted([k for k in vars(self) if not k.startswith("_")] + list(self._missing))
         raise AttributeError(
-            f"xpgrad: special.{name} has no derivative rule in xpgrad; the special "
-            f"functions it differentiates are {', '.join(SPECIAL_NAMES)}"
+            f"xpgrad: special.{name} has no derivative rule in xpgrad; the {len(known)} "
+            f"special functions it differentiates are {', '.join(known)}. Declare a rule "
+            f"for it with xpgrad.extend (see docs/rules.md)"
         )
 
     def __repr__(self) -> str:

@@ -45,6 +45,7 @@ from ._registry import (
     export,
     is_scalar,
     nondifferentiable,
+    patterns,
     primitive,
     unary,
     unbroadcast,
@@ -89,12 +90,6 @@ def _impl(name: str) -> Callable:
 
     impl.__name__ = f"{name}_impl"
     return impl
-
-
-def _elementwise_pattern(*args: Any, **params: Any) -> Any:
-    from .patterns import elementwise  # imported late: patterns attaches rules on import
-
-    return elementwise(*args, **params)
 
 
 # -- helpers on constants (Python numbers or arrays) and traced values --------------------
@@ -161,9 +156,10 @@ def _fill(y: Any, value: float) -> Any:
 # -- one-argument functions -----------------------------------------------------------
 
 
-def _unary(name: str, deriv: Callable, domain: tuple = (-2.0, 2.0)) -> Callable:
-    p = unary(name, deriv, domain=domain, impl=_impl(name), module="special")
-    defrule(p, pattern=_elementwise_pattern)
+def _unary(
+    name: str, deriv: Callable, domain: tuple = (-2.0, 2.0), *, uses_x: bool = True
+) -> Callable:
+    p = unary(name, deriv, domain=domain, impl=_impl(name), module="special", uses_x=uses_x)
     return p.fast
 
 
@@ -184,17 +180,17 @@ def _sinc_deriv(x: Any, y: Any) -> Any:
 
 erfcx = _unary("erfcx", lambda x, y: 2 * (x * y) - 2 / _SQRT_PI)
 exprel = _unary("exprel", _exprel_deriv)
-exp2 = _unary("exp2", lambda x, y: math.log(2.0) * y)
-exp10 = _unary("exp10", lambda x, y: math.log(10.0) * y)
-cbrt = _unary("cbrt", lambda x, y: 1 / (3 * (y * y)), domain=(0.3, 2.0))
+exp2 = _unary("exp2", lambda x, y: math.log(2.0) * y, uses_x=False)
+exp10 = _unary("exp10", lambda x, y: math.log(10.0) * y, uses_x=False)
+cbrt = _unary("cbrt", lambda x, y: 1 / (3 * (y * y)), domain=(0.3, 2.0), uses_x=False)
 cosm1 = _unary("cosm1", lambda x, y: -F.sin(x))
 sinc = _unary("sinc", _sinc_deriv)
 
 # trigonometric functions of degrees
 cosdg = _unary("cosdg", lambda x, y: -_DEG * sindg(x), domain=(-80.0, 80.0))
 sindg: Callable = _unary("sindg", lambda x, y: _DEG * cosdg(x), domain=(-80.0, 80.0))
-tandg = _unary("tandg", lambda x, y: _DEG * (1 + y * y), domain=(-60.0, 60.0))
-cotdg = _unary("cotdg", lambda x, y: -_DEG * (1 + y * y), domain=(30.0, 150.0))
+tandg = _unary("tandg", lambda x, y: _DEG * (1 + y * y), domain=(-60.0, 60.0), uses_x=False)
+cotdg = _unary("cotdg", lambda x, y: -_DEG * (1 + y * y), domain=(30.0, 150.0), uses_x=False)
 
 # complete elliptic integrals of the parameter m: K' = (E - (1-m) K) / (2m(1-m)),
 # E' = (E - K) / (2m), with their limits pi/8 and -pi/8 at m = 0
@@ -267,7 +263,6 @@ def _pairs(xdom: tuple, ydom: tuple) -> Callable:
 
 def _binary(name: str, dx: Callable, dy: Callable, xdom: tuple, ydom: tuple) -> Callable:
     p = binary(f"special.{name}", dx, dy, impl=_impl(name), samples=_pairs(xdom, ydom))
-    defrule(p, pattern=_elementwise_pattern)
     return p.fast
 
 
@@ -462,7 +457,7 @@ def _dist(
         vjp=vjp,
         batch=elementwise_batch(p),
         samples=samples,
-        pattern=_elementwise_pattern,
+        pattern=patterns.elementwise,
     )
 
     def fn(*args: Any) -> Any:
