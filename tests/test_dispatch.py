@@ -121,3 +121,22 @@ def test_mixed_levels_unary_with_an_outer_constant() -> None:
     (gx,) = xpgrad.gradient(lambda x: NAMESPACE["sum"](inner(x)), x0)
     xy = x0 * y0
     np.testing.assert_allclose(gx, np.cos(xy) - xy * np.sin(xy), rtol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "array_api_strict"])
+def test_numpy_operand_of_a_numpy_function_joins_the_tracers_backend(backend: str) -> None:
+    # np.arange(3.0) * x, as SciPy writes for a namespace it does not know: the NumPy
+    # array becomes an array of x's backend (once per NumPy type, the namespace is
+    # remembered), and stays a NumPy array when x's backend is NumPy
+    mod = np if backend == "numpy" else strict
+    seen = []
+
+    def f(v: Any) -> Any:
+        y = np.arange(3.0) * v
+        seen.append(type(y._value).__module__.split(".")[0])
+        return v.__array_namespace__().sum(y * v)
+
+    for _ in range(2):
+        (g,) = xpgrad.gradient(f, mod.asarray([1.0, 2.0, 3.0]))
+        np.testing.assert_allclose(np.asarray(g), 2 * np.arange(3.0) * [1.0, 2.0, 3.0])
+    assert seen == [backend] * 2
