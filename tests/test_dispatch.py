@@ -108,6 +108,25 @@ def test_mixed_levels_go_to_the_inner_trace(case: str) -> None:
     np.testing.assert_allclose(gx, d_outer(x0, y0), rtol=1e-12)
 
 
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_mixed_levels_in_forward_mode(case: str) -> None:
+    # the same calculus by nested jvps along ones: the forward trace's fast path
+    # (process1/process2) meets duals of its own level, of the outer level, and
+    # raw arrays, in either argument order
+    op = NAMESPACE[case.removesuffix("_rev")]
+    f, d_inner, d_outer = CASES[case]
+    x0 = np.array([1.3, 0.7, 2.1])
+    y0 = np.array([0.9, 1.6, 0.4])
+    ones = np.ones(3)
+
+    def inner(x: Any) -> Any:
+        return xpgrad.jvp(lambda y: x.__array_namespace__().sum(f(op, x, y)), (y0,), (ones,))[1]
+
+    np.testing.assert_allclose(inner(x0), np.sum(d_inner(x0, y0)), rtol=1e-12)
+    _, t = xpgrad.jvp(inner, (x0,), (ones,))
+    np.testing.assert_allclose(t, np.sum(d_outer(x0, y0)), rtol=1e-12)
+
+
 def test_mixed_levels_unary_with_an_outer_constant() -> None:
     # sin(x * y): x outer, y inner; d/dy = x cos(xy), d/dx sum = cos(xy) - xy sin(xy)
     x0 = np.array([0.3, -1.2])
@@ -121,3 +140,22 @@ def test_mixed_levels_unary_with_an_outer_constant() -> None:
     (gx,) = xpgrad.gradient(lambda x: NAMESPACE["sum"](inner(x)), x0)
     xy = x0 * y0
     np.testing.assert_allclose(gx, np.cos(xy) - xy * np.sin(xy), rtol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "array_api_strict"])
+def test_numpy_operand_of_a_numpy_function_joins_the_tracers_backend(backend: str) -> None:
+    # np.arange(3.0) * x, as SciPy writes for a namespace it does not know: the NumPy
+    # array becomes an array of x's backend (once per NumPy type, the namespace is
+    # remembered), and stays a NumPy array when x's backend is NumPy
+    mod = np if backend == "numpy" else strict
+    seen = []
+
+    def f(v: Any) -> Any:
+        y = np.arange(3.0) * v
+        seen.append(type(y._value).__module__.split(".")[0])
+        return v.__array_namespace__().sum(y * v)
+
+    for _ in range(2):
+        (g,) = xpgrad.gradient(f, mod.asarray([1.0, 2.0, 3.0]))
+        np.testing.assert_allclose(np.asarray(g), 2 * np.arange(3.0) * [1.0, 2.0, 3.0])
+    assert seen == [backend] * 2

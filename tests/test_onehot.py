@@ -254,3 +254,53 @@ def test_inside_vmap(monkeypatch: Any) -> None:
     np.testing.assert_allclose(
         np.asarray(xpgrad.vmap(scaled)(X)), np.stack([np.diag(x) for x in X])
     )
+
+
+@pytest.mark.parametrize("where", ["inf", "nan", "-inf", "finite"])
+def test_large_and_complex_operands_are_checked(where: str, monkeypatch: Any) -> None:
+    # matrices from onehot._BY_MATMUL elements are checked by matrix-vector
+    # products, vectors by vecdot: a non-finite entry anywhere still sends the
+    # product down the dense path, so both paths agree bit for bit
+    n = 200
+    assert n * n >= onehot._BY_MATMUL
+    M = RNG.normal(size=(n, n))
+    u = RNG.normal(size=n) + 1j * RNG.normal(size=n)
+    if where != "finite":
+        M[17, 123] = float(where)
+        u[150] = complex(float(where), 0.0)
+    x = RNG.normal(size=n)
+    for fn in (lambda v: ns(v).asarray(M) @ v, lambda v: v @ ns(v).asarray(M),
+               lambda v: ns(v).asarray(u) * v):
+        for mode in ("reverse", "forward"):
+            with np.errstate(all="ignore"):
+                s, d = _both(fn, x, mode, monkeypatch)
+            np.testing.assert_array_equal(s, d)
+            assert np.isnan(s).any() == (where != "finite")
+
+
+def test_integer_operands_need_no_check() -> None:
+    # integers cannot be infinite or NaN: the structure is used without a reduction
+    xp = array_api_compat.numpy
+    assert not onehot._inexact(xp, np.dtype(np.int64)) and not onehot._inexact(xp, np.dtype(bool))
+    assert onehot._inexact(xp, np.dtype(np.float32)) and onehot._inexact(xp, np.dtype(complex))
+    x = RNG.normal(size=N)
+    k = np.arange(1, N + 1)
+    for mode in ("reverse", "forward"):
+        (J,) = xpgrad.jacobian(lambda v: v * ns(v).asarray(k), x, mode=mode)
+        np.testing.assert_array_equal(J, np.diag(k.astype(float)))
+
+
+def test_a_matrix_is_checked_once_per_jacobian(monkeypatch: Any) -> None:
+    # a reverse Jacobian calls the pullback of B @ x once per chunk; the transpose
+    # of B it multiplies by is the same array each time, so the one-hot basis
+    # checks it for infinities once, not once per chunk
+    B = RNG.normal(size=(12, N))
+    seen: list = []
+    real = onehot._spreads_now
+    monkeypatch.setattr(onehot, "_spreads_now", lambda u, *a: seen.append(u.shape) or real(u, *a))
+    x = RNG.normal(size=N)
+    f = lambda v: ns(v).tanh(ns(v).asarray(B) @ v)  # noqa: E731
+    (J,) = xpgrad.jacobian(f, x, mode="reverse", chunk_size=4)
+    assert seen.count((N, 12)) == 1 and len(seen) == 1 + 3  # B.T once, 1 - y**2 per chunk
+    (d,) = _off(lambda: xpgrad.jacobian(f, x, mode="reverse", chunk_size=4), monkeypatch)
+    np.testing.assert_allclose(J, d, rtol=1e-13, atol=1e-15)

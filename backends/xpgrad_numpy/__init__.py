@@ -38,9 +38,10 @@ def memory(x: Any) -> tuple[Any, bool]:
     root = x
     while isinstance(root.base, np.ndarray):
         root = root.base
-    return id(root), bool(x.flags.writeable) and all(
-        st != 0 or n <= 1 for st, n in zip(x.strides, x.shape)
-    )
+    writable = bool(x.flags.writeable)
+    if writable and 0 in x.strides:  # a broadcast view (stride 0 along a long axis)
+        writable = all(st != 0 or n <= 1 for st, n in zip(x.strides, x.shape))
+    return id(root), writable
 
 
 def to_host(x: Any) -> Any:

@@ -162,6 +162,7 @@ _disabled: set[str] = set()
 _missing: dict[str, str] = {}
 _type_ns: dict[type, Any] = {}
 _type_backend: dict[type, Any] = {}
+_type_caps: dict[type, dict[str, bool]] = {}
 
 
 def _load() -> dict[str, Any]:
@@ -198,6 +199,7 @@ on_change: list[Callable[[], None]] = []
 def _clear_caches() -> None:
     _type_ns.clear()
     _type_backend.clear()
+    _type_caps.clear()
     for fn in on_change:
         fn()
 
@@ -308,11 +310,15 @@ def capabilities(x: Any) -> dict[str, bool]:
     >>> B.capabilities(np.ones(2))["inplace"]
     True
     """
-    ad = backend_of(x)
-    caps = dict(DEFAULT_CAPABILITIES)
-    if ad is not None:
-        caps.update(getattr(ad, "capabilities", {}))
-    return caps
+    t = type(x)
+    caps = _type_caps.get(t)
+    if caps is None:  # once per type: owned() asks for every result it hands out
+        ad = backend_of(x)
+        caps = dict(DEFAULT_CAPABILITIES)
+        if ad is not None:
+            caps.update(getattr(ad, "capabilities", {}))
+        _type_caps[t] = caps
+    return dict(caps)
 
 
 def hook(x: Any, name: str) -> Callable | None:

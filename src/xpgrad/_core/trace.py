@@ -646,13 +646,11 @@ class Tracer:
         xp = self._trace.ns._xp
         out = []
         for a in inputs:
-            if (
-                not isinstance(a, Tracer)
-                and type(a).__module__ == "numpy"
-                and hasattr(a, "__array_namespace__")
-                and array_api_compat.array_namespace(a) is not xp
-            ):
-                a = xp.asarray(a)
+            t = type(a)
+            if t.__module__ == "numpy":
+                ns = _numpy_ns(t, a)
+                if ns is not None and ns is not xp:
+                    a = xp.asarray(a)
             out.append(a)
         return tuple(out)
 
@@ -776,6 +774,21 @@ _TORCH_SAME = frozenset(
     "sin sinh sqrt square tan tanh sign floor ceil trunc reciprocal maximum minimum "
     "logaddexp hypot matmul where isnan isinf isfinite real imag conj".split()
 )
+
+#: The namespace of each NumPy type (None: not an array), for ``_adopt``: it
+#: depends on the type alone, and ``array_namespace`` costs microseconds per call.
+_NUMPY_NS: dict[type, Any] = {}
+
+
+def _numpy_ns(t: type, a: Any) -> Any:
+    try:
+        return _NUMPY_NS[t]
+    except KeyError:
+        pass
+    ns = array_api_compat.array_namespace(a) if hasattr(a, "__array_namespace__") else None
+    _NUMPY_NS[t] = ns
+    return ns
+
 
 _REDUCTIONS = {"add": "sum", "multiply": "prod", "maximum": "max", "minimum": "min"}
 

@@ -87,12 +87,25 @@ _NUMBER_TYPES = frozenset(_PY_NUMBERS)
 
 
 def is_array(x: Any) -> bool:
-    return isinstance(x, Tracer) or (
-        type(x) not in _NUMBER_TYPES
-        and type(x) is not bool
+    t = type(x)
+    try:
+        return _ARRAY_TYPES[t]
+    except KeyError:
+        pass
+    res = isinstance(x, Tracer) or (
+        t not in _NUMBER_TYPES
+        and t is not bool
         and not isinstance(x, str)
         and array_api_compat.is_array_api_obj(x)
     )
+    if len(_ARRAY_TYPES) < 1000:  # (types made on the fly must not grow it forever)
+        _ARRAY_TYPES[t] = res
+    return res
+
+
+#: ``is_array``'s answer per type: it depends on the type alone, and every
+#: transformation asks it of each argument and result several times.
+_ARRAY_TYPES: dict[type, bool] = {}
 
 
 def is_number(x: Any) -> bool:
@@ -139,7 +152,18 @@ def differentiable_leaf(x: Any, xp: Any) -> bool:
 
 
 def _is_bool_dtype(x: Any, xp: Any) -> bool:
-    return xp.isdtype(x.dtype, "bool")
+    dt = x.dtype
+    key = (type(dt), dt)  # (two libraries' dtypes are never compared)
+    try:
+        return _BOOL_DTYPES[key]
+    except KeyError:
+        res = _BOOL_DTYPES[key] = bool(xp.isdtype(dt, "bool"))
+        return res
+    except TypeError:  # (an unhashable dtype object)
+        return bool(xp.isdtype(dt, "bool"))
+
+
+_BOOL_DTYPES: dict = {}
 
 
 def as_array(x: Any, xp: Any) -> Any:
@@ -249,17 +273,28 @@ def _position_of(f: Callable, pname: str, name: str) -> int:
     return positional.index(pname)
 
 
+def _is_leaf(a: Any) -> bool:
+    """Whether ``a`` is one pytree leaf, decided without flattening where that is
+    plain: numbers and arrays are leaves (the usual arguments of every call)."""
+    return type(a) in _NUMBER_TYPES or is_array(a)
+
+
 def leaf_owners(args: tuple) -> list[int]:
     """For each leaf of ``flatten(args)``, the position of the argument it belongs to."""
     owners: list[int] = []
     for i, a in enumerate(args):
-        owners.extend([i] * len(flatten(a)[0]))
+        if _is_leaf(a):
+            owners.append(i)
+        else:
+            owners.extend([i] * len(flatten(a)[0]))
     return owners
 
 
 def per_argument(tree: Any, res: list, chosen: list[bool], args: tuple) -> tuple:
     """Per-leaf results back into one entry per argument: None for an argument none
     of whose leaves was chosen (not the structure filled with None)."""
+    if len(res) == len(args) and all(_is_leaf(a) for a in args):  # one leaf each
+        return tuple(g if c else None for g, c in zip(res, chosen))
     grouped = tuple(unflatten(tree, res))
     owners = leaf_owners(args)
     used = {o for o, c in zip(owners, chosen) if c}
@@ -277,6 +312,9 @@ def chosen_leaves(f: Callable, args: tuple, wrt: Any, name: str) -> list[bool]:
     sel = wrt_positions(f, len(args), wrt, name)
     out: list[bool] = []
     for i, a in enumerate(args):
+        if _is_leaf(a):
+            out.append(True if sel is None else i in sel)
+            continue
         ls = flatten(a)[0]
         whole = len(ls) == 1 and ls[0] is a
         out.extend([whole if sel is None else i in sel] * len(ls))

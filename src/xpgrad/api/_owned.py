@@ -27,7 +27,7 @@ __all__ = ["owned"]
 
 
 def _memory(x: Any) -> tuple[Any, bool]:
-    fn = backends.hook(x, "memory")
+    fn = _kind(type(x), x)[0]
     if fn is None:
         return id(x), True
     return fn(x)
@@ -61,4 +61,18 @@ def owned(results: list, inputs: list, xp: Any) -> list:
 
 
 def _mutable(x: Any) -> bool:
-    return bool(backends.capabilities(x)["inplace"])
+    return _kind(type(x), x)[1]
+
+
+#: Per array type: the adapter's ``memory`` hook (or None) and whether it writes in
+#: place; every transformation asks for each result and argument. Emptied when the
+#: adapters change.
+_KINDS: dict[type, tuple[Any, bool]] = {}
+backends.on_change.append(_KINDS.clear)
+
+
+def _kind(t: type, x: Any) -> tuple[Any, bool]:
+    k = _KINDS.get(t)
+    if k is None:
+        k = _KINDS[t] = (backends.hook(x, "memory"), bool(backends.capabilities(x)["inplace"]))
+    return k

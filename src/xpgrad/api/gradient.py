@@ -443,6 +443,28 @@ def pullback(f: Callable, *args: Any, wrt: Any = None) -> tuple[Any, Callable]:
     return y, back
 
 
+def basis_pullback(f: Callable, *args: Any) -> tuple[Any, Callable]:
+    """``pullback(f, *args)`` for ``jacobian``, whose cotangents are its own basis.
+
+    ``back(ct)`` takes only what ``jacobian`` passes: a chunk of basis rows
+    under ``vmap`` (a tracer, never a caller's array) of the shape and dtype of
+    ``f``'s single array output. So it skips what ``pullback``'s ``back`` checks
+    of a caller's cotangent, once per chunk: the tree structure, the backend,
+    the shape, the dtype and aliasing. ``jacobian`` refuses other outputs
+    before any ``back`` call.
+    """
+    E.check_callable(f, "pullback")
+    rec = _Recorded(f, args, name="pullback")
+    o = rec.out
+    traced = type(o) is ReverseTracer and o._trace is rec.trace and o.node is not None
+    roots = (lambda ct: [(o.node, ct)]) if traced else (lambda ct: [])
+
+    def back(ct: Any) -> tuple:
+        return rec.backward(roots(ct))
+
+    return rec.unwrap(o), back
+
+
 def _cotangent(o: Any, d: Any, xp: Any, name: str, what: str, of: str) -> Any:
     """The caller's (co)tangent ``d`` for ``o``, checked, in ``o``'s dtype, never aliased.
 

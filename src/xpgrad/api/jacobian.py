@@ -19,7 +19,7 @@ from ..rules import F
 from . import _chunks as C
 from . import _edge as E
 from ._owned import owned
-from .gradient import _python_val, pullback
+from .gradient import _python_val, basis_pullback
 from .grads import implicit_mode
 from .vmap import map_basis
 
@@ -152,6 +152,8 @@ def _value(g: Callable, dargs: list, xp: Any) -> Any:
     """
     with new_level(ForwardTrace, E.namespace(xp)) as trace:
         out = g(*[trace.const(E.as_array(a, xp)) for a in dargs])
+    if type(out) is ForwardTracer:  # (the usual single array)
+        return out.primal if out._trace is trace else out
     return E.map_leaves(
         lambda o: o.primal if type(o) is ForwardTracer and o._trace is trace else o, out
     )
@@ -252,11 +254,17 @@ def _jacobian(
     idx = [i for i, kd in enumerate(kinds) if kd is not None]
     dargs = [leaves[i] for i in idx]
 
+    # g runs once per chunk in forward mode: what it needs is worked out here
+    data = [i for i, kd in enumerate(kinds) if kd is None and E.is_array(leaves[i])]
+    flat = len(leaves) == len(args) and all(a is b for a, b in zip(leaves, args))
+
     def g(*ds: Any) -> Any:  # f of the differentiated leaves only; the rest are data
-        full = [E.lift(a) for a in leaves]
+        full = list(leaves)
+        for i in data:
+            full[i] = E.lift(full[i])
         for i, d in zip(idx, ds):
             full[i] = d
-        return f(*E.unflatten(tree, full))
+        return f(*full) if flat else f(*E.unflatten(tree, full))
 
     if not idx:
         return _output(f(*args), xp, name), (None,) * len(args)
@@ -265,7 +273,7 @@ def _jacobian(
     if mode == "forward":
         y = _output(_value(g, dargs, xp), xp, name)
     else:
-        y, back = pullback(g, *dargs)
+        y, back = basis_pullback(g, *dargs)
         y = _output(y, xp, name)
     m = C.size_of(tuple(y.shape))
     if mode == "auto" and m >= n:

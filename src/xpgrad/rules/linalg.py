@@ -41,6 +41,22 @@ def _matmul_vjp(primals: list, needs: list) -> tuple:
     x, y = primals
     nx, ny = needs
     xnd, ynd = x.ndim, y.ndim
+    # the transposes, made at the first call and kept: a Jacobian calls the
+    # pullback once per chunk, and the one-hot basis checks an operand once
+    # per Jacobian only if it is the same array each time (onehot._spreads)
+    tr: dict = {}
+
+    def mT_x() -> Any:
+        t = tr.get(0)
+        if t is None:
+            t = tr[0] = mT(x)
+        return t
+
+    def mT_y() -> Any:
+        t = tr.get(1)
+        if t is None:
+            t = tr[1] = mT(y)
+        return t
 
     def matmul_pullback(ct: Any) -> tuple:
         gx = gy = None
@@ -58,12 +74,12 @@ def _matmul_vjp(primals: list, needs: list) -> tuple:
             if nx:
                 gx = unbroadcast(mul(F.expand_dims(ct, axis=-1), y), x)
             if ny:
-                gy = unbroadcast(F.squeeze(mm(mT(x), F.expand_dims(ct, axis=-1)), axis=-1), y)
+                gy = unbroadcast(F.squeeze(mm(mT_x(), F.expand_dims(ct, axis=-1)), axis=-1), y)
             return gx, gy
         if nx:
-            gx = unbroadcast(mm(ct, mT(y)), x)
+            gx = unbroadcast(mm(ct, mT_y()), x)
         if ny:
-            gy = unbroadcast(mm(mT(x), ct), y)
+            gy = unbroadcast(mm(mT_x(), ct), y)
         return gx, gy
 
     return mm(x, y), matmul_pullback
