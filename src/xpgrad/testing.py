@@ -17,8 +17,8 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from . import backends
+from ._core.arrays import device_of
 from .api import _edge as E
-from .api._chunks import device_of
 from .api.gradient import jvp, pullback
 from .api.vmap import vmap
 from .rules import F

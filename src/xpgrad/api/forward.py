@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from .._core.arrays import device_kw, size_of
 from .._core.forward import ForwardTrace, ForwardTracer
-from .._core.namespace import device_kw
 from .._core.trace import LIVE_LEVELS, Tracer, new_level
 from ..rules import F, patterns
 from ..rules._registry import defrule, primitive, project
@@ -126,13 +126,6 @@ def drop_owner(v: Any, owner: Any, name: str) -> Any:
 # -- forwarddiff ------------------------------------------------------------------------
 
 
-def _size(shape: tuple) -> int:
-    n = 1
-    for s in shape:
-        n *= s
-    return n
-
-
 def _impl(*args: Any, fn: FlatFn, chunk: int, owner: Any) -> tuple:
     return fn(*args)
 
@@ -151,7 +144,7 @@ def _jvp(primals: list, tangents: list, fn: FlatFn, chunk: int, owner: Any) -> t
 def _basis(x: Any, start: int, stop: int, offset: int) -> Any:
     """Rows ``start..stop`` of the identity, restricted to ``x``'s columns, shaped like x."""
     xp = E.backend_xp(x)
-    n = _size(tuple(x.shape))
+    n = size_of(tuple(x.shape))
     # not xp.eye(rows, n, k=...): Dask's eye takes its second argument as chunks
     kw = device_kw(x)
     rows = xp.arange(start - offset, stop - offset, **kw)
@@ -164,7 +157,7 @@ def _jacobian(fn: FlatFn, primals: list, idx: list, chunk: int) -> tuple[list, l
     offsets, n = [], 0
     for i in idx:
         offsets.append(n)
-        n += _size(tuple(primals[i].shape))
+        n += size_of(tuple(primals[i].shape))
     seen: dict = {}
 
     def tangents_out(*ts: Any) -> tuple:
@@ -194,7 +187,7 @@ def _vjp(primals: list, needs: list, fn: FlatFn, chunk: int, owner: Any) -> tupl
     ys, jts = _jacobian(fn, primals, idx, chunk)
     ys = [drop_owner(y, owner, "forwarddiff") for y in ys]
     jts = [drop_owner(j, owner, "forwarddiff") for j in jts]
-    sizes = [_size(tuple(primals[i].shape)) for i in idx]
+    sizes = [size_of(tuple(primals[i].shape)) for i in idx]
     n = sum(sizes)
     likes = {i: primals[i] for i in idx}
     nargs = len(primals)
@@ -204,7 +197,7 @@ def _vjp(primals: list, needs: list, fn: FlatFn, chunk: int, owner: Any) -> tupl
         for jt, ct in zip(jts, cts):
             if ct is None:
                 continue
-            m = _size(tuple(ct.shape))
+            m = size_of(tuple(ct.shape))
             a = F.reshape(jt, (n, m))
             c = F.reshape(ct, (m,))
             if a.dtype != c.dtype:  # e.g. an integer input's basis against a float cotangent

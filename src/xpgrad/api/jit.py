@@ -14,8 +14,8 @@ import inspect
 from typing import Any, Callable, NamedTuple
 
 from .. import backends
+from .._core.arrays import device_of
 from .._core.lower import lower
-from .._core.namespace import device_of
 from .._core.simplify import simplify
 from .._core.staging import ForeignTracer, Program, StagingTrace, StagingTracer
 from .._core.trace import Tracer, new_level

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import backends
+from .._core.arrays import raw as _raw
 from .._core.sparsity import SparsityTrace, SparsityTracer, distinct
-from .._core.trace import Tracer, new_level
+from .._core.trace import new_level
 from . import _chunks as C
 from . import _edge as E
 from . import coloring as K
@@ -123,12 +124,6 @@ def point(x: Any, name: str) -> tuple[Any, Any]:
             f"{type(x).__name__}. For several inputs, concatenate them into one array."
         )
     return E.as_array(x, xp), xp
-
-
-def _raw(x: Any) -> Any:
-    while isinstance(x, Tracer):
-        x = x._value
-    return x
 
 
 def _pattern_xp(xa: Any, xp: Any) -> tuple[Any, Any]:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from .._core.namespace import device_of
+from .._core.arrays import device_of
 from ._matrix import (
     col,
     eye_like,

@@ -11,26 +11,14 @@ from __future__ import annotations
 import operator
 from typing import Any
 
-from .._core.namespace import device_of
+from .._core.arrays import device_of, size_of
+from .._core.arrays import raw as _raw
 from .._core.trace import Tracer
 from ._axes import shift_axis
 from ._registry import F, defrule, export, linear, primitive, project, xp_of
 from .indexing import ARRAY, scatter_add_p
 
 __all__ = ["repeat", "tile"]
-
-
-def _size(shape: tuple) -> int:
-    n = 1
-    for s in shape:
-        n *= s
-    return n
-
-
-def _raw(x: Any) -> Any:
-    while isinstance(x, Tracer):
-        x = x._value
-    return x
 
 
 # -- tile ----------------------------------------------------------------------------
@@ -125,7 +113,7 @@ def _repeat_vjp(
     shape = tuple(x.shape)
     out = repeat_p(x, *counts, repeats=repeats, axis=axis)
     # axis=None repeats the flattened array
-    flat = (_size(shape),) if axis is None else shape
+    flat = (size_of(shape),) if axis is None else shape
     ax = 0 if axis is None else axis % len(shape)
 
     def repeat_pullback(ct: Any) -> tuple:
