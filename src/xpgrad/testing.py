@@ -295,7 +295,8 @@ def check_grads(
     ... def square(x):
     ...     return x * x
     >>> @square.defvjp
-    ... def square_vjp(x):
+    ... def square_vjp(primals, needs):
+    ...     (x,) = primals
     ...     return square(x), lambda ct: (ct * x,)           # should be 2 * ct * x
     >>> T.check_grads(square, (np.array([1.0, 2.0]),), order=1, modes=("rev",))
     Traceback (most recent call last):

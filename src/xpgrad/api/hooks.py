@@ -11,6 +11,7 @@ import inspect
 import sys
 from typing import Any, Callable, TextIO, cast
 
+from .._core.arrays import raw
 from .._core.reverse import ReverseTracer
 from .._core.trace import Tracer
 from ..rules import patterns
@@ -129,8 +130,7 @@ class _Report:
 
 
 def _format(ct: Any) -> str:
-    while isinstance(ct, Tracer):  # the value under every transformation
-        ct = ct._value
+    ct = raw(ct)  # the value under every transformation
     if getattr(ct, "shape", None) == ():
         xp = E.backend_xp(ct)
         if xp.isdtype(ct.dtype, "bool"):
