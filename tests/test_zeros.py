@@ -321,3 +321,23 @@ def test_buffer_writes_of_a_traced_value_into_a_fresh_buffer(xp: Any) -> None:
     (Jr,) = xpgrad.jacobian(f, v, mode="reverse")
     np.testing.assert_array_equal(host(Jf), host(Jr))
     np.testing.assert_allclose(host(Jf), fd_jacobian(f_host, host(v)), atol=1e-8)
+
+
+@pytest.mark.parametrize("xp", BACKENDS, ids=IDS)
+def test_sparse_derivatives_on_a_given_pattern_where_the_function_ignores_x(xp: Any) -> None:
+    # the pattern is the caller's (structurally non-empty), the derivative is zero:
+    # the forward passes meet the pushforward's Zero and make zero values
+    rows, cols = np.array([0, 1, 2, 0]), np.array([0, 1, 2, 1])
+    x = xp.asarray([1.0, 2.0, 3.0])
+
+    def linear(v: Any) -> Any:
+        return array_api_compat.array_namespace(v).sum(2.0 * v)
+
+    def constant(v: Any) -> Any:
+        return array_api_compat.array_namespace(v).ones(3)
+
+    H = xpgrad.sparse_hessian(linear, x, pattern=(rows, cols, (3, 3)))
+    J = xpgrad.sparse_jacobian(constant, x, mode="forward", pattern=(rows, cols, (3, 3)))
+    for S, dense in ((H, xpgrad.hessian(linear, x)), (J, xpgrad.jacobian(constant, x)[0])):
+        assert S.shape == (3, 3) and not np.any(host(S.todense()))
+        np.testing.assert_array_equal(host(S.todense()), host(dense))
