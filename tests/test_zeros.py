@@ -341,3 +341,11 @@ def test_sparse_derivatives_on_a_given_pattern_where_the_function_ignores_x(xp: 
     for S, dense in ((H, xpgrad.hessian(linear, x)), (J, xpgrad.jacobian(constant, x)[0])):
         assert S.shape == (3, 3) and not np.any(host(S.todense()))
         np.testing.assert_array_equal(host(S.todense()), host(dense))
+
+
+def test_hessian_sparsity_of_a_function_that_ignores_its_argument_is_empty() -> None:
+    x = np.ones(3)
+    assert xpgrad.hessian_sparsity(lambda v: 3.0, x).nnz == 0
+    H = xpgrad.sparse_hessian(lambda v: 3.0, x)
+    assert H.shape == (3, 3) and H.nnz == 0
+    np.testing.assert_array_equal(host(H.todense()), host(xpgrad.hessian(lambda v: 3.0, x)))
