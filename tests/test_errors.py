@@ -534,7 +534,8 @@ def test_hessian_of_a_custom_rule_with_only_defvjp_names_defjvp_and_hessian_reve
         return x * x
 
     @sq.defvjp
-    def sq_vjp(x: Any) -> Any:
+    def sq_vjp(primals: tuple, needs: tuple) -> Any:
+        (x,) = primals
         return sq(x), lambda ct: (2 * x * ct,)
 
     f = lambda x: np.sum(sq(x))  # noqa: E731

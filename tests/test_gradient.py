@@ -220,7 +220,8 @@ def test_custom_rule_is_used_and_differentiates_again() -> None:
         return x * x * x
 
     @cube.defvjp
-    def cube_vjp(x: Any) -> Any:
+    def cube_vjp(primals: tuple, needs: tuple) -> Any:
+        (x,) = primals
         calls.append(1)
         return cube(x), lambda ct: (3 * ct * x * x,)
 

@@ -24,7 +24,8 @@ def _custom(name: str, pullback: Any) -> Any:
         return x * y
 
     @fn.defvjp
-    def fn_vjp(x: Any, y: Any) -> Any:
+    def fn_vjp(primals: tuple, needs: tuple) -> Any:
+        x, y = primals
         return fn(x, y), lambda ct: pullback(ct, x, y)
 
     return fn

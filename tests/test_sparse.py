@@ -152,7 +152,8 @@ def test_dense_fallback_for_a_primitive_without_pattern_rule(xp: Any) -> None:
         return cube_sum(v), tn.sum(t * (3 * v * v), axis=-1, keepdims=True)
 
     @cube_sum.defvjp
-    def _vjp(v: Any) -> tuple:
+    def _vjp(primals: tuple, needs: tuple) -> tuple:
+        (v,) = primals
         return cube_sum(v), lambda ct: (ct * (3 * v * v),)
 
     def f(x: Any) -> Any:
@@ -175,7 +176,8 @@ def test_custom_rule_pattern_comes_from_its_body(xp: Any) -> None:
         return v[1:] * v[:-1]
 
     @neighbours.defvjp
-    def _vjp(v: Any) -> tuple:
+    def _vjp(primals: tuple, needs: tuple) -> tuple:
+        (v,) = primals
         return neighbours(v), lambda ct: (None,)
 
     P = xpgrad.jacobian_sparsity(neighbours, point(xp, 6))

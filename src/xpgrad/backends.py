@@ -43,6 +43,8 @@ from typing import Any, Callable, Protocol, runtime_checkable
 
 import array_api_compat
 
+from ._core.arrays import device_of, size_of
+
 __all__ = [
     "Backend",
     "GROUP",
@@ -482,17 +484,6 @@ def special(x: Any, name: str) -> Callable:
 _ONEHOT_LIMIT = 1 << 20
 
 
-def _size(shape: tuple) -> int:
-    return math.prod(shape)
-
-
-def _device(x: Any) -> Any:
-    try:
-        return array_api_compat.device(x)
-    except Exception:  # a library without devices
-        return None
-
-
 def generic_scatter_add(xp: Any, target: Any, key: Any, values: Any) -> Any:
     """Scatter-add with the standard alone.
 
@@ -502,8 +493,8 @@ def generic_scatter_add(xp: Any, target: Any, key: Any, values: Any) -> Any:
     in the sizes, at the cost of rounding of order eps times the running sum).
     """
     shape = tuple(target.shape)
-    size = _size(shape)
-    dev = _device(target)
+    size = size_of(shape)
+    dev = device_of(target)
     idx = xp.reshape(xp.arange(size, device=dev), shape)[key]
     pos = xp.reshape(idx, (-1,))
     k = pos.shape[0]
@@ -539,8 +530,8 @@ def generic_index_update(xp: Any, x: Any, key: Any, value: Any) -> Any:
         out[key] = value
         return out
     shape = tuple(x.shape)
-    dev = _device(x)
-    picked = xp.reshape(xp.arange(_size(shape), device=dev), shape)[key]
+    dev = device_of(x)
+    picked = xp.reshape(xp.arange(size_of(shape), device=dev), shape)[key]
     ones = xp.ones(tuple(picked.shape), dtype=x.dtype, device=dev)
     hits = generic_scatter_add(xp, xp.zeros(shape, dtype=x.dtype, device=dev), key, ones)
     summed = generic_scatter_add(xp, xp.zeros(shape, dtype=x.dtype, device=dev), key, value)
@@ -585,7 +576,7 @@ def generic_random(seed: int, xp: Any) -> Callable:
 
     def make(shape: tuple, low: float = -2.0, high: float = 2.0, dtype: Any = None) -> Any:
         shape = tuple(shape)
-        vals = [low + (high - low) * rng.random() for _ in range(_size(shape))]
+        vals = [low + (high - low) * rng.random() for _ in range(size_of(shape))]
         dt = xp.float64 if dtype is None else dtype
         if xp.isdtype(dt, "integral"):
             vals = [math.floor(v) for v in vals]

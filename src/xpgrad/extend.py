@@ -6,9 +6,18 @@ stays true).
 
 >>> import xpgrad
 >>> from xpgrad.extend import primitive, defrule, unary
+>>> from xpgrad.extend import Zero, NoTangent, instantiate   # typed symbolic zeros
 """
 
 from ._core.trace import Primitive, bind  # noqa: F401
+from ._core.zeros import (  # noqa: F401
+    AbstractZero,
+    NoTangent,
+    Zero,
+    instantiate,
+    is_zero,
+    zero_like,
+)
 from .rules._registry import (  # noqa: F401
     NAMESPACE,
     PRIMITIVES,

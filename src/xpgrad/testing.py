@@ -17,8 +17,8 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from . import backends
+from ._core.arrays import device_of
 from .api import _edge as E
-from .api._chunks import device_of
 from .api.gradient import jvp, pullback
 from .api.vmap import vmap
 from .rules import F
@@ -295,7 +295,8 @@ def check_grads(
     ... def square(x):
     ...     return x * x
     >>> @square.defvjp
-    ... def square_vjp(x):
+    ... def square_vjp(primals, needs):
+    ...     (x,) = primals
     ...     return square(x), lambda ct: (ct * x,)           # should be 2 * ct * x
     >>> T.check_grads(square, (np.array([1.0, 2.0]),), order=1, modes=("rev",))
     Traceback (most recent call last):

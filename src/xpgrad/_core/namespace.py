@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import array_api_compat
-
 from .. import backends
 from .tables import EXTENSIONS, NAMESPACE, _namespace_cache, exported
 from .trace import Tracer, innermost
@@ -316,19 +314,6 @@ def _has_tracer(obj: Any) -> bool:
     if isinstance(obj, (list, tuple)):
         return any(_has_tracer(o) for o in obj)
     return False
-
-
-def device_of(x: Any) -> Any:
-    """The device of an array (a tracer's is that of its value)."""
-    return array_api_compat.device(x._value if isinstance(x, Tracer) else x)
-
-
-def device_kw(x: Any) -> dict:
-    """``{"device": d}`` for the array under ``x``'s tracers (empty if it has none)."""
-    try:
-        return {"device": device_of(x)}
-    except (TypeError, AttributeError):
-        return {}
 
 
 # Whether a traced namespace has an extension may depend on the adapters (the

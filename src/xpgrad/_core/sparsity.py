@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .arrays import size_of
 from .trace import Primitive, Trace, Tracer, bind
 
 __all__ = ["Pattern", "PatternTooLargeError", "SparsityTrace", "SparsityTracer", "distinct"]
@@ -83,13 +84,6 @@ class SparsityTracer(Tracer):
         return self.primal
 
 
-def _size(shape: tuple) -> int:
-    n = 1
-    for s in shape:
-        n *= s
-    return n
-
-
 class SparsityTrace(Trace):
     """Propagates patterns with respect to one input of ``n`` elements.
 
@@ -126,19 +120,19 @@ class SparsityTrace(Trace):
         outs = out if prim.multiple_results else (out,)
         res: Any  # a list, or the pattern rule's tuple
         if not prim.differentiable:
-            res = [self.empty(_size(tuple(o.shape))) for o in outs]
+            res = [self.empty(size_of(tuple(o.shape))) for o in outs]
         elif prim.pattern is not None:
             res = prim.pattern(self, primals, pats, out, **params)
             if not prim.multiple_results:
                 res = (res,)
         else:
             self.fallbacks.add(prim.name)
-            res = [self.dense(pats, _size(tuple(o.shape))) for o in outs]
+            res = [self.dense(pats, size_of(tuple(o.shape))) for o in outs]
         wrapped = tuple(SparsityTracer(self, o, p) for o, p in zip(outs, res))
         return wrapped if prim.multiple_results else wrapped[0]
 
     def const(self, value: Any) -> SparsityTracer:
-        return SparsityTracer(self, value, self.empty(_size(tuple(value.shape))))
+        return SparsityTracer(self, value, self.empty(size_of(tuple(value.shape))))
 
     def lift(self, primal: Any, pat: Pattern | None) -> Any:
         """A traced value of this trace (``primal`` itself when ``pat`` is None)."""
@@ -149,7 +143,7 @@ class SparsityTrace(Trace):
         if type(v) is SparsityTracer and v._trace is self:
             return v.pat
         shape = tuple(getattr(v, "shape", ()))
-        return self.empty(_size(shape))
+        return self.empty(size_of(shape))
 
     def host_value(self, a: Any) -> Any:
         """An x-independent array as a pattern-namespace array (None if unknowable)."""
@@ -161,7 +155,7 @@ class SparsityTrace(Trace):
     def ids(self, shape: tuple, start: int = 0, dtype: Any = None) -> Any:
         """``start, start + 1, ...`` laid out in ``shape`` (C order)."""
         xp = self.xp
-        r = xp.arange(start, start + _size(shape), dtype=self.i64)
+        r = xp.arange(start, start + size_of(shape), dtype=self.i64)
         if dtype is not None:
             r = xp.astype(r, dtype)
         return xp.reshape(r, tuple(shape))

@@ -17,6 +17,7 @@ from typing import Any, Callable
 import array_api_compat
 
 from .tables import F, ufuncs
+from .zeros import AbstractZero
 
 __all__ = [
     "Primitive",
@@ -359,6 +360,8 @@ def _to_top(prim: Primitive) -> tuple[Callable, Callable]:
     def op(self: Tracer, o: Any) -> Any:
         if isinstance(o, Tracer):
             return fast(self, o)
+        if isinstance(o, AbstractZero):  # ``t + Zero``: the zero's own arithmetic answers
+            return NotImplemented
         return self._trace.process2(prim, self, o)
 
     def rop(self: Tracer, o: Any) -> Any:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import array_api_compat
-
 from .. import backends
+from .._core.arrays import device_kw, device_of, size_of
+from .._core.arrays import raw as _raw
 from .._core.onehot import OneHot
 from .._core.trace import Tracer
 from ..rules import F
@@ -51,13 +51,6 @@ CPU_CHUNK_MIN = 32
 #: at n = 3200) once more, so a big problem keeps wide chunks (W3 at n = 3200:
 #: 40 passes of 81 directions took 1.13 s, 8 of 400 1.05 s, one pass 0.96 s).
 CPU_MAX_PASSES = 8
-
-
-def size_of(shape: tuple) -> int:
-    n = 1
-    for s in shape:
-        n *= s
-    return n
 
 
 def itemsize(xp: Any, dtype: Any) -> int:
@@ -227,21 +220,6 @@ def one_pass(like: Any) -> bool:
     return backends.is_lazy(_raw(like))
 
 
-def _raw(x: Any) -> Any:
-    while isinstance(x, Tracer):
-        x = x._value
-    return x
-
-
-def device_of(x: Any) -> Any:
-    while isinstance(x, Tracer):
-        x = x._value
-    try:
-        return array_api_compat.device(x)
-    except (TypeError, AttributeError):
-        return None
-
-
 class Blocks:
     """Assemble blocks along ``axis`` (0: rows, 1: columns) of a 2-D result.
 
@@ -316,9 +294,7 @@ class Blocks:
 
 
 def zeros(xp: Any, shape: tuple, dtype: Any, like: Any) -> Any:
-    dev = device_of(like)
-    kw = {} if dev is None else {"device": dev}
-    return xp.zeros(shape, dtype=dtype, **kw)
+    return xp.zeros(shape, dtype=dtype, **device_kw(like))
 
 
 def flat_rows(v: Any, k: int) -> Any:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backends
-from .._core.namespace import device_kw
+from .._core.arrays import device_kw
 from .._core.trace import Tracer
 from ..rules.indexing import join_key, split_key
 from ..rules.indexing_update import (

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import inspect
 from typing import Any, Callable
 
 from .._core.trace import NoRuleError, Primitive, bind
-from ..rules import F, patterns
+from .._core.zeros import AbstractZero, zero_like
+from ..rules import patterns
 from ..rules._registry import PRIMITIVES
 from .vmap import vmap
 
@@ -19,9 +21,14 @@ class CustomPrimitive:
     Its body runs on the level below every transformation (on backend arrays or
     lower-level values), so only the rules you give are differentiated:
 
-    - ``jvp(primals, tangents) -> (out, tangent)``; absent tangents are zeros.
-    - ``vjp(*primals) -> (out, pullback)`` with ``pullback(ct) -> tuple`` of one
-      cotangent (or ``None``) per argument.
+    - ``jvp(primals, tangents) -> (out, tangent)``: an argument that is not
+      being differentiated has the tangent ``Zero(shape, dtype)`` (a numeric
+      one) or ``NoTangent()`` (a boolean or non-array one), never a zero array;
+      the rule may return a ``Zero`` too.
+    - ``vjp(primals, needs) -> (out, pullback)``, like the built-in rules:
+      ``needs[i]`` says whether argument ``i`` wants a cotangent, and
+      ``pullback(ct)`` returns a tuple of one cotangent per argument (``None``,
+      ``Zero`` or ``NoTangent()`` where there is none).
     - ``batch``: optional; by default the function is vmapped through its body.
 
     Rules are written with array functions of the traced namespace
@@ -45,21 +52,32 @@ class CustomPrimitive:
         return bind(self.prim, args, {})
 
     def defjvp(self, jvp: Callable) -> Callable:
+        _check_signature(jvp, self, "defjvp", ("primals", "tangents"))
+
         def rule(primals: list, tangents: list) -> tuple:
-            ts = [
-                F.zeros_like(p) if t is None and hasattr(p, "shape") else t
-                for p, t in zip(primals, tangents)
-            ]
-            return jvp(tuple(primals), tuple(ts))
+            # the engine's None (a symbolic zero) becomes a typed zero for the user
+            ts = tuple(zero_like(p) if t is None else t for p, t in zip(primals, tangents))
+            out, t_out = jvp(tuple(primals), ts)
+            return out, (None if isinstance(t_out, AbstractZero) else t_out)
 
         self.prim.jvp = rule
         return jvp
 
     def defvjp(self, vjp: Callable) -> Callable:
+        _check_signature(vjp, self, "defvjp", ("primals", "needs"))
+
         # the backward pass checks the pullback's cotangents (count and shapes), as
         # it does for every rule
         def rule(primals: list, needs: list) -> tuple:
-            return vjp(*primals)
+            out, pullback = vjp(tuple(primals), tuple(needs))
+
+            def custom_pullback(ct: Any) -> Any:
+                gs = pullback(ct)
+                if type(gs) is tuple or type(gs) is list:  # typed zeros: nothing to add
+                    return tuple(None if isinstance(g, AbstractZero) else g for g in gs)
+                return gs
+
+            return out, custom_pullback
 
         self.prim.vjp = rule
         return vjp
@@ -98,6 +116,62 @@ class CustomPrimitive:
         return vmap(self.fn, in_axes=axes)(*args), True
 
 
+def _check_signature(rule: Callable, cp: CustomPrimitive, how: str, names: tuple) -> None:
+    """Refuse a rule that cannot be called as ``rule(primals, second)``.
+
+    Rules once took the primals spread out (``vjp(x, y)``); such a rule takes
+    one positional parameter per argument of the function, with its names, or
+    ``*args``. Caught here, when it is attached, with how to write it now.
+    """
+    try:
+        sig = inspect.signature(rule)
+    except (TypeError, ValueError):  # a builtin or C callable: nothing to check
+        return
+    params = list(sig.parameters.values())
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = [p for p in positional if p.default is p.empty]
+    try:
+        fn_names = [
+            p.name
+            for p in inspect.signature(cp.fn).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+    except (TypeError, ValueError):
+        fn_names = []
+    # the old spelling: fewer than two parameters (``vjp(x)``, ``vjp(*primals)``),
+    # more than two required, or exactly the function's own two parameters
+    spread = len(fn_names) == 2 and [p.name for p in positional[:2]] == fn_names
+    if len(positional) >= 2 and len(required) <= 2 and not spread:
+        return
+    short = cp._short
+    bare = sig.replace(
+        parameters=[p.replace(annotation=p.empty) for p in params],
+        return_annotation=sig.empty,
+    )
+    first, second = names
+    if how == "defvjp":
+        example = (
+            f"    @{short}.defvjp\n"
+            f"    def {short}_vjp({first}, {second}):\n"
+            f"        x, = {first}          # the arguments, as a tuple\n"
+            f"        ...                   # {second}[i]: does argument i want a cotangent?\n"
+            f"        return out, pullback  # pullback(ct) -> one cotangent per argument"
+        )
+    else:
+        example = (
+            f"    @{short}.defjvp\n"
+            f"    def {short}_jvp({first}, {second}):\n"
+            f"        (x,), (t,) = {first}, {second}   # t: a tangent, Zero or NoTangent()\n"
+            f"        return out, tangent_out"
+        )
+    raise TypeError(
+        f"xpgrad: the {how} rule {getattr(rule, '__name__', rule)!r} of custom_rule "
+        f"{short!r} has the signature {bare}; a {how} rule takes two arguments, "
+        f"({first}, {second}), like the built-in rules (the arguments as one tuple, not "
+        f"spread out as {short}'s own parameters). Write it as\n{example}"
+    )
+
+
 def custom_rule(fn: Callable | None = None, *, name: str | None = None) -> Any:
     """Decorator: make ``fn`` a primitive; then attach ``@fn.defjvp`` / ``@fn.defvjp``.
 
@@ -130,7 +204,8 @@ def custom_rule(fn: Callable | None = None, *, name: str | None = None) -> Any:
     ... def cube(x):
     ...     return x * x * x
     >>> @cube.defvjp
-    ... def cube_vjp(x):
+    ... def cube_vjp(primals, needs):
+    ...     (x,) = primals
     ...     return cube(x), lambda ct: (3 * ct * x * x,)
     >>> xpgrad.gradient(cube, 2.0)
     (12.0,)

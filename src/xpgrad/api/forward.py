@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from .._core.arrays import size_of
 from .._core.forward import ForwardTrace, ForwardTracer
 from .._core.trace import LIVE_LEVELS, Tracer, new_level
 from ..rules import F, patterns
@@ -126,13 +127,6 @@ def drop_owner(v: Any, owner: Any, name: str) -> Any:
 # -- forwarddiff ------------------------------------------------------------------------
 
 
-def _size(shape: tuple) -> int:
-    n = 1
-    for s in shape:
-        n *= s
-    return n
-
-
 def _impl(*args: Any, fn: FlatFn, chunk: int, owner: Any) -> tuple:
     return fn(*args)
 
@@ -153,7 +147,7 @@ def _jacobian(fn: FlatFn, primals: list, idx: list, chunk: int) -> tuple[list, l
     offsets, n = [], 0
     for i in idx:
         offsets.append(n)
-        n += _size(tuple(primals[i].shape))
+        n += size_of(tuple(primals[i].shape))
     seen: dict = {}
 
     def tangents_out(*ts: Any) -> tuple:
@@ -174,7 +168,7 @@ def _jacobian(fn: FlatFn, primals: list, idx: list, chunk: int) -> tuple[list, l
                 E.backend_xp(primals[i]),
                 start - o,
                 stop - start,
-                _size(tuple(primals[i].shape)),
+                size_of(tuple(primals[i].shape)),
                 primals[i].dtype,
                 tuple(primals[i].shape),
                 C.device_of(primals[i]),
@@ -197,7 +191,7 @@ def _vjp(primals: list, needs: list, fn: FlatFn, chunk: int, owner: Any) -> tupl
     ys, jts = _jacobian(fn, primals, idx, chunk)
     ys = [drop_owner(y, owner, "forwarddiff") for y in ys]
     jts = [drop_owner(j, owner, "forwarddiff") for j in jts]
-    sizes = [_size(tuple(primals[i].shape)) for i in idx]
+    sizes = [size_of(tuple(primals[i].shape)) for i in idx]
     n = sum(sizes)
     likes = {i: primals[i] for i in idx}
     nargs = len(primals)
@@ -207,7 +201,7 @@ def _vjp(primals: list, needs: list, fn: FlatFn, chunk: int, owner: Any) -> tupl
         for jt, ct in zip(jts, cts):
             if ct is None:
                 continue
-            m = _size(tuple(ct.shape))
+            m = size_of(tuple(ct.shape))
             a = F.reshape(jt, (n, m))
             c = F.reshape(ct, (m,))
             if a.dtype != c.dtype:  # e.g. an integer input's basis against a float cotangent

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 from .._core.forward import ForwardTrace, ForwardTracer
 from .._core.reverse import ReverseTrace, ReverseTracer, backward
 from .._core.trace import new_level
+from .._core.zeros import Zero, instantiate
 from ..rules import F
 from . import _edge as E
 from ._owned import owned
@@ -593,6 +594,8 @@ def jvp(f: Callable, primals: tuple, tangents: tuple) -> tuple[Any, Any]:
         else:
             if type(o) is ForwardTracer and o._trace is trace:  # a constant of the trace
                 o = o.primal
+            elif isinstance(o, Zero):  # (hvp of a function that ignores its argument)
+                o = instantiate(o)
             ys.append(o)
             dys.append(F.zeros_like(o) if E.is_array(o) else 0.0 * o if E.is_number(o) else None)
     dys = owned(dys, p_leaves + t_leaves, xp)

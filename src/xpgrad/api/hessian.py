@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .._core.zeros import Zero
 from ..rules import F
 from . import _chunks as C
 from . import _edge as E
 from ._owned import owned
 from .gradient import _Recorded, _scalar_root, jvp, pullback
-from .jacobian import _forward_one, _kind, _reverse
+from .jacobian import _forward_one, _kind, _reverse, _zero_jacobian
 from .vmap import vmap
 
 __all__ = ["diaghessian", "hessian", "hessian_reverse", "hvp"]
@@ -27,7 +28,7 @@ __all__ = ["diaghessian", "hessian", "hessian_reverse", "hvp"]
 def _gradient_of(
     f: Callable, name: str, args: tuple = (None,), i: int = 0, wrt: tuple | None = None
 ) -> Callable:
-    """``x -> gradient(f, *args with x at i)[i]``, with zeros where ``f`` ignores ``x``.
+    """``x -> gradient(f, *args with x at i)[i]``, a ``Zero`` where ``f`` ignores ``x``.
 
     ``wrt``: the arguments the caller differentiates (default ``i`` alone); they
     are recorded as variables, as ``f`` expects; the others are data, constants
@@ -40,9 +41,9 @@ def _gradient_of(
         roots = _scalar_root(rec.out, rec, name)
         g = rec.backward(roots, release=True)[i]
         rec.release()
-        if g is None:
-            g = F.zeros_like(E.as_array(x, rec.xp))
-        return g
+        # f ignores x: a typed zero, which the forward Jacobian turns into the zero
+        # Hessian at once, hessian_reverse refuses to record, and jvp hands out
+        return Zero.like(E.as_array(x, rec.xp)) if g is None else g
 
     return grad
 
@@ -265,6 +266,10 @@ def hessian_reverse(
     xp = E.common_xp(E.flatten(args)[0])
     kind = _check_point(x, xp, "hessian_reverse")
     g, back = pullback(_gradient_of(f, "hessian_reverse", args, i), x)
+    if isinstance(g, Zero):  # f ignores x
+        xa = E.as_array(x, xp)
+        n = C.size_of(tuple(xa.shape))
+        return _finish(_zero_jacobian(xp, g, xa, n, n), x, kind, xp)
     ga = E.as_array(g, xp)
     bar = C.progress(progress, C.size_of(tuple(ga.shape)), "hessian_reverse", C.one_pass(ga))
     try:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .._core.forward import ForwardTrace, ForwardTracer
 from .._core.trace import new_level
+from .._core.zeros import Zero
 from ..rules import F
 from . import _chunks as C
 from . import _edge as E
@@ -160,32 +161,39 @@ def _value(g: Callable, dargs: list, xp: Any) -> Any:
 
 
 def _zero_jacobian(xp: Any, y: Any, a: Any, m: int, n: int) -> Any:
-    dt = xp.result_type(y.dtype, E.as_array(a, xp).dtype)
-    return C.zeros(xp, (m, n), dt, y)
+    """The ``(m, n)`` Jacobian of an output ``y`` (an array or its ``Zero``) that ignores ``a``.
+
+    The one place a zero Jacobian is made: it is part of the result, in the
+    dtype both modes agree on, on the device of ``y`` (of ``a`` for a ``Zero``).
+    """
+    aa = E.as_array(a, xp)
+    dt = xp.result_type(y.dtype, aa.dtype)
+    return C.zeros(xp, (m, n), dt, aa if isinstance(y, Zero) else y)
 
 
 def _pushforward(g: Callable, dargs: list, i: int, xp: Any) -> Callable:
     """``t -> d/ds g(..., dargs[i] + s t, ...)`` at ``s = 0``.
 
-    Every argument is traced, the others with an (unbatched) zero tangent, so
-    that the function sees traced values only, as in reverse mode where all are
-    recorded: array-api-strict refuses ``raw_array * tracer``, and a symbolic
-    zero tangent would let ``a ** 2`` fall back to a raw array.
+    Every argument is traced, the others as constants of the trace (a symbolic
+    zero tangent), so that the function sees traced values only, as in reverse
+    mode where all are recorded: array-api-strict refuses ``raw_array *
+    tracer``. Where ``y`` does not depend on this argument, the result is a
+    ``Zero`` of ``y``'s shape and dtype (``map_basis`` passes it through
+    unbatched), and the caller makes the zero Jacobian once.
     """
     ns = E.namespace(xp)
     primals = [E.as_array(a, xp) for a in dargs]
-    zeros = [None if j == i else F.zeros_like(p) for j, p in enumerate(primals)]
 
     def push(t: Any) -> Any:
         with new_level(ForwardTrace, ns) as trace:
             out = g(
-                *[ForwardTracer(trace, p, t if j == i else zeros[j]) for j, p in enumerate(primals)]
+                *[ForwardTracer(trace, p, t if j == i else None) for j, p in enumerate(primals)]
             )
         if type(out) is ForwardTracer and out._trace is trace:
             if out.tangent is not None:
                 return out.tangent
             out = out.primal
-        return F.zeros_like(E.as_array(out, xp))  # y does not depend on this argument
+        return Zero.like(E.as_array(out, xp))  # y does not depend on this argument
 
     return push
 
@@ -220,6 +228,8 @@ def _forward_one(
         kk = min(step, n - start)
         e = C.basis(xp, start, kk, n, xa.dtype, shape, dev, chunk_size, xa, True, memo)
         dy = batched_push(e)
+        if isinstance(dy, Zero):  # y does not depend on this argument: no more passes
+            return _zero_jacobian(xp, dy, xa, m, n)
         blocks.add(F.permute_dims(C.flat_rows(dy, kk), (1, 0)))
         bar.update(kk)
     return blocks.result()

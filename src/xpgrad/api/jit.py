@@ -14,8 +14,8 @@ import inspect
 from typing import Any, Callable, NamedTuple
 
 from .. import backends
+from .._core.arrays import device_of
 from .._core.lower import lower
-from .._core.namespace import device_of
 from .._core.simplify import simplify
 from .._core.staging import ForeignTracer, Program, StagingTrace, StagingTracer
 from .._core.trace import Tracer, new_level
@@ -172,7 +172,7 @@ class Jitted:
             if E.is_array(x):
                 if hasattr(x, "device"):
                     _ARRAY_TYPES.add(type(x))
-                sig.append((type(x), tuple(x.shape), x.dtype, _device(x)))
+                sig.append((type(x), tuple(x.shape), x.dtype, _device_key(x)))
                 arrays.append(x)
             else:  # numbers, strings, None: part of the signature, by value
                 sig.append(_static(x, f"the leaf {x!r}"))
@@ -240,7 +240,7 @@ def _copy(xp: Any, x: Any) -> Any:
     return xp.asarray(x, copy=True)
 
 
-def _device(x: Any) -> Any:
+def _device_key(x: Any) -> Any:
     d = device_of(x)
     try:
         hash(d)

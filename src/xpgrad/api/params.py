@@ -21,6 +21,7 @@ import operator
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from .. import backends
+from .._core.arrays import size_of
 from .._core.trace import Trace, Tracer, bind
 from ..rules.indexing_update import write  # the backend-agnostic index update
 from . import _edge as E
@@ -437,7 +438,7 @@ def copy_to(vec: Any, src: Params | Grads) -> Any:
     array([1., 2., 3., 4., 5.])
     """
     entries = _entries(src)
-    n = sum(_size(tuple(p.value.shape)) for p, _ in entries)
+    n = sum(size_of(tuple(p.value.shape)) for p, _ in entries)
     _check_size(n, vec, "copy_to", entries)
     flat = flatten_values([v for _, v in entries], [p for p, _ in entries])
     xp = backends.namespace_of(vec)
@@ -487,13 +488,13 @@ def copy_from(dst: Params | Grads, vec: Any) -> Params | Grads:
            [2., 3.]])
     """
     entries = _entries(dst)
-    n = sum(_size(tuple(p.value.shape)) for p, _ in entries)
+    n = sum(size_of(tuple(p.value.shape)) for p, _ in entries)
     _check_size(n, vec, "copy_from", entries)
     xp = backends.namespace_of(vec)
     o = 0
     for p, _ in entries:
         shape = tuple(p.value.shape)
-        k = _size(shape)
+        k = size_of(shape)
         piece = xp.reshape(vec[o : o + k], shape)
         o += k
         if piece.dtype != p.value.dtype:
@@ -518,10 +519,3 @@ def _entries(src: Any) -> list[tuple[Param, Any]]:
         f"xpgrad: expected Params or Grads, got {type(src).__name__}; for a pytree of "
         f"arrays, flatten it with xp.concat([xp.reshape(a, (-1,)) for a in leaves])"
     )
-
-
-def _size(shape: tuple) -> int:
-    n = 1
-    for s in shape:
-        n *= s
-    return n

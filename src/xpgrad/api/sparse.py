@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .._core.zeros import Zero
 from ..rules import F
 from . import _chunks as C
 from . import _edge as E
@@ -73,7 +74,11 @@ def _passes(
     blocks: Any = None  # made at the first chunk, once the width is known
     for start in range(0, ncolors, k):
         kk = min(k, ncolors - start)
-        out = C.flat_rows(batched(_seeds(xp, colors, start, kk, dtype, shape)), kk)
+        seeds = _seeds(xp, colors, start, kk, dtype, shape)
+        res = batched(seeds)
+        if isinstance(res, Zero):  # f ignores x: the pushforward's symbolic zero
+            res = C.zeros(xp, (kk, *res.shape), res.dtype, seeds)
+        out = C.flat_rows(res, kk)
         if blocks is None:
             blocks = C.Blocks(xp, (ncolors, out.shape[1]), 0, -(-ncolors // k))
         blocks.add(out)

@@ -16,12 +16,12 @@ advanced axes flattened into one. Its transpose scatters with the backend's
 
 from __future__ import annotations
 
-import math
 import operator
 from typing import Any
 
 from .. import backends
-from .._core.trace import Tracer
+from .._core.arrays import raw as _raw
+from .._core.arrays import size_of
 from ._registry import xp_of
 
 __all__ = ["ARRAY", "split_key", "join_key", "plan", "gather", "scatter"]
@@ -37,12 +37,6 @@ class _Slot:
 
 
 ARRAY = _Slot()
-
-
-def _raw(x: Any) -> Any:
-    while isinstance(x, Tracer):
-        x = x._value
-    return x
 
 
 def _is_int_dtype(x: Any) -> bool:
@@ -333,7 +327,7 @@ def _gather_decomposed(xp: Any, x: Any, template: tuple, arrays: list) -> Any:
     if not _is_identity(perm):
         y = xp.permute_dims(y, tuple(perm))
     rest_shape = tuple(d.y_shape[a] for a in rest)
-    y = xp.reshape(y, (math.prod(d.adv_sizes),) + rest_shape)
+    y = xp.reshape(y, (size_of(d.adv_sizes),) + rest_shape)
     lin = _linear_index(xp, d)
     s = tuple(lin.shape)
     out = xp.take(y, xp.reshape(lin, (-1,)), axis=0)
@@ -448,8 +442,8 @@ def _scatter_decomposed(xp: Any, ct: Any, template: tuple, arrays: list, shape: 
         ct = xp.permute_dims(
             ct, tuple(range(p, p + ns)) + tuple(range(p)) + tuple(range(p + ns, ns + nr))
         )
-    r = math.prod(rest_shape)
-    m = math.prod(d.adv_sizes)
+    r = size_of(rest_shape)
+    m = size_of(d.adv_sizes)
     flat = xp.reshape(lin, (-1, 1)) * r + xp.reshape(
         xp.arange(r, dtype=xp.int64, device=getattr(ct, "device", None)), (1, r)
     )

@@ -9,16 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backends
-from .._core.namespace import device_of
-from .._core.trace import Tracer
+from .._core.arrays import device_of, raw
 from ._registry import F, xp_of
-
-
-def raw(x: Any) -> Any:
-    """The backend array under every level of tracing (for its namespace and device)."""
-    while isinstance(x, Tracer):
-        x = x._value
-    return x
 
 
 def mT(x: Any) -> Any:

@@ -17,6 +17,7 @@ from functools import partial
 from typing import Any, Callable, Iterable, Sequence
 
 from .._core import onehot
+from .._core.arrays import raw as _raw
 from .._core.registry import (
     _SCALAR_TYPES,
     NAMESPACE,
@@ -28,7 +29,7 @@ from .._core.registry import (
     primitive,
     xp_of,
 )
-from .._core.trace import Primitive, Tracer
+from .._core.trace import Primitive
 from . import patterns
 
 __all__ = [
@@ -269,12 +270,6 @@ def project(ct: Any, like: Any) -> Any:
     elif ns.isdtype(dt, "complex floating") and ns.isdtype(ct.dtype, "real floating"):
         ct = F.astype(ct, dt)
     return ct
-
-
-def _raw(x: Any) -> Any:
-    while isinstance(x, Tracer):
-        x = x._value
-    return x
 
 
 def broadcast_tangent(t: Any, shape: tuple) -> Any:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._core.trace import Tracer
+from .._core.arrays import raw as _rawv
 from ._registry import (
     PRIMITIVES,
     F,
@@ -73,13 +73,6 @@ def _astype_vjp(primals: list, needs: list, dtype: Any, **kw: Any) -> tuple:
         return (ct,)
 
     return out, astype_pullback
-
-
-def _rawv(x: Any) -> Any:
-
-    while isinstance(x, Tracer):
-        x = x._value
-    return x
 
 
 defrule(

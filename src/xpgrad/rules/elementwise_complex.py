@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._core.trace import Tracer
+from .._core.arrays import raw as _raw
 from ._registry import (
     F,
     complex_ok,
@@ -38,12 +38,6 @@ from ._registry import (
 # -- abs and sign: not holomorphic on complex inputs ---------------------------------
 def _is_complex(x: Any) -> bool:
     return xp_of(_raw(x)).isdtype(x.dtype, "complex floating")
-
-
-def _raw(x: Any) -> Any:
-    while isinstance(x, Tracer):
-        x = x._value
-    return x
 
 
 def _safe(r: Any) -> Any:

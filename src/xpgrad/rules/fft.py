@@ -28,26 +28,12 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backends
-from .._core.namespace import device_of
-from .._core.trace import Tracer
-from ._registry import (
-    F,
-    complex_ok,
-    defrule,
-    export,
-    linear,
-    patterns,
-    xp_of,
-)
+from .._core.arrays import device_of
+from .._core.arrays import raw as _raw
+from ._registry import F, complex_ok, defrule, export, linear, patterns, xp_of
 
 _SWAP = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
 _NORMS = tuple(_SWAP)
-
-
-def _raw(x: Any) -> Any:
-    while isinstance(x, Tracer):
-        x = x._value
-    return x
 
 
 def _check_norm(norm: str) -> None:

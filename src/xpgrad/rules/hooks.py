@@ -14,6 +14,7 @@ from typing import Any, Callable, TextIO, cast
 
 import array_api_compat
 
+from .._core.arrays import raw
 from .._core.trace import Tracer
 from ._registry import defrule, patterns, primitive, xp_of
 
@@ -96,8 +97,7 @@ class Report:
 
 
 def _format(ct: Any) -> str:
-    while isinstance(ct, Tracer):  # the value under every transformation
-        ct = ct._value
+    ct = raw(ct)  # the value under every transformation
     if getattr(ct, "shape", None) == ():
         xp = xp_of(ct)
         if xp.isdtype(ct.dtype, "bool"):

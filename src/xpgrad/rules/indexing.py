@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backends
+from .._core.arrays import raw
 from .._core.staging import SPECIALISE
-from .._core.trace import Tracer
 from ._indexkeys import ARRAY, full, gather, join_key, metas_of, plan, scatter, split_key
 from ._registry import (
     F,
@@ -159,13 +159,6 @@ def _with_batch_index(arrays: list, batched: list, template: tuple, size: int) -
     xp = xp_of(raw(ref))
     iota = xp.reshape(xp.arange(size, dtype=xp.int64), (size,) + (1,) * top)
     return (ARRAY,) + tuple(t), [iota] + aligned, tuple(t), [(False, n) for n in nds]
-
-
-def raw(x: Any) -> Any:
-
-    while isinstance(x, Tracer):
-        x = x._value
-    return x
 
 
 def batch_size(args: list, batched: list) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._core.namespace import device_of
+from .._core.arrays import device_of
 from ._axes import shift_axis
 from ._indexkeys import ARRAY, gather
 from ._registry import (

@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backends
-from .._core.namespace import device_kw
-from .._core.trace import Tracer
+from .._core.arrays import device_kw
+from .._core.arrays import raw as _raw
 from ._indexkeys import _UNSUPPORTED, gather
 from ._registry import (
     F,
@@ -185,12 +185,6 @@ def _index_update_vjp(primals: list, needs: list, template: tuple) -> tuple:
         return (gx, gv) + (None,) * len(arrays)
 
     return index_update_p(x, v, *arrays, template=template), index_update_pullback
-
-
-def _raw(x: Any) -> Any:
-    while isinstance(x, Tracer):
-        x = x._value
-    return x
 
 
 def _index_update_batch(args: list, batched: list, template: tuple) -> tuple:

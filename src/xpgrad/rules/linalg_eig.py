@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from .._core.namespace import device_of
+from .._core.arrays import device_of
 from . import patterns_linalg as plinalg
 from ._matrix import (
     col,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._core.arrays import size_of
 from ._axes import shift_axis
 from ._registry import (
     F,
@@ -62,7 +63,7 @@ def _concat_vjp(primals: list, needs: list, axis: Any = 0) -> tuple:
     likes = _promoted(primals, out)
     if axis is None:
         ax = 0
-        sizes = [_size(s) for s in shapes]
+        sizes = [size_of(s) for s in shapes]
     else:
         ax = axis % len(shapes[0])
         sizes = [s[ax] for s in shapes]
@@ -89,13 +90,6 @@ def _concat_batch(args: list, batched: list, axis: Any = 0) -> tuple:
     if axis is None:  # flatten each logical array, keep the batch axis
         return concat_p(*(F.reshape(a, (a.shape[0], -1)) for a in args), axis=1), True
     return concat_p(*args, axis=shift_axis(axis)), True
-
-
-def _size(shape: tuple) -> int:
-    n = 1
-    for s in shape:
-        n *= s
-    return n
 
 
 def _promoted(primals: list, out: Any) -> list:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import operator
 from typing import Any
 
-from .._core.namespace import device_of
+from .._core.arrays import device_of, size_of
+from .._core.arrays import raw as _raw
 from .._core.trace import Tracer
 from ._axes import shift_axis
 from ._registry import (
@@ -27,19 +28,6 @@ from ._registry import (
 from .indexing import ARRAY, scatter_add_p
 
 __all__ = ["repeat", "tile"]
-
-
-def _size(shape: tuple) -> int:
-    n = 1
-    for s in shape:
-        n *= s
-    return n
-
-
-def _raw(x: Any) -> Any:
-    while isinstance(x, Tracer):
-        x = x._value
-    return x
 
 
 # -- tile ----------------------------------------------------------------------------
@@ -135,7 +123,7 @@ def _repeat_vjp(
     shape = tuple(x.shape)
     out = repeat_p(x, *counts, repeats=repeats, axis=axis)
     # axis=None repeats the flattened array
-    flat = (_size(shape),) if axis is None else shape
+    flat = (size_of(shape),) if axis is None else shape
     ax = 0 if axis is None else axis % len(shape)
 
     def repeat_pullback(ct: Any) -> tuple:

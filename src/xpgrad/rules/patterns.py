@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from .._core.arrays import size_of
 from .._core.sparsity import Pattern
 
 __all__ = [
@@ -58,13 +59,6 @@ __all__ = [
 
 def shape_of(a: Any) -> tuple:
     return tuple(getattr(a, "shape", ()))
-
-
-def size_of(shape: tuple) -> int:
-    n = 1
-    for s in shape:
-        n *= s
-    return n
 
 
 def is_array(a: Any) -> bool:

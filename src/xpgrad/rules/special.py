@@ -49,12 +49,6 @@ _SQRT_2_OVER_PI = 2.0 / math.sqrt(math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
-def _raw(x: Any) -> Any:
-    while isinstance(x, Tracer):
-        x = x._value
-    return x
-
-
 def _special_impl(name: str, static: Callable | None = None) -> Callable:
     """The primal: the adapter's ``special(name)``, looked up once per array type.
 

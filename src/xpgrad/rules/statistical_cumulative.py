@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._core.namespace import device_of
-from .._core.trace import Tracer
+from .._core.arrays import device_of
+from .._core.arrays import raw as _raw
 from ._axes import shift_axis
 from ._registry import (
     F,
@@ -33,12 +33,6 @@ __all__ = ["along", "cumulative_prod", "cumulative_sum", "with_zeros"]
 def along(v: Any, axis: int, index: Any) -> Any:
     """``v[..., index]`` taken along the non-negative ``axis``."""
     return v[(slice(None),) * axis + (index, Ellipsis)]
-
-
-def _raw(x: Any) -> Any:
-    while isinstance(x, Tracer):
-        x = x._value
-    return x
 
 
 def _zeros(like: Any, shape: tuple) -> Any:

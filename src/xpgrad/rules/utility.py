@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._core.trace import Tracer
+from .._core.arrays import raw as _raw
 from ._axes import shift_axis
 from ._registry import F, defrule, export, is_scalar, primitive, xp_of
 
@@ -149,13 +149,6 @@ def diff(x: Any, /, *, axis: int = -1, n: int = 1, prepend: Any = None, append: 
             x = F.not_equal(F.getitem(x, upper), F.getitem(x, lower))
         else:
             x = F.subtract(F.getitem(x, upper), F.getitem(x, lower))
-    return x
-
-
-def _raw(x: Any) -> Any:
-
-    while isinstance(x, Tracer):
-        x = x._value
     return x
 
 
