@@ -1,6 +1,9 @@
 """The API edge: pytrees in and out, backend detection, wrapping and unwrapping.
 
 Everything here runs once per call of a transformation, never per operation.
+The helpers that rules need too (flattening, ``is_array``, ``common_xp``, ...)
+are defined in ``_core/pytree.py`` and re-exported here, so API code reads
+them all as ``E.<name>``.
 """
 
 from __future__ import annotations
