@@ -1,4 +1,4 @@
-"""checkpointed (api/checkpoint.py): same values and derivatives, less memory."""
+"""checkpointed (api/checkpoint.py, rules/checkpoint.py): same values and derivatives, less memory."""
 
 from __future__ import annotations
 
@@ -167,3 +167,24 @@ def test_checkpointing_blocks_saves_memory() -> None:
     assert layers <= 1.05 * plain
     # sqrt(n) checkpointing: 7 block inputs plus one recomputed block instead of 40 arrays
     assert plain > 2.5 * blocks
+
+
+def test_the_recomputation_uses_the_recording_core_of_gradient(monkeypatch: Any) -> None:
+    """checkpointed's pullback records with ``_core.calls.record`` as gradient does:
+    each backward walk goes through ``Recording.backward``, two per gradient here."""
+    import xpgrad._core.calls as calls
+    from xpgrad.rules import PRIMITIVES
+
+    assert PRIMITIVES["checkpointed"].vjp.__module__ == "xpgrad.rules.checkpoint"
+    walks: list = []
+    real = calls.backward
+    monkeypatch.setattr(calls, "backward", lambda *a, **k: walks.append(1) or real(*a, **k))
+    w, h = np.array([[0.5, -0.2], [0.1, 0.3]]), np.array([1.0, 2.0])
+
+    def layer(h: Any, w: Any) -> Any:
+        return np.tanh(h @ w)
+
+    (g,) = xpgrad.gradient(lambda w: np.sum(xpgrad.checkpointed(layer, h, w)), w)
+    assert len(walks) == 2  # the outer tape, and the recomputed layer's
+    want = np.outer(h, 1 - np.tanh(h @ w) ** 2)  # d/dw sum(tanh(h @ w))
+    np.testing.assert_allclose(g, want, rtol=1e-12)

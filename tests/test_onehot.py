@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 import xpgrad
+from xpgrad._core import chunks as _chunks
 from xpgrad._core import onehot
-from xpgrad.api import _chunks
 
 
 def ns(x: Any) -> Any:

@@ -1,66 +1,33 @@
 """The API edge: pytrees in and out, backend detection, wrapping and unwrapping.
 
 Everything here runs once per call of a transformation, never per operation.
+The helpers that rules need too (flattening, ``is_array``, ``common_xp``, ...)
+are defined in ``_core/pytree.py`` and re-exported here, so API code reads
+them all as ``E.<name>``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Callable
 
-import array_api_compat
 import optree
 
 from .. import backends
 from .._core.namespace import traced_namespace
+from .._core.pytree import (  # noqa: F401  (the edge's helpers, one import for the API)
+    _NUMBER_TYPES,
+    NS,
+    as_array,
+    backend_xp,
+    common_xp,
+    ensure_registered,
+    flatten,
+    is_array,
+    is_number,
+    map_leaves,
+    unflatten,
+)
 from .._core.trace import Tracer, innermost
-
-NS = "xpgrad"  # optree namespace for the dataclasses we register on the fly
-
-_PY_NUMBERS = (int, float, complex)
-
-
-def ensure_registered(tree: Any) -> None:
-    """Register dataclass types found in ``tree`` as pytree nodes (fields in order)."""
-    stack = [tree]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, (list, tuple)):
-            stack.extend(x)
-        elif isinstance(x, dict):
-            stack.extend(x.values())
-        elif dataclasses.is_dataclass(x) and not isinstance(x, type):
-            cls = type(x)
-            if cls not in _registered:
-                _register_dataclass(cls)
-            stack.extend(getattr(x, f.name) for f in dataclasses.fields(x))
-
-
-_registered: set[type] = set()
-
-
-def _register_dataclass(cls: type) -> None:
-    names = tuple(f.name for f in dataclasses.fields(cls))
-
-    def flatten(obj: Any) -> tuple:
-        return tuple(getattr(obj, n) for n in names), None, names
-
-    def unflatten(_: Any, children: Any) -> Any:
-        obj: Any = object.__new__(cls)
-        for n, c in zip(names, children):
-            object.__setattr__(obj, n, c)
-        return obj
-
-    try:
-        optree.register_pytree_node(cls, flatten, unflatten, namespace=NS)
-    except ValueError:
-        pass  # already registered (another thread)
-    _registered.add(cls)
-
-
-def flatten(tree: Any) -> tuple[list, Any]:
-    ensure_registered(tree)
-    return optree.tree_flatten(tree, namespace=NS)
 
 
 def flatten_like(treedef: Any, tree: Any) -> list | None:
@@ -77,69 +44,6 @@ def flatten_like(treedef: Any, tree: Any) -> list | None:
             if len(sub) != 1 or sub[0] is not x:
                 return None
     return leaves
-
-
-def unflatten(treedef: Any, leaves: list) -> Any:
-    return optree.tree_unflatten(treedef, leaves)
-
-
-_NUMBER_TYPES = frozenset(_PY_NUMBERS)
-
-
-def is_array(x: Any) -> bool:
-    t = type(x)
-    try:
-        return _ARRAY_TYPES[t]
-    except KeyError:
-        pass
-    res = isinstance(x, Tracer) or (
-        t not in _NUMBER_TYPES
-        and t is not bool
-        and not isinstance(x, str)
-        and array_api_compat.is_array_api_obj(x)
-    )
-    if len(_ARRAY_TYPES) < 1000:  # (types made on the fly must not grow it forever)
-        _ARRAY_TYPES[t] = res
-    return res
-
-
-#: ``is_array``'s answer per type: it depends on the type alone, and every
-#: transformation asks it of each argument and result several times.
-_ARRAY_TYPES: dict[type, bool] = {}
-
-
-def is_number(x: Any) -> bool:
-    """A Python number (exactly int, float or complex; NumPy scalars are arrays)."""
-    return type(x) in _NUMBER_TYPES
-
-
-def backend_xp(x: Any) -> Any:
-    if isinstance(x, Tracer):
-        return x._trace.ns._xp
-    return backends.namespace_of(x)
-
-
-def common_xp(leaves: list) -> Any:
-    """The one backend namespace of the array leaves (numpy's if there are none)."""
-    xp = None
-    for a in leaves:
-        if is_array(a):
-            ns = backend_xp(a)
-            if xp is None:
-                xp = ns
-            elif ns is not xp:
-                raise TypeError(
-                    f"xpgrad: arrays from two backends in one call ({_name(xp)} and "
-                    f"{_name(ns)}). Convert them to one library first, e.g. with "
-                    f"xp.asarray or from_dlpack."
-                )
-    if xp is None:
-        xp = backends.default_namespace()
-    return xp
-
-
-def _name(xp: Any) -> str:
-    return getattr(xp, "__name__", repr(xp))
 
 
 def differentiable_leaf(x: Any, xp: Any) -> bool:
@@ -166,13 +70,6 @@ def _is_bool_dtype(x: Any, xp: Any) -> bool:
 _BOOL_DTYPES: dict = {}
 
 
-def as_array(x: Any, xp: Any) -> Any:
-    """A Python number as a 0-d array of ``xp``; arrays unchanged."""
-    if is_number(x):
-        return xp.asarray(x)
-    return x
-
-
 def to_python(g: Any, like: Any, xp: Any) -> Any:
     """Give a derivative for a Python-number argument back as a Python number."""
     if g is None or isinstance(g, Tracer) or not is_number(like):
@@ -196,11 +93,6 @@ def check_callable(f: Any, name: str) -> None:
 
 def namespace(xp: Any) -> Any:
     return traced_namespace(xp)
-
-
-def map_leaves(fn: Callable, tree: Any) -> Any:
-    leaves, treedef = flatten(tree)
-    return unflatten(treedef, [fn(x) for x in leaves])
 
 
 def private(x: Any, xp: Any) -> Any:

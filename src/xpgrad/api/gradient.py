@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
+from .._core.calls import record
 from .._core.forward import ForwardTrace, ForwardTracer
-from .._core.reverse import ReverseTrace, ReverseTracer, backward
+from .._core.reverse import ReverseTracer
 from .._core.trace import new_level
 from .._core.zeros import Zero, instantiate
 from ..rules import F
@@ -45,9 +46,10 @@ class WithGradient(NamedTuple):
 
 
 class _Recorded:
-    """The forward pass of ``f`` under a reverse trace, ready for backward passes."""
+    """The forward pass of ``f`` on pytree arguments under a reverse trace (``record``),
+    with the API's checks of the arguments and conversions of the cotangents."""
 
-    __slots__ = ("trace", "args_tree", "leaves", "nodes", "xp", "out")
+    __slots__ = ("rec", "trace", "args_tree", "leaves", "nodes", "xp", "out")
 
     def __init__(
         self,
@@ -64,47 +66,43 @@ class _Recorded:
         chosen = [True] * len(leaves)
         if wrt is not None:
             chosen = [i in wrt for i in E.leaf_owners(args)]
-        with new_level(ReverseTrace, E.namespace(xp)) as trace:
-            self.trace = trace
-            # the leaves' tape indices, kept apart from the tracers: ``x[i] = v`` in f
-            # rebinds its tracer to the updated value
-            nodes: list[int | None] = []
-            wrapped = []
-            for x, c in zip(leaves, chosen):
-                E.check_leaf(x, name)
-                if c and E.differentiable_leaf(x, xp):
-                    t = trace.new_leaf(E.as_array(x, xp))
-                    nodes.append(t.node)
-                    wrapped.append(t)
-                else:  # data: a constant of the trace (one namespace, no cotangent)
-                    nodes.append(None)
-                    wrapped.append(trace.const(x) if E.is_array(x) else x)
-            self.nodes = nodes
-            self.out = f(*E.unflatten(treedef, wrapped))
+        inputs, diff = [], []
+        for x, c in zip(leaves, chosen):
+            E.check_leaf(x, name)
+            d = c and E.differentiable_leaf(x, xp)
+            inputs.append(E.as_array(x, xp) if d else x)
+            diff.append(d)
+        n = len(args)
+        if treedef.num_leaves != n or treedef.num_nodes != n + 1:  # not one leaf per argument
+            f = _on_leaves(f, treedef)
+        self.rec = rec = record(f, inputs, diff, xp)
+        self.trace = rec.trace
+        self.nodes = rec.nodes
+        self.out = rec.out
 
     def unwrap(self, y: Any) -> Any:
-        trace = self.trace
-        return E.map_leaves(
-            lambda v: v.primal if type(v) is ReverseTracer and v._trace is trace else v, y
-        )
+        return self.rec.unwrap(y)
 
     def backward(self, roots: list, release: bool = False) -> tuple:
         """Cotangents of the arguments (pytrees like the arguments, None where unused)."""
-        trace = self.trace
-        with trace.lock:
-            cts = backward(trace.tape, roots, F.add, release)
+
+        def convert(cts: list) -> list:
             grads = [
-                None if node is None else E.to_python(cts[node], x, self.xp)
-                for x, node in zip(self.leaves, self.nodes)
+                None if ct is None else E.to_python(ct, x, self.xp)
+                for x, ct in zip(self.leaves, cts)
             ]
             # each result its own writable array (views and shared cotangents copied)
-            grads = owned(grads, self.leaves, self.xp)
-            for fin in trace.finalizers:
-                fin()
-        return tuple(E.unflatten(self.args_tree, grads))
+            return owned(grads, self.leaves, self.xp)
+
+        return tuple(E.unflatten(self.args_tree, self.rec.backward(roots, release, convert)))
 
     def release(self) -> None:
-        self.trace.tape = []
+        self.rec.release()
+
+
+def _on_leaves(f: Callable, treedef: Any) -> Callable:
+    """``f`` as a function of the leaves of its pytree arguments."""
+    return lambda *leaves: f(*E.unflatten(treedef, list(leaves)))
 
 
 def _scalar_root(out: Any, rec: _Recorded, name: str) -> list:

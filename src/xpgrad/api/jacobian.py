@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .._core.calls import map_basis
+from .._core.chunks import forward_jacobian
 from .._core.forward import ForwardTrace, ForwardTracer
 from .._core.trace import new_level
 from .._core.zeros import Zero
@@ -22,7 +24,6 @@ from . import _edge as E
 from ._owned import owned
 from .gradient import _python_val, basis_pullback
 from .grads import implicit_mode
-from .vmap import map_basis
 
 if TYPE_CHECKING:
     from .grads import Grads
@@ -179,7 +180,7 @@ def _pushforward(g: Callable, dargs: list, i: int, xp: Any) -> Callable:
     mode where all are recorded: array-api-strict refuses ``raw_array *
     tracer``. Where ``y`` does not depend on this argument, the result is a
     ``Zero`` of ``y``'s shape and dtype (``map_basis`` passes it through
-    unbatched), and the caller makes the zero Jacobian once.
+    unbatched), and the zero Jacobian is made once.
     """
     ns = E.namespace(xp)
     primals = [E.as_array(a, xp) for a in dargs]
@@ -211,28 +212,19 @@ def _forward_one(
 ) -> Any:
     """``J`` of ``g`` in argument ``i`` (shape ``(m, size)``), by batched jvps over columns.
 
-    ``bar`` (see ``_chunks.progress``) advances by the columns of each chunk.
+    The chunk loop is ``forward_jacobian`` (shared with ``forwarddiff``); here
+    the chunk size is chosen. ``bar`` (see ``_chunks.progress``) advances by
+    the columns of each chunk.
     """
     xa = E.as_array(dargs[i], xp)
-    shape = tuple(xa.shape)
-    n = C.size_of(shape)
+    n = C.size_of(tuple(xa.shape))
     if n == 0 or m == 0:
         return C.zeros(xp, (m, n), xa.dtype, xa)
     k = C.choose_chunk(n, n + m, C.itemsize(xp, xa.dtype), chunk_size, budget, name, like=xa)
-    step = n if C.one_pass(xa) else k  # Dask: one pass, see _reverse
-    blocks = C.Blocks(xp, (m, n), 1, -(-n // step))
-    dev = C.device_of(xa)
-    batched_push = map_basis(_pushforward(g, dargs, i, xp), xp)
-    memo: dict = {}  # the one-hot basis's checks of operands, for every chunk
-    for start in range(0, n, step):
-        kk = min(step, n - start)
-        e = C.basis(xp, start, kk, n, xa.dtype, shape, dev, chunk_size, xa, True, memo)
-        dy = batched_push(e)
-        if isinstance(dy, Zero):  # y does not depend on this argument: no more passes
-            return _zero_jacobian(xp, dy, xa, m, n)
-        blocks.add(F.permute_dims(C.flat_rows(dy, kk), (1, 0)))
-        bar.update(kk)
-    return blocks.result()
+    (J,) = forward_jacobian(_pushforward(g, dargs, i, xp), xa, xp, k, chunk_size, bar)
+    if isinstance(J, Zero):  # y does not depend on this argument
+        return _zero_jacobian(xp, J, xa, m, n)
+    return J
 
 
 def _shape_result(J: Any, kind: str | None) -> Any:

@@ -1,4 +1,8 @@
-"""vmap: map a function over a leading (or chosen) axis of its arguments."""
+"""vmap: map a function over a leading (or chosen) axis of its arguments.
+
+The batched call itself (``batch_call``, and ``map_basis`` for Jacobians'
+basis chunks) is in ``_core/calls``; here are the pytree arguments and checks.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +11,11 @@ from typing import Any, Callable
 
 import optree
 
-from .._core.batch import BatchConst, BatchTrace, BatchTracer
-from .._core.onehot import OneHot
-from .._core.trace import new_level
-from ..rules import F
+from .._core.batch import BatchTrace, BatchTracer
+from .._core.calls import batch_call, move_axis
 from . import _edge as E
 
 __all__ = ["vmap"]
-
-
-def _move(x: Any, src: int, dst: int) -> Any:
-    nd = x.ndim
-    src, dst = src % nd, dst % nd
-    if src == dst:
-        return x
-    perm = [i for i in range(nd) if i != src]
-    perm.insert(dst, src)
-    return F.permute_dims(x, tuple(perm))
 
 
 def _axes_for(in_axes: Any, args: tuple) -> list:
@@ -123,49 +115,11 @@ def vmap(
 
         def make(trace: BatchTrace) -> tuple:
             wrapped = [
-                x if ax is None else BatchTracer(trace, _move(x, ax, 0))
+                x if ax is None else BatchTracer(trace, move_axis(x, ax, 0))
                 for x, ax in zip(leaves, axes)
             ]
             return E.unflatten(treedef, wrapped)
 
-        return _call(f, make, xp, size, out_axes)
-
-    return batched
-
-
-def _call(f: Callable, make: Callable, xp: Any, size: int, out_axes: Any) -> Any:
-    """``f(*make(trace))`` in a new batch trace; outputs with their batch axis at ``out_axes``."""
-    with new_level(BatchTrace, E.namespace(xp), size=size) as trace:
-        out = f(*make(trace))
-    o_leaves, o_tree = E.flatten(out)
-    if isinstance(out_axes, int):
-        o_axes = [out_axes] * len(o_leaves)
-    else:
-        o_axes = optree.tree_leaves(
-            optree.tree_broadcast_prefix(out_axes, out, namespace=E.NS), namespace=E.NS
-        )
-    res = []
-    for o, ax in zip(o_leaves, o_axes):
-        if type(o) is BatchTracer and o._trace is trace:
-            v = o.val
-            if type(v) is OneHot:  # f kept its basis one-hot to the end (y = 2 * x)
-                v = v.dense()
-        elif E.is_array(o) or E.is_number(o):
-            if type(o) is BatchConst and o._trace is trace:
-                o = o.val
-            o = E.as_array(o, xp)
-            v = F.broadcast_to(F.expand_dims(o, axis=0), (size,) + tuple(o.shape))
-        else:
-            res.append(o)
-            continue
-        res.append(v if ax == 0 else _move(v, 0, ax))
-    return E.unflatten(o_tree, res)
-
-
-def map_basis(f: Callable, xp: Any) -> Callable:
-    """``vmap(f)`` for one argument, a ``OneHot`` basis chunk (or a dense batch)."""
-
-    def batched(basis: Any) -> Any:
-        return _call(f, lambda trace: (BatchTracer(trace, basis),), xp, basis.shape[0], 0)
+        return batch_call(f, make, xp, size, out_axes)
 
     return batched

@@ -7,11 +7,13 @@ primitives at import time imports that module itself, so the order below
 
 from . import (  # noqa: F401
     _registry,
+    checkpoint,
     creation,
     eager_update,
     elementwise,
     elementwise_complex,
     fft,
+    forwarddiff,
     hooks,
     indexing,
     indexing_take,
