@@ -258,11 +258,10 @@ def test_inside_vmap(monkeypatch: Any) -> None:
 
 @pytest.mark.parametrize("where", ["inf", "nan", "-inf", "finite"])
 def test_large_and_complex_operands_are_checked(where: str, monkeypatch: Any) -> None:
-    # matrices from onehot._BY_MATMUL elements are checked by matrix-vector
-    # products, vectors by vecdot: a non-finite entry anywhere still sends the
-    # product down the dense path, so both paths agree bit for bit
+    # matrices are checked by matrix-vector products with (cached) ones, vectors
+    # by vecdot: a non-finite entry anywhere still sends the product down the
+    # dense path, so both paths agree bit for bit
     n = 200
-    assert n * n >= onehot._BY_MATMUL
     M = RNG.normal(size=(n, n))
     u = RNG.normal(size=n) + 1j * RNG.normal(size=n)
     if where != "finite":
@@ -304,3 +303,21 @@ def test_a_matrix_is_checked_once_per_jacobian(monkeypatch: Any) -> None:
     assert seen.count((N, 12)) == 1 and len(seen) == 1 + 3  # B.T once, 1 - y**2 per chunk
     (d,) = _off(lambda: xpgrad.jacobian(f, x, mode="reverse", chunk_size=4), monkeypatch)
     np.testing.assert_allclose(J, d, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "array_api_strict"])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_jacobian_does_not_share_memory_with_a_closed_over_matrix(
+    backend: str, mode: str
+) -> None:
+    # the one-hot product with A gathers rows or columns of A: the Jacobian of
+    # A @ x (of x @ A) is A (its transpose), and must be a copy of it
+    xp = array_api_compat.numpy if backend == "numpy" else pytest.importorskip(backend)
+    A = xp.asarray(RNG.normal(size=(N, N)))
+    before = xp.asarray(A, copy=True)
+    x = xp.asarray(RNG.normal(size=N))
+    for f in (lambda v: ns(v).asarray(A) @ v, lambda v: v @ ns(v).asarray(A)):
+        (J,) = xpgrad.jacobian(f, x, mode=mode)
+        J[0, 0] = 99.0
+        J[N - 1, 1] = -7.0
+        assert bool(xp.all(A == before))

@@ -165,9 +165,23 @@ def _spreads(u: Any, oh: OneHot, divide: bool = False) -> bool:
     return res
 
 
-#: Matrices from this many elements are checked by two matrix-vector products,
-#: about twice as fast as a sum there (BLAS); smaller ones by the sum.
-_BY_MATMUL = 1 << 15
+#: Vectors of ones for the matrix check, by (namespace, length, dtype, device): made
+#: once, never written, so a check is two matrix-vector products and no allocation.
+_ONES: dict = {}
+
+
+def _ones(xp: Any, n: int, dtype: Any, oh: OneHot) -> Any:
+    key = (id(xp), n, type(dtype), dtype, oh.device)
+    try:
+        return _ONES[key]
+    except KeyError:
+        pass
+    except TypeError:  # (an unhashable dtype or device: made each time)
+        return xp.ones(n, dtype=dtype, **oh._device_kw())
+    if len(_ONES) >= 64:
+        _ONES.clear()
+    o = _ONES[key] = xp.ones(n, dtype=dtype, **oh._device_kw())
+    return o
 
 
 def _spreads_now(u: Any, oh: OneHot, divide: bool) -> bool:
@@ -197,9 +211,8 @@ def _spreads_now(u: Any, oh: OneHot, divide: bool) -> bool:
     shape = u.shape
     if len(shape) == 1:  # sum of |u|^2 (vecdot conjugates its first argument)
         r = xp.vecdot(u, u)
-    elif len(shape) == 2 and shape[0] * shape[1] >= _BY_MATMUL:
-        kw = oh._device_kw()
-        r = xp.ones(shape[0], dtype=u.dtype, **kw) @ u @ xp.ones(shape[1], dtype=u.dtype, **kw)
+    elif len(shape) == 2:  # two matrix-vector products (BLAS): faster than a sum
+        r = _ones(xp, shape[0], u.dtype, oh) @ u @ _ones(xp, shape[1], u.dtype, oh)
     else:
         r = xp.sum(u)
     z = complex(r)
@@ -287,8 +300,10 @@ def matmul(vals: list, batched: list, params: dict) -> Any:
         tail = ()
     else:
         return None
-    if oh.d is not None or out.dtype != oh.dtype:
-        out = F.multiply(out, F.reshape(oh.values(), (k, 1)))
+    # always a product, even by ones: the slice is a view of ``m``, often a constant
+    # the function closed over, and a Jacobian must own its memory (``J[0, 0] = v``
+    # must not change ``m``); the product is the copy (staged too, under jit)
+    out = F.multiply(out, F.reshape(oh.values(), (k, 1)))
     if batched[0] and oh.shape1 == (1, n):
         return F.reshape(out, (k, 1, out.shape[1]))
     return F.reshape(out, (k, out.shape[1]) + tail) if tail else out
