@@ -258,11 +258,10 @@ def test_inside_vmap(monkeypatch: Any) -> None:
 
 @pytest.mark.parametrize("where", ["inf", "nan", "-inf", "finite"])
 def test_large_and_complex_operands_are_checked(where: str, monkeypatch: Any) -> None:
-    # matrices from onehot._BY_MATMUL elements are checked by matrix-vector
-    # products, vectors by vecdot: a non-finite entry anywhere still sends the
-    # product down the dense path, so both paths agree bit for bit
+    # matrices are checked by matrix-vector products with (cached) ones, vectors
+    # by vecdot: a non-finite entry anywhere still sends the product down the
+    # dense path, so both paths agree bit for bit
     n = 200
-    assert n * n >= onehot._BY_MATMUL
     M = RNG.normal(size=(n, n))
     u = RNG.normal(size=n) + 1j * RNG.normal(size=n)
     if where != "finite":
@@ -290,10 +289,11 @@ def test_integer_operands_need_no_check() -> None:
         np.testing.assert_array_equal(J, np.diag(k.astype(float)))
 
 
-def test_a_matrix_is_checked_once_per_jacobian(monkeypatch: Any) -> None:
-    # a reverse Jacobian calls the pullback of B @ x once per chunk; the transpose
-    # of B it multiplies by is the same array each time, so the one-hot basis
-    # checks it for infinities once, not once per chunk
+def test_each_operand_is_checked_once_per_jacobian(monkeypatch: Any) -> None:
+    # a reverse Jacobian calls the pullback of B @ x once per chunk: the transpose
+    # of B is the same array each time, 1 - y**2 is computed afresh each time with
+    # the same values; the one-hot basis checks each for infinities once (by the
+    # check's position in the chunk), not once per chunk
     B = RNG.normal(size=(12, N))
     seen: list = []
     real = onehot._spreads_now
@@ -301,6 +301,48 @@ def test_a_matrix_is_checked_once_per_jacobian(monkeypatch: Any) -> None:
     x = RNG.normal(size=N)
     f = lambda v: ns(v).tanh(ns(v).asarray(B) @ v)  # noqa: E731
     (J,) = xpgrad.jacobian(f, x, mode="reverse", chunk_size=4)
-    assert seen.count((N, 12)) == 1 and len(seen) == 1 + 3  # B.T once, 1 - y**2 per chunk
+    assert sorted(seen) == sorted([(12,), (N, 12)])  # three chunks, one check of each
+    seen.clear()
+    g = lambda v: ns(v).tanh(ns(v).asarray(B) @ ns(v).sin(v))  # noqa: E731
+    (Jf,) = xpgrad.jacobian(g, x, mode="forward", chunk_size=2)
+    assert sorted(seen) == sorted([(N,), (12, N)])  # cos(x) is computed in each of three
+    (df,) = _off(lambda: xpgrad.jacobian(g, x, mode="forward", chunk_size=2), monkeypatch)
+    np.testing.assert_allclose(Jf, df, rtol=1e-13, atol=1e-15)
     (d,) = _off(lambda: xpgrad.jacobian(f, x, mode="reverse", chunk_size=4), monkeypatch)
     np.testing.assert_allclose(J, d, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "array_api_strict"])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_jacobian_does_not_share_memory_with_a_closed_over_matrix(
+    backend: str, mode: str
+) -> None:
+    # the one-hot product with A gathers rows or columns of A: the Jacobian of
+    # A @ x (of x @ A) is A (its transpose), and must be a copy of it
+    xp = array_api_compat.numpy if backend == "numpy" else pytest.importorskip(backend)
+    A = xp.asarray(RNG.normal(size=(N, N)))
+    before = xp.asarray(A, copy=True)
+    x = xp.asarray(RNG.normal(size=N))
+    for f in (lambda v: ns(v).asarray(A) @ v, lambda v: v @ ns(v).asarray(A)):
+        (J,) = xpgrad.jacobian(f, x, mode=mode)
+        J[0, 0] = 99.0
+        J[N - 1, 1] = -7.0
+        assert bool(xp.all(A == before))
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_non_finite_value_outside_the_first_chunk_is_found(mode: str, monkeypatch: Any) -> None:
+    # the first chunk's check reads the whole operand, so an infinity that only a
+    # later chunk's rows would gather still gives every chunk the dense numbers
+    x = RNG.normal(size=N)
+    M = RNG.normal(size=(N, N))
+    M[N - 1, N - 2] = np.inf
+    u = RNG.normal(size=N)
+    u[N - 1] = np.nan
+    for fn in (lambda v: ns(v).asarray(M) @ ns(v).sin(v), lambda v: ns(v).asarray(u) * ns(v).sin(v)):
+        with np.errstate(all="ignore"):
+            (s,) = xpgrad.jacobian(fn, x, mode=mode, chunk_size=2)
+            (d,) = _off(lambda: xpgrad.jacobian(fn, x, mode=mode, chunk_size=2), monkeypatch)
+        np.testing.assert_array_equal(s, d)
+        first = s[:2, :] if mode == "reverse" else s[:, :2]  # the first chunk's rows / columns
+        assert np.isnan(first).any()  # got NaN too, as the dense basis gives

@@ -62,3 +62,32 @@ def test_a_correct_rule_passes_and_a_constant_argument_may_get_none() -> None:
     fn = _custom("contract_ok", lambda ct, x, y: (ct * y, None))
     g = xpgrad.gradient(lambda x: np.sum(fn(x, np.full(3, 2.0))), np.ones(3))[0]
     np.testing.assert_allclose(g, np.full(3, 2.0))
+
+
+def _unary(name: str, pullback: Any) -> Any:
+    p = extend.primitive(name, lambda x: x * 2.0, export_as=False)
+    extend.defrule(p, vjp=lambda primals, needs: (p(*primals), pullback))
+    return p
+
+
+@pytest.mark.parametrize(
+    "k, pullback, match",
+    [
+        (0, lambda ct: (ct, ct), r"'contract_unary_0' returned 2 cotangents for 1 arg"),
+        (1, lambda ct: (), r"'contract_unary_1' returned 0 cotangents for 1 arg"),
+        (2, lambda ct: 2.0, r"'contract_unary_2' returned float cotangents for 1 arg"),
+        (3, lambda ct: (ct[:2],), r"'contract_unary_3'.*shape \(2,\).*argument 0.*\(3,\)"),
+    ],
+)
+def test_one_argument_rules_are_checked_alike(k: int, pullback: Any, match: str) -> None:
+    # one- and two-argument entries take their own (unrolled) path in the backward pass
+    p = _unary(f"contract_unary_{k}", pullback)
+    with pytest.raises(ValueError, match=match):
+        xpgrad.gradient(lambda x: np.sum(p(x)), np.ones(3))
+
+
+def test_three_argument_rules_are_checked_too() -> None:
+    p = extend.primitive("contract_three", lambda x, y, z: x + y + z, export_as=False)
+    extend.defrule(p, vjp=lambda primals, needs: (p(*primals), lambda ct: (ct, ct)))
+    with pytest.raises(ValueError, match=r"'contract_three' returned 2 cotangents for 3"):
+        xpgrad.gradient(lambda x: np.sum(p(x, x, x)), np.ones(3))

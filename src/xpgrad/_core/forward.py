@@ -69,8 +69,8 @@ class ForwardTrace(Trace):
         if jvp is None or prim.multiple_results or type(x) is not ForwardTracer:
             return self.process(prim, (x,), {})
         t = x.tangent  # x is this trace's tracer: fast_call sends a call here only then
-        if t is None:
-            return self.process(prim, (x,), {})
+        if t is None:  # a constant: computed one level down, no tuple, loop or dict
+            return ForwardTracer(self, prim.fast(x.primal), None)
         out, t_out = jvp([x.primal], [t])
         return ForwardTracer(self, out, t_out)
 
@@ -86,7 +86,7 @@ class ForwardTrace(Trace):
             p2, t2 = x2.primal, x2.tangent
         else:
             p2, t2 = x2, None
-        if t1 is None and t2 is None:  # constants only
-            return self.process(prim, (x1, x2), {})
+        if t1 is None and t2 is None:  # constants only: as in ``process1``
+            return ForwardTracer(self, prim.fast(p1, p2), None)
         out, t_out = jvp([p1, p2], [t1, t2])
         return ForwardTracer(self, out, t_out)

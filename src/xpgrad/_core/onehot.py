@@ -25,7 +25,6 @@ Array API calls through ``F``.
 from __future__ import annotations
 
 import math
-import weakref
 from typing import Any
 
 from .tables import F
@@ -55,7 +54,7 @@ class OneHot:
     position is the position along that axis.
     """
 
-    __slots__ = ("xp", "k", "n", "start", "d", "shape1", "dtype", "device", "memo")
+    __slots__ = ("xp", "k", "n", "start", "d", "shape1", "dtype", "device", "memo", "seq")
 
     def __init__(
         self,
@@ -68,6 +67,7 @@ class OneHot:
         dtype: Any,
         device: Any,
         memo: dict | None = None,
+        seq: list | None = None,
     ):
         self.xp = xp
         self.k = k
@@ -77,9 +77,12 @@ class OneHot:
         self.shape1 = shape1
         self.dtype = dtype
         self.device = device
-        #: what ``_spreads`` found per operand, shared by the chunks of one Jacobian
-        #: (an operand cannot change during the call)
+        #: what ``_spreads`` found, by position of the check in a chunk, shared by the
+        #: chunks of one Jacobian (see ``_spreads``)
         self.memo = {} if memo is None else memo
+        #: the number of checks made so far in this chunk: one counter per chunk
+        #: (``basis`` makes a new batch per chunk; ``_like`` shares its counter)
+        self.seq = [0] if seq is None else seq
 
     @property
     def shape(self) -> tuple:
@@ -100,6 +103,7 @@ class OneHot:
             self.dtype if d is None else d.dtype,
             self.device,
             self.memo,
+            self.seq,
         )
 
     def _device_kw(self) -> dict:
@@ -147,27 +151,66 @@ def scale(vals: list, batched: list, params: dict, divide: bool = False) -> Any:
     v = _as_vector(u, oh)
     if v is None or _spreads(u, oh, divide):
         return None
-    d = F.divide(oh.values(), v) if divide else F.multiply(oh.values(), v)
-    return oh._like(d=d)
+    if divide:
+        return oh._like(d=F.divide(oh.values(), v))
+    if (
+        oh.d is None
+        and type(v) not in _NUMBERS
+        and tuple(v.shape) == (oh.k,)
+        and v.dtype == oh.dtype
+        and not _complex(oh.xp, v.dtype)
+    ):
+        # ``1 * v`` is ``v``: the slice is the values, with no ones made (the batch's
+        # values are only ever multiplied into a result, never handed out). Not for
+        # complex: ``(1 + 0j) * v`` can turn a -0.0 part into 0.0, as the dense path does
+        return oh._like(d=v)
+    return oh._like(d=F.multiply(oh.values(), v))
 
 
 def _spreads(u: Any, oh: OneHot, divide: bool = False) -> bool:
+    """``_spreads_now``, made once per Jacobian for each check a chunk makes.
+
+    The chunks of one Jacobian run the same function on the same primal
+    values; only the basis differs, and no unbatched operand (the only kind
+    checked) depends on the basis. So the ``j``-th check of every chunk sees
+    the same values as the ``j``-th check of the first: its answer is kept by
+    position, which also covers operands computed afresh in every chunk
+    (``cos(x)`` in a forward pass, ``1 - y**2`` in a pullback), not only the
+    constants. A check whose operand's shape or dtype differs from the kept
+    one's is made again.
+    """
+    if type(u) in _NUMBERS:
+        return _spreads_now(u, oh, divide)
+    seq = oh.seq
+    j = seq[0]
+    seq[0] = j + 1
+    sig = (getattr(u, "shape", None), getattr(u, "dtype", None), divide)
     memo = oh.memo
-    key = (id(u), divide)
-    hit = memo.get(key)
-    if hit is not None and hit[0]() is u:
+    hit = memo.get(j)
+    if hit is not None and hit[0] == sig:
         return hit[1]
     res = _spreads_now(u, oh, divide)
-    try:  # a weak reference: the memo must not keep a chunk's arrays alive
-        memo[key] = (weakref.ref(u), res)
-    except TypeError:  # (not weakly referenceable: checked again next time)
-        pass
+    memo[j] = (sig, res)
     return res
 
 
-#: Matrices from this many elements are checked by two matrix-vector products,
-#: about twice as fast as a sum there (BLAS); smaller ones by the sum.
-_BY_MATMUL = 1 << 15
+#: Vectors of ones for the matrix check, by (namespace, length, dtype, device): made
+#: once, never written, so a check is two matrix-vector products and no allocation.
+_ONES: dict = {}
+
+
+def _ones(xp: Any, n: int, dtype: Any, oh: OneHot) -> Any:
+    key = (id(xp), n, type(dtype), dtype, oh.device)
+    try:
+        return _ONES[key]
+    except KeyError:
+        pass
+    except TypeError:  # (an unhashable dtype or device: made each time)
+        return xp.ones(n, dtype=dtype, **oh._device_kw())
+    if len(_ONES) >= 64:
+        _ONES.clear()
+    o = _ONES[key] = xp.ones(n, dtype=dtype, **oh._device_kw())
+    return o
 
 
 def _spreads_now(u: Any, oh: OneHot, divide: bool) -> bool:
@@ -197,9 +240,8 @@ def _spreads_now(u: Any, oh: OneHot, divide: bool) -> bool:
     shape = u.shape
     if len(shape) == 1:  # sum of |u|^2 (vecdot conjugates its first argument)
         r = xp.vecdot(u, u)
-    elif len(shape) == 2 and shape[0] * shape[1] >= _BY_MATMUL:
-        kw = oh._device_kw()
-        r = xp.ones(shape[0], dtype=u.dtype, **kw) @ u @ xp.ones(shape[1], dtype=u.dtype, **kw)
+    elif len(shape) == 2:  # two matrix-vector products (BLAS): faster than a sum
+        r = _ones(xp, shape[0], u.dtype, oh) @ u @ _ones(xp, shape[1], u.dtype, oh)
     else:
         r = xp.sum(u)
     z = complex(r)
@@ -219,6 +261,22 @@ def _inexact(xp: Any, dtype: Any) -> bool:
     except TypeError:  # (an unhashable dtype object)
         return bool(xp.isdtype(dtype, ("real floating", "complex floating")))
     res = _INEXACT[key] = bool(xp.isdtype(dtype, ("real floating", "complex floating")))
+    return res
+
+
+_COMPLEX: dict = {}
+
+
+def _complex(xp: Any, dtype: Any) -> bool:
+    """Whether ``dtype`` is complex floating: one ``isdtype`` per dtype."""
+    key = (type(dtype), dtype)
+    try:
+        return _COMPLEX[key]
+    except KeyError:
+        pass
+    except TypeError:  # (an unhashable dtype object)
+        return bool(xp.isdtype(dtype, "complex floating"))
+    res = _COMPLEX[key] = bool(xp.isdtype(dtype, "complex floating"))
     return res
 
 
@@ -287,8 +345,10 @@ def matmul(vals: list, batched: list, params: dict) -> Any:
         tail = ()
     else:
         return None
-    if oh.d is not None or out.dtype != oh.dtype:
-        out = F.multiply(out, F.reshape(oh.values(), (k, 1)))
+    # always a product, even by ones: the slice is a view of ``m``, often a constant
+    # the function closed over, and a Jacobian must own its memory (``J[0, 0] = v``
+    # must not change ``m``); the product is the copy (staged too, under jit)
+    out = F.multiply(out, F.reshape(oh.values(), (k, 1)))
     if batched[0] and oh.shape1 == (1, n):
         return F.reshape(out, (k, 1, out.shape[1]))
     return F.reshape(out, (k, out.shape[1]) + tail) if tail else out

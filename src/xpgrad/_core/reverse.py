@@ -7,14 +7,16 @@ and ``prim`` the primitive; a tracer keeps the index of its entry. Entries are
 appended in creation order, which is a topological order, so the backward pass
 is a reversed loop over the tape that accumulates cotangents in a list indexed
 like the tape. A leaf (an argument being differentiated) is ``(None, (),
-shape)``; output ``j`` of ``n`` of a primitive with several results at index
-``k`` is ``(k, (j, n), shape)``. Entries are tuples, not objects with
-attributes: the cheapest record Python can make.
+shape, None)``; output ``j`` of ``n`` of a primitive with several results at
+index ``k`` is ``(k, (j, n), shape, None)``. Entries are tuples of four, not
+objects with attributes: the cheapest record Python can make, unpacked in one
+step.
 
 The backward pass holds every rule to its contract: one cotangent per argument,
 shaped like that argument (a rule that returned too few would otherwise be
 truncated silently by ``zip``, and a wrongly shaped one broadcast into a wrong
-sum). The shape kept in each entry makes that one comparison per cotangent.
+sum). The shape kept in each entry makes that one comparison per cotangent;
+the count is ``zip(strict=True)``'s, so a correct rule pays no ``len``.
 
 Tracers keep their index, never their parents' values: intermediates are kept
 alive only by what the pullbacks capture.
@@ -93,7 +95,7 @@ class ReverseTrace(Trace):
             outs = []
             for j, o in enumerate(out):
                 outs.append(ReverseTracer(self, o, len(tape)))
-                tape.append((i, (j, n), _shape(o)))
+                tape.append((i, (j, n), _shape(o), None))
             return tuple(outs)
         tape.append((pullback, parents, _shape(out), prim))
         return ReverseTracer(self, out, i)
@@ -133,7 +135,7 @@ class ReverseTrace(Trace):
 
     def new_leaf(self, value: Any) -> ReverseTracer:
         tape = self.tape
-        tape.append((None, (), _shape(value)))
+        tape.append((None, (), _shape(value), None))
         return ReverseTracer(self, value, len(tape) - 1)
 
 
@@ -212,8 +214,7 @@ def backward(
             if release:
                 tape[i] = None
             continue
-        entry = tape[i]
-        pullback, parents = entry[0], entry[1]
+        pullback, parents, _, prim = tape[i]
         if release:  # drop the entry (and what its pullback keeps) once it has run
             tape[i] = None
         if pullback is None:  # a leaf: its cotangent is the caller's
@@ -228,12 +229,46 @@ def backward(
             outs[j] = ct if c is None else add(c, ct)
             continue
         gs = pullback(ct)
-        if len(gs) != len(parents):
-            _check_cotangents(entry[3], parents, gs, tape)
+        # one and two arguments (elementwise functions and operators) unrolled: the
+        # count is checked by the unpacking, with no ``len`` of ``gs`` and no ``zip``
+        n = len(parents)
+        if n == 2:
+            try:
+                g1, g2 = gs
+            except (TypeError, ValueError):
+                g1 = g2 = None
+                _check_cotangents(prim, parents, gs, tape)
+            p1, p2 = parents
+            if p1 is not None and g1 is not None:
+                if g1.shape != tape[p1][2]:
+                    _check_cotangents(prim, parents, gs, tape)
+                c = cts[p1]
+                cts[p1] = g1 if c is None else add(c, g1)
+            if p2 is not None and g2 is not None:
+                if g2.shape != tape[p2][2]:
+                    _check_cotangents(prim, parents, gs, tape)
+                c = cts[p2]
+                cts[p2] = g2 if c is None else add(c, g2)
+            continue
+        if n == 1:
+            try:
+                (g1,) = gs
+            except (TypeError, ValueError):
+                g1 = None
+                _check_cotangents(prim, parents, gs, tape)
+            p1 = parents[0]
+            if p1 is not None and g1 is not None:
+                if g1.shape != tape[p1][2]:
+                    _check_cotangents(prim, parents, gs, tape)
+                c = cts[p1]
+                cts[p1] = g1 if c is None else add(c, g1)
+            continue
+        if len(gs) != n:
+            _check_cotangents(prim, parents, gs, tape)
         for p, g in zip(parents, gs):
             if p is not None and g is not None:
                 if g.shape != tape[p][2]:
-                    _check_cotangents(entry[3], parents, gs, tape)
+                    _check_cotangents(prim, parents, gs, tape)
                 c = cts[p]
                 cts[p] = g if c is None else add(c, g)
     if release:
