@@ -38,6 +38,22 @@ def test_quick_w2_without_peers(tmp_path: Path) -> None:
     assert record["machine"]["versions"]["numpy"]
 
 
+@pytest.mark.skipif(not (ROOT / "benchmarks" / "compare.py").exists(),
+                    reason="benchmarks/ is not part of this checkout")
+def test_compare_runs_both_trees_and_reports_each_row() -> None:
+    # this tree against itself: the table has one line per row and a change column
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.compare", "--base-src", str(ROOT / "src"),
+         "--rows", "W2", "--reps", "1", "--seconds", "0.01"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("| W2")]
+    assert len(lines) == 1
+    base, this, change = (c.strip() for c in lines[0].split("|")[2:5])
+    assert float(base) > 0 and float(this) > 0 and change.endswith("%")
+
+
 def test_gradient_matches_independent_numpy_derivative() -> None:
     """W2's xpgrad gradient equals the chain rule written out by hand in NumPy."""
     import numpy as np
