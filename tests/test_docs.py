@@ -33,7 +33,6 @@ import pytest
 import xpgrad
 import xpgrad.backends as B
 from xpgrad._core import tables
-from xpgrad.rules import _registry as R
 
 sybil = pytest.importorskip("sybil")
 from sybil.evaluators.doctest import OutputChecker  # noqa: E402
@@ -71,21 +70,13 @@ def _page_id(p: Path) -> str:
 @pytest.fixture
 def clean_registry() -> Iterator[None]:
     """Undo rules, exports and adapters that an example registers."""
-    prims, ns, funcs = dict(R.PRIMITIVES), dict(R.NAMESPACE), dict(vars(R.F))
     adapters = dict(B.available())
     budget = xpgrad.config.memory_budget
     errstate = np.geterr()  # a page may np.seterr() for its NaN examples
     try:
-        yield
+        with tables.saved():  # rules and exports an example registers
+            yield
     finally:
-        R.PRIMITIVES.clear()
-        R.PRIMITIVES.update(prims)
-        R.NAMESPACE.clear()
-        R.NAMESPACE.update(ns)
-        for k in list(vars(R.F)):
-            if k not in funcs:
-                delattr(R.F, k)
-        tables.exported()  # forget namespaces built with the example's exports
         for name in set(B.available()) - set(adapters):
             B.unregister(name)
         xpgrad.config.memory_budget = budget

@@ -33,21 +33,13 @@ RNG = np.random.default_rng(15)
 def mod() -> Iterator[Any]:
     """The example module, imported alone; the registry is restored afterwards (the
     docs page registers the same primitive when its examples run)."""
-    prims, ns, funcs = dict(R.PRIMITIVES), dict(R.NAMESPACE), dict(vars(R.F))
     sys.path.insert(0, str(EXAMPLES))
     try:
-        yield importlib.import_module("adjacent_product")
+        with tables.saved():
+            yield importlib.import_module("adjacent_product")
     finally:
         sys.path.remove(str(EXAMPLES))
         sys.modules.pop("adjacent_product", None)
-        R.PRIMITIVES.clear()
-        R.PRIMITIVES.update(prims)
-        R.NAMESPACE.clear()
-        R.NAMESPACE.update(ns)
-        for k in list(vars(R.F)):
-            if k not in funcs:
-                delattr(R.F, k)
-        tables.exported()
 
 
 def _fd_jacobian(f: Any, x: np.ndarray, h: float = 1e-6) -> np.ndarray:

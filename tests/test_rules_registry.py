@@ -22,25 +22,14 @@ import xpgrad
 from xpgrad import extend
 from xpgrad._core import tables
 from xpgrad.rules import PRIMITIVES
-from xpgrad.rules import _registry as R
 
 
 @pytest.fixture
 def scratch_registry() -> Iterator[None]:
     """Primitives a test registers are removed again (the conformance suite checks
     every registered one)."""
-    prims, ns, funcs = dict(R.PRIMITIVES), dict(R.NAMESPACE), dict(vars(R.F))
-    try:
+    with tables.saved():
         yield
-    finally:
-        R.PRIMITIVES.clear()
-        R.PRIMITIVES.update(prims)
-        R.NAMESPACE.clear()
-        R.NAMESPACE.update(ns)
-        for k in list(vars(R.F)):
-            if k not in funcs:
-                delattr(R.F, k)
-        tables.exported()
 
 
 def test_every_builtin_differentiable_primitive_declares_a_pattern() -> None:

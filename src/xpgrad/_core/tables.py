@@ -7,10 +7,12 @@ in a circle.
 
 from __future__ import annotations
 
+import contextlib
 import types
+from collections.abc import Iterator
 from typing import Any, Callable
 
-__all__ = ["PRIMITIVES", "NAMESPACE", "F", "ufuncs"]
+__all__ = ["PRIMITIVES", "NAMESPACE", "F", "ufuncs", "saved"]
 
 #: Every primitive, by name (``"linalg.solve"`` for extensions).
 PRIMITIVES: dict[str, Any] = {}
@@ -61,3 +63,24 @@ def exported() -> None:
     """Forget what was built from the tables (an ``export`` added a name)."""
     _namespace_cache.clear()
     _ufuncs.clear()
+
+
+@contextlib.contextmanager
+def saved() -> Iterator[None]:
+    """Undo, on exit, every primitive and export registered inside the block.
+
+    For tests and examples that declare primitives: the conformance suite checks
+    every registered primitive, so one left behind would be checked too.
+    """
+    prims, ns, funcs = dict(PRIMITIVES), dict(NAMESPACE), dict(vars(F))
+    try:
+        yield
+    finally:
+        PRIMITIVES.clear()
+        PRIMITIVES.update(prims)
+        NAMESPACE.clear()
+        NAMESPACE.update(ns)
+        for k in list(vars(F)):
+            if k not in funcs:
+                delattr(F, k)
+        exported()
