@@ -324,3 +324,45 @@ def test_chunked_default_equals_one_pass() -> None:
         np.testing.assert_array_equal(J, J1)
         expect = (1 - np.tanh(B @ np.sin(x)) ** 2)[:, None] * B * np.cos(x)[None, :]
         np.testing.assert_allclose(J, expect, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("xp", [np, strict])
+@pytest.mark.parametrize("n", [1, 5, 32, 33])
+def test_forward_small_input_evaluates_the_function_once(xp: Any, n: int) -> None:
+    # up to CPU_CHUNK_MIN inputs, the one pushforward pass gives y too: the function
+    # runs once, where a first evaluation only to size y would run it twice
+    B = np.random.default_rng(n).standard_normal((3 * n + 2, n))
+    calls = []
+
+    def f(x: Any) -> Any:
+        calls.append(1)
+        x_ns = ns(x)
+        return x_ns.tanh(x_ns.asarray(B) @ x_ns.sin(x))
+
+    x0 = np.linspace(-1.0, 1.0, n)
+    y, (J,) = withjacobian(f, xp.asarray(x0), mode="forward")
+    assert len(calls) == (1 if n <= 32 else 2)
+    calls.clear()
+    (Jr,) = jacobian(f, xp.asarray(x0), mode="reverse")
+    np.testing.assert_allclose(npy(J), npy(Jr), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(npy(y), np.tanh(B @ np.sin(x0)), rtol=1e-14)
+    fd = fd_jacobian(lambda v: np.tanh(B @ np.sin(v)), x0)
+    np.testing.assert_allclose(npy(J), fd, rtol=1e-6, atol=1e-8)
+
+
+def test_forward_small_input_keeps_explicit_chunk_size_and_budget() -> None:
+    # an explicit chunk size or memory budget is honoured as given: two evaluations
+    calls = []
+
+    def f(x: Any) -> Any:
+        calls.append(1)
+        return x * x
+
+    x0 = np.arange(4.0)
+    for kw in ({"chunk_size": 2}, {"memory_budget": 10**6}):
+        calls.clear()
+        (J,) = jacobian(f, x0, mode="forward", **kw)
+        np.testing.assert_array_equal(J, np.diag(2 * x0))
+        assert len(calls) > 1
+    with pytest.raises(ValueError, match="memory_budget must be a positive int"):
+        jacobian(f, x0, mode="forward", memory_budget=-1)

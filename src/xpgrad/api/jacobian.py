@@ -172,7 +172,9 @@ def _zero_jacobian(xp: Any, y: Any, a: Any, m: int, n: int) -> Any:
     return C.zeros(xp, (m, n), dt, aa if isinstance(y, Zero) else y)
 
 
-def _pushforward(g: Callable, dargs: list, i: int, xp: Any) -> Callable:
+def _pushforward(
+    g: Callable, dargs: list, i: int, xp: Any, seen: dict | None = None, name: str = "jacobian"
+) -> Callable:
     """``t -> d/ds g(..., dargs[i] + s t, ...)`` at ``s = 0``.
 
     Every argument is traced, the others as constants of the trace (a symbolic
@@ -180,7 +182,9 @@ def _pushforward(g: Callable, dargs: list, i: int, xp: Any) -> Callable:
     mode where all are recorded: array-api-strict refuses ``raw_array *
     tracer``. Where ``y`` does not depend on this argument, the result is a
     ``Zero`` of ``y``'s shape and dtype (``map_basis`` passes it through
-    unbatched), and the zero Jacobian is made once.
+    unbatched), and the zero Jacobian is made once. ``seen["y"]``, when a dict
+    is given, receives ``y`` itself (it does not depend on the tangent), checked
+    as ``jacobian`` checks a function's output.
     """
     ns = E.namespace(xp)
     primals = [E.as_array(a, xp) for a in dargs]
@@ -190,7 +194,10 @@ def _pushforward(g: Callable, dargs: list, i: int, xp: Any) -> Callable:
             out = g(
                 *[ForwardTracer(trace, p, t if j == i else None) for j, p in enumerate(primals)]
             )
-        if type(out) is ForwardTracer and out._trace is trace:
+        mine = type(out) is ForwardTracer and out._trace is trace
+        if seen is not None:
+            seen["y"] = _output(out.primal if mine else out, xp, name)
+        if mine:
             if out.tangent is not None:
                 return out.tangent
             out = out.primal
@@ -225,6 +232,30 @@ def _forward_one(
     if isinstance(J, Zero):  # y does not depend on this argument
         return _zero_jacobian(xp, J, xa, m, n)
     return J
+
+
+def _forward_small(
+    g: Callable, dargs: list, xp: Any, chunk_size: Any, budget: Any, name: str
+) -> Any:
+    """``(y, J)`` from one pass, for one small input on the CPU; else None.
+
+    With at most ``CPU_CHUNK_MIN`` input elements, ``choose_chunk`` takes them
+    all in one chunk on a CPU for any but an enormous output, so the pass that
+    gives ``J`` gives ``y`` too, where a first evaluation of ``g`` only to learn
+    the size of ``y`` would cost as much again. Not for an explicit chunk size
+    or budget (honoured as given), a lazy backend, or a value not on a CPU.
+    """
+    if len(dargs) != 1 or budget is not None:
+        return None
+    if chunk_size is not None and (type(chunk_size) is not int or chunk_size < C.CPU_CHUNK_MIN):
+        return None
+    xa = E.as_array(dargs[0], xp)
+    n = C.size_of(tuple(xa.shape))
+    if not 0 < n <= C.CPU_CHUNK_MIN or C.one_pass(xa) or not C.on_cpu(xa):
+        return None
+    seen: dict = {}
+    (J,) = forward_jacobian(_pushforward(g, dargs, 0, xp, seen, name), xa, xp, n, chunk_size)
+    return seen["y"], J
 
 
 def _shape_result(J: Any, kind: str | None) -> Any:
@@ -272,8 +303,11 @@ def _jacobian(
         return _output(f(*args), xp, name), (None,) * len(args)
     n = sum(C.size_of(tuple(E.as_array(a, xp).shape)) for a in dargs)
     back = None
+    small = None  # (y, J) of one small input, from one pass
     if mode == "forward":
-        y = _output(_value(g, dargs, xp), xp, name)
+        if not progress:
+            small = _forward_small(g, dargs, xp, chunk_size, budget, name)
+        y = _output(_value(g, dargs, xp) if small is None else small[0], xp, name)
     else:
         y, back = basis_pullback(g, *dargs)
         y = _output(y, xp, name)
@@ -284,6 +318,9 @@ def _jacobian(
     try:
         if back is not None:
             Js = _reverse(back, y, dargs, xp, chunk_size, budget, name, bar)
+        elif small is not None:
+            J = small[1]
+            Js = [_zero_jacobian(xp, J, dargs[0], m, n) if isinstance(J, Zero) or m == 0 else J]
         else:
             Js = [
                 _forward_one(g, dargs, j, m, xp, chunk_size, budget, name, bar)
