@@ -6,6 +6,7 @@ skipped only when the tool is not installed (the `lint` and `docs` extras).
 
 from __future__ import annotations
 
+import ast
 import pathlib
 import shutil
 import subprocess
@@ -74,3 +75,26 @@ def test_extend_exports_everything_the_builtin_rules_use() -> None:
             if isinstance(n, ast.ImportFrom) and (n.module or "").endswith("_registry"):
                 used.update(a.name for a in n.names)
     assert used and not used - set(dir(X)), sorted(used - set(dir(X)))
+
+
+def test_no_engine_import_inside_a_function() -> None:
+    # an import of an xpgrad module inside a function body only hides a cycle
+    # between modules (the layers test cannot see it); optional third-party
+    # libraries (scipy.sparse, inspect) may still be imported where used
+    src = pathlib.Path(__file__).resolve().parents[1] / "src" / "xpgrad"
+    found = []
+    for path in sorted(src.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for fn in ast.walk(tree):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, ast.ImportFrom) and (
+                    node.level > 0 or (node.module or "").split(".")[0] == "xpgrad"
+                ):
+                    found.append(f"{path.relative_to(src)}:{node.lineno} in {fn.name}")
+                elif isinstance(node, ast.Import) and any(
+                    a.name.split(".")[0] == "xpgrad" for a in node.names
+                ):
+                    found.append(f"{path.relative_to(src)}:{node.lineno} in {fn.name}")
+    assert not found, "imports of xpgrad modules inside functions:\n" + "\n".join(found)

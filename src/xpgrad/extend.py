@@ -9,12 +9,12 @@ stays true).
 >>> from xpgrad.extend import Zero, NoTangent, instantiate   # typed symbolic zeros
 """
 
+from ._core.arrays import instantiate  # noqa: F401
 from ._core.trace import Primitive, bind  # noqa: F401
 from ._core.zeros import (  # noqa: F401
     AbstractZero,
     NoTangent,
     Zero,
-    instantiate,
     is_zero,
     zero_like,
 )

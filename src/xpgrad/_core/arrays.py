@@ -18,8 +18,9 @@ from typing import Any
 import array_api_compat
 
 from .trace import Tracer
+from .zeros import NoTangent, Zero, _no_tangent_error, _py
 
-__all__ = ["device_kw", "device_of", "raw", "size_of"]
+__all__ = ["device_kw", "device_of", "instantiate", "raw", "size_of"]
 
 
 def raw(x: Any) -> Any:
@@ -47,3 +48,46 @@ def device_kw(x: Any) -> dict:
     """``{"device": d}`` for the array under ``x``'s tracers (empty if it has none)."""
     d = device_of(x)
     return {} if d is None else {"device": d}
+
+
+def instantiate(z: Any, like: Any = None) -> Any:
+    """``z`` as a value: a ``Zero`` becomes a zero array (or a Python zero), others unchanged.
+
+    The array is made with the namespace of ``like`` (default: the array the
+    zero was made beside), so inside a transformation it is a constant of the
+    innermost trace, and on ``like``'s device. ``NoTangent`` cannot be made a
+    value: that raises.
+
+    Parameters
+    ----------
+    z : Zero or any
+        The value to make concrete; anything but a typed zero is returned as is.
+    like : array, optional
+        An array of the backend and device to make the zeros on.
+
+    Returns
+    -------
+    array or number
+        Zeros of ``z``'s shape and dtype (a Python zero for a number's zero).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xpgrad.extend import Zero, instantiate
+    >>> instantiate(Zero.like(np.ones(2))), instantiate(Zero((), float))
+    (array([0., 0.]), 0.0)
+    """
+    if isinstance(z, NoTangent):
+        raise _no_tangent_error("instantiate")
+    if not isinstance(z, Zero):
+        return z
+    like = z.base if like is None else like
+    if _py(z.dtype):  # a Python number's zero
+        return z.dtype(0)
+    if like is None:
+        raise ValueError(
+            f"xpgrad: cannot instantiate {z!r} without an array to take the backend from; "
+            f"pass like= (an array of the backend and device to make it on)"
+        )
+    xp = like.__array_namespace__()
+    return xp.zeros(z.shape, dtype=z.dtype, **device_kw(like))

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["AbstractZero", "NoTangent", "Zero", "instantiate", "is_zero", "zero_like"]
+__all__ = ["AbstractZero", "NoTangent", "Zero", "is_zero", "zero_like"]
 
 
 def _broadcast(s1: tuple, s2: tuple) -> tuple:
@@ -290,48 +290,3 @@ def is_zero(t: Any) -> bool:
     (True, True, False)
     """
     return t is None or isinstance(t, AbstractZero)
-
-
-def instantiate(z: Any, like: Any = None) -> Any:
-    """``z`` as a value: a ``Zero`` becomes a zero array (or a Python zero), others unchanged.
-
-    The array is made with the namespace of ``like`` (default: the array the
-    zero was made beside), so inside a transformation it is a constant of the
-    innermost trace, and on ``like``'s device. ``NoTangent`` cannot be made a
-    value: that raises.
-
-    Parameters
-    ----------
-    z : Zero or any
-        The value to make concrete; anything but a typed zero is returned as is.
-    like : array, optional
-        An array of the backend and device to make the zeros on.
-
-    Returns
-    -------
-    array or number
-        Zeros of ``z``'s shape and dtype (a Python zero for a number's zero).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from xpgrad.extend import Zero, instantiate
-    >>> instantiate(Zero.like(np.ones(2))), instantiate(Zero((), float))
-    (array([0., 0.]), 0.0)
-    """
-    if isinstance(z, NoTangent):
-        raise _no_tangent_error("instantiate")
-    if not isinstance(z, Zero):
-        return z
-    like = z.base if like is None else like
-    if _py(z.dtype):  # a Python number's zero
-        return z.dtype(0)
-    if like is None:
-        raise ValueError(
-            f"xpgrad: cannot instantiate {z!r} without an array to take the backend from; "
-            f"pass like= (an array of the backend and device to make it on)"
-        )
-    from .arrays import device_kw, raw  # (arrays imports the tracer, which imports us)
-
-    xp = like.__array_namespace__()
-    return xp.zeros(z.shape, dtype=z.dtype, **device_kw(raw(like)))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
+from .._core.arrays import instantiate
 from .._core.calls import record
 from .._core.forward import ForwardTrace, ForwardTracer
 from .._core.reverse import ReverseTracer
 from .._core.trace import new_level
-from .._core.zeros import Zero, instantiate
+from .._core.zeros import Zero
 from ..rules import F
 from . import _edge as E
 from ._owned import owned

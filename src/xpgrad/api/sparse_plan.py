@@ -13,10 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import backends
+from .._core.arrays import instantiate
 from .._core.arrays import raw as _raw
 from .._core.sparsity import SparsityTrace, SparsityTracer, distinct
 from .._core.trace import new_level
-from .._core.zeros import Zero, instantiate
+from .._core.zeros import Zero
 from . import _chunks as C
 from . import _edge as E
 from . import coloring as K
