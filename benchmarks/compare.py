@@ -31,10 +31,12 @@ DEFAULT_ROWS = "W1,W2,W3,W4,W5,W6,W7,W8"
 
 def _time_rows(rows: str, seconds: float) -> dict:
     """In the child: thread CPU seconds per call of each xpgrad row (min over repeats)."""
+    import xpgrad
+
     from ._peers import Peers
     from .workloads import WORKLOADS
 
-    out = {}
+    out: dict = {"__file__": xpgrad.__file__}
     for w in rows.split(","):
         for case in WORKLOADS[w](Peers(set())):
             fn = case.impls.get("xpgrad")
@@ -89,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     if (a.base is None) == (a.base_src is None):
         ap.error("give either a commit to compare with or --base-src")
     srcs = {"base": Path(a.base_src) if a.base_src else _checkout(a.base), "this": ROOT / "src"}
+    for src in srcs.values():
+        if not (src / "xpgrad" / "__init__.py").is_file():
+            ap.error(f"{src} is not a source folder holding the xpgrad package")
     res: dict[str, dict[str, list[float]]] = {}
     for _ in range(a.reps):
         for name, src in srcs.items():
@@ -99,7 +104,12 @@ def main(argv: list[str] | None = None) -> int:
             if done.returncode:
                 sys.stderr.write(done.stderr)
                 return done.returncode
-            for row, t in json.loads(done.stdout.strip().splitlines()[-1]).items():
+            times = json.loads(done.stdout.strip().splitlines()[-1])
+            got = Path(times.pop("__file__")).resolve()
+            if not got.is_relative_to(src.resolve()):  # an installed copy came first
+                sys.stderr.write(f"the {name} run imported {got}, not the one under {src}\n")
+                return 1
+            for row, t in times.items():
                 res.setdefault(row, {}).setdefault(name, []).append(t)
     print(
         f"thread CPU µs per call, min of {a.reps} alternating runs; base = {a.base or a.base_src}"

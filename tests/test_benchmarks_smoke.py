@@ -52,6 +52,12 @@ def test_compare_runs_both_trees_and_reports_each_row() -> None:
     assert len(lines) == 1
     base, this, change = (c.strip() for c in lines[0].split("|")[2:5])
     assert float(base) > 0 and float(this) > 0 and change.endswith("%")
+    # a base that is not a source folder is refused, not replaced by the installed copy
+    bad = subprocess.run(
+        [sys.executable, "-m", "benchmarks.compare", "--base-src", str(ROOT / "no-such-src")],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert bad.returncode == 2 and "not a source folder" in bad.stderr
 
 
 def test_gradient_matches_independent_numpy_derivative() -> None:
