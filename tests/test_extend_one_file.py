@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from fd import fd_jacobian
 
 import xpgrad
 import xpgrad.backends as B
@@ -42,14 +43,6 @@ def mod() -> Iterator[Any]:
         sys.modules.pop("adjacent_product", None)
 
 
-def _fd_jacobian(f: Any, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
-    cols = []
-    for e in np.eye(x.size):
-        e = e.reshape(x.shape)
-        cols.append((np.asarray(f(x + h * e)) - np.asarray(f(x - h * e))).ravel() / (2 * h))
-    return np.stack(cols, axis=1)
-
-
 def test_the_docs_show_the_module_as_it_is() -> None:
     page = (ROOT / "docs" / "rules.md").read_text()
     source = (EXAMPLES / "adjacent_product.py").read_text()
@@ -71,7 +64,7 @@ def test_the_conformance_checks_pass(mod: Any, backend_name: str) -> None:
 def test_jacobian_in_both_modes_matches_finite_differences(mod: Any, mode: str) -> None:
     x = RNG.normal(size=(2, 4))
     (J,) = xpgrad.jacobian(mod.adjacent_product, x, mode=mode)
-    np.testing.assert_allclose(J.reshape(6, 8), _fd_jacobian(mod.adjacent_product_impl, x),
+    np.testing.assert_allclose(J.reshape(6, 8), fd_jacobian(mod.adjacent_product_impl, x),
                                rtol=1e-6, atol=1e-8)
 
 
@@ -86,10 +79,10 @@ def test_gradient_and_second_derivatives(mod: Any) -> None:
         return np.sum(np.sin(x[:-1] * x[1:]))
 
     (g,) = xpgrad.gradient(f, x)
-    np.testing.assert_allclose(g, _fd_jacobian(f_np, x)[0], rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(g, fd_jacobian(f_np, x)[0], rtol=1e-6, atol=1e-8)
     H = xpgrad.hessian(f, x)  # forward over reverse, against reverse over reverse
     np.testing.assert_allclose(H, xpgrad.hessian_reverse(f, x), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(H, _fd_jacobian(lambda v: xpgrad.gradient(f, v)[0], x),
+    np.testing.assert_allclose(H, fd_jacobian(lambda v: xpgrad.gradient(f, v)[0], x),
                                rtol=1e-5, atol=1e-6)
 
 
@@ -100,7 +93,7 @@ def test_vmap_matches_a_loop(mod: Any) -> None:
     # and the Jacobian of each, mapped
     Js = xpgrad.vmap(lambda x: xpgrad.jacobian(mod.adjacent_product, x)[0])(xs[:, 0])
     for x, J in zip(xs[:, 0], Js):
-        np.testing.assert_allclose(J, _fd_jacobian(mod.adjacent_product_impl, x),
+        np.testing.assert_allclose(J, fd_jacobian(mod.adjacent_product_impl, x),
                                    rtol=1e-6, atol=1e-8)
 
 
@@ -110,7 +103,7 @@ def test_the_sparsity_pattern_is_exact(mod: Any) -> None:
     assert not S.fallbacks  # the declared rule ran, not the dense fallback
     got = np.zeros(S.shape, dtype=bool)
     got[B.to_host(S.rows), B.to_host(S.cols)] = True
-    want = _fd_jacobian(mod.adjacent_product_impl, x) != 0  # nonzero at a random point
+    want = fd_jacobian(mod.adjacent_product_impl, x) != 0  # nonzero at a random point
     np.testing.assert_array_equal(got, want)
     (J,) = xpgrad.jacobian(mod.adjacent_product, x)
     SJ = xpgrad.sparse_jacobian(mod.adjacent_product, x)
