@@ -43,33 +43,45 @@ from ._registry import (
     unary,
 )
 
-__all__ = ["SPECIAL_NAMES", "special_namespace", "polygamma"]
+__all__ = ["SPECIAL_NAMES", "special_namespace", "special_impl", "polygamma"]
 
 _SQRT_2_OVER_PI = 2.0 / math.sqrt(math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
-def _special_impl(name: str, static: Callable | None = None) -> Callable:
+def special_impl(name: str, static: Callable | None = None) -> Callable:
     """The primal: the adapter's ``special(name)``, looked up once per array type.
 
     ``static(params)``: leading arguments taken from the parameters
     (``polygamma``'s order ``n``), passed before the arrays as SciPy takes them.
+    The result keeps the arguments' floating dtype: several SciPy functions have
+    float64 loops only (``polygamma``; ``gammainc`` of a Python float and a
+    float32 array). Python numbers go to a backend that takes tensors only
+    (``torch.special``) as arrays of the first array's dtype.
     """
     cache: dict[type, Callable] = {}
 
     def impl(*args: Any, **params: Any) -> Any:
-        x = next((a for a in args if not is_scalar(a)), None)
-        if x is None:
+        arrays = [a for a in args if not is_scalar(a)]
+        if not arrays:
             raise TypeError(f"xpgrad: special.{name} needs at least one array argument")
+        x = arrays[0]
         fn = cache.get(type(x))
         if fn is None:
             fn = cache[type(x)] = backends.special(x, name)
-        if static is None:
-            return fn(*args)
-        out = fn(*static(params), *args)
-        # SciPy's polygamma is not a ufunc and computes in float64: keep x's dtype
-        if out.dtype != x.dtype and backends.namespace_of(x).isdtype(x.dtype, "real floating"):
-            out = backends.namespace_of(x).astype(out, x.dtype)
+        xp = backends.namespace_of(x)
+        lead = static(params) if static is not None else ()
+        try:
+            out = fn(*lead, *args)
+        except TypeError:  # torch.special takes tensors only: Python numbers as x's dtype
+            args = tuple(xp.asarray(a, dtype=x.dtype) if is_scalar(a) else a for a in args)
+            out = fn(*lead, *args)
+        try:
+            want = xp.result_type(*arrays)
+        except TypeError:  # mixed kinds (an integer count beside a float array)
+            return out
+        if out.dtype != want and xp.isdtype(want, "real floating"):
+            out = xp.astype(out, want)
         return out
 
     impl.__name__ = f"{name}_impl"
@@ -79,7 +91,7 @@ def _special_impl(name: str, static: Callable | None = None) -> Callable:
 def _special_unary(
     name: str, deriv: Callable, domain: tuple = (-2.0, 2.0), uses_x: bool = True
 ) -> Callable:
-    p = unary(name, deriv, uses_x=uses_x, domain=domain, impl=_special_impl(name), module="special")
+    p = unary(name, deriv, uses_x=uses_x, domain=domain, impl=special_impl(name), module="special")
     return p.fast
 
 
@@ -127,14 +139,14 @@ xlogy = binary(
     "special.xlogy",
     lambda x, y, out: F.log(y),
     lambda x, y, out: F.divide(x, y),
-    impl=_special_impl("xlogy"),
+    impl=special_impl("xlogy"),
     samples=_xlogy_samples,
 ).fast
 xlog1py = binary(
     "special.xlog1py",
     lambda x, y, out: F.log1p(y),
     lambda x, y, out: F.divide(x, 1 + y),
-    impl=_special_impl("xlog1py"),
+    impl=special_impl("xlog1py"),
     samples=_xlogy_samples,
 ).fast
 
@@ -150,14 +162,14 @@ rel_entr = binary(
     "special.rel_entr",
     lambda x, y, out: F.log(F.divide(x, y)) + 1,
     lambda x, y, out: -F.divide(x, y),
-    impl=_special_impl("rel_entr"),
+    impl=special_impl("rel_entr"),
     samples=_positive_pairs,
 ).fast
 kl_div = binary(
     "special.kl_div",
     lambda x, y, out: F.log(F.divide(x, y)),
     lambda x, y, out: 1 - F.divide(x, y),
-    impl=_special_impl("kl_div"),
+    impl=special_impl("kl_div"),
     samples=_positive_pairs,
 ).fast
 # entr(x) = -x log x for x > 0
@@ -167,7 +179,7 @@ entr = _special_unary("entr", lambda x, y: -(F.log(x) + 1), domain=(0.3, 3.0))
 
 polygamma_p = primitive(
     "polygamma",
-    _special_impl("polygamma", lambda params: (params["n"],)),
+    special_impl("polygamma", lambda params: (params["n"],)),
     module="special",
     export_as=False,
 )

@@ -33,9 +33,8 @@ import math
 from functools import partial
 from typing import Any, Callable, Sequence
 
-from .. import backends
 from .._core.trace import NoRuleError, Primitive, Tracer
-from . import special as _special  # noqa: F401  (gammaln, digamma, xlogy: used below)
+from . import special as _special  # (also registers gammaln, digamma, xlogy: used below)
 from ._registry import (
     F,
     binary,
@@ -58,38 +57,7 @@ _DEG = math.pi / 180.0
 _SQRT_PI = math.sqrt(math.pi)
 
 
-def _impl(name: str) -> Callable:
-    """The primal: the adapter's ``special(name)``, looked up once per array type.
-
-    The result keeps the arguments' floating dtype: several SciPy functions have
-    float64 loops only (``gammainc`` of a Python float and a float32 array).
-    """
-    cache: dict[type, Callable] = {}
-
-    def impl(*args: Any) -> Any:
-        arrays = [a for a in args if not is_scalar(a)]
-        if not arrays:
-            raise TypeError(f"xpgrad: special.{name} needs at least one array argument")
-        x = arrays[0]
-        fn = cache.get(type(x))
-        if fn is None:
-            fn = cache[type(x)] = backends.special(x, name)
-        xp = backends.namespace_of(x)
-        try:
-            out = fn(*args)
-        except TypeError:  # torch.special takes tensors only: Python numbers as x's dtype
-            args = tuple(xp.asarray(a, dtype=x.dtype) if is_scalar(a) else a for a in args)
-            out = fn(*args)
-        try:
-            want = xp.result_type(*arrays)
-        except TypeError:  # mixed kinds (an integer count beside a float array)
-            return out
-        if out.dtype != want and xp.isdtype(want, "real floating"):
-            out = xp.astype(out, want)
-        return out
-
-    impl.__name__ = f"{name}_impl"
-    return impl
+_impl = _special.special_impl  # the primal: the adapter's special(name)
 
 
 # -- helpers on constants (Python numbers or arrays) and traced values --------------------
