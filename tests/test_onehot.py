@@ -346,3 +346,98 @@ def test_a_non_finite_value_outside_the_first_chunk_is_found(mode: str, monkeypa
         np.testing.assert_array_equal(s, d)
         first = s[:2, :] if mode == "reverse" else s[:, :2]  # the first chunk's rows / columns
         assert np.isnan(first).any()  # got NaN too, as the dense basis gives
+
+
+def _reads(monkeypatch: Any) -> list:
+    """The shapes of the matrices the one-hot check reads (by matrix-vector products)."""
+    read: list = []
+    real = onehot._ones
+
+    def spy(xp: Any, n: int, dtype: Any, oh: Any) -> Any:
+        read.append(n)
+        return real(xp, n, dtype, oh)
+
+    monkeypatch.setattr(onehot, "_ones", spy)
+    return read
+
+
+_M = 160  # 160 x 160: large enough that the product's proof is tried
+
+
+@pytest.mark.parametrize("backend", ["numpy", "array_api_strict"])
+@pytest.mark.parametrize(
+    "form", ["matvec", "vecmat", "column"], ids=["A @ x", "x @ A", "A @ x[:, None]"]
+)
+def test_a_large_matrix_is_proved_finite_by_its_product(
+    backend: str, form: str, monkeypatch: Any
+) -> None:
+    # the reverse pass records A @ v: a finite product of A with a finite vector that
+    # has no zero proves A finite, so the matrix is not read; the Jacobian is the
+    # dense basis's, bit for bit
+    xp = array_api_compat.numpy if backend == "numpy" else pytest.importorskip(backend)
+    M = RNG.normal(size=(_M, _M))
+    fns = {
+        "matvec": lambda v: ns(v).tanh(ns(v).matmul(ns(v).asarray(M), ns(v).sin(v))),
+        "vecmat": lambda v: ns(v).tanh(ns(v).matmul(ns(v).sin(v), ns(v).asarray(M))),
+        "column": lambda v: ns(v).squeeze(
+            ns(v).matmul(ns(v).asarray(M), ns(v).expand_dims(ns(v).sin(v), axis=-1)), axis=-1
+        ),
+    }
+    f = fns[form]
+    x = xp.asarray(RNG.uniform(0.1, 1.0, size=_M))  # sin(x) finite and nowhere zero
+    read = _reads(monkeypatch)
+    (J,) = xpgrad.jacobian(f, x, mode="reverse")
+    assert read == []  # proved, not read
+    (d,) = _off(lambda: xpgrad.jacobian(f, x, mode="reverse"), monkeypatch)
+    np.testing.assert_array_equal(np.asarray(J), np.asarray(d))
+    assert onehot.WITNESSES.get() is None  # the table lives as long as the Jacobian
+
+
+@pytest.mark.parametrize(
+    "case", ["inf in A", "nan in A", "zero in x", "tiny in x", "nan in x", "small matrix"]
+)
+def test_the_proof_falls_back_to_reading_the_matrix(case: str, monkeypatch: Any) -> None:
+    # any doubt about the proof (a non-finite product, a zero or a denormal that
+    # could let a backend skip or hide a term, a NaN) reads the matrix: the
+    # Jacobian is still the dense basis's, NaN positions included
+    n = 8 if case == "small matrix" else _M
+    M = RNG.normal(size=(n, n))
+    x = RNG.uniform(0.5, 1.5, size=n)
+    if case == "inf in A":
+        M[3, 7] = np.inf
+    elif case == "nan in A":
+        M[n - 1, 0] = np.nan
+    elif case == "zero in x":
+        x[5] = 0.0
+    elif case == "tiny in x":
+        x[5] = 1e-310
+    elif case == "nan in x":
+        x[2] = np.nan
+    f = lambda v: ns(v).asarray(M) @ v  # noqa: E731
+    read = _reads(monkeypatch)
+    with np.errstate(all="ignore"):
+        (J,) = xpgrad.jacobian(f, x, mode="reverse")
+        assert read  # the matrix was read
+        (d,) = _off(lambda: xpgrad.jacobian(f, x, mode="reverse"), monkeypatch)
+    np.testing.assert_array_equal(J, d)
+    assert np.isnan(J).any() == (case in ("inf in A", "nan in A"))
+
+
+def test_the_proof_is_kept_only_inside_jacobian(monkeypatch: Any) -> None:
+    # the product is kept for the proof only while a reverse Jacobian records: a
+    # gradient's tape (or a forward Jacobian) keeps no extra array per product
+    seen: list = []
+
+    def f(v: Any) -> Any:
+        seen.append(onehot.WITNESSES.get())
+        return ns(v).sum(ns(v).tanh(ns(v).asarray(A) @ v))
+
+    x = RNG.normal(size=N)
+    xpgrad.gradient(f, x)
+    xpgrad.jacobian(lambda v: ns(v).reshape(f(v), (1,)), x, mode="forward")
+    assert seen == [None, None]
+    xpgrad.jacobian(lambda v: ns(v).reshape(f(v), (1,)), x, mode="reverse")
+    assert isinstance(seen[-1], dict)  # recording: the table exists (filled by the pullbacks)
+    with pytest.raises(ZeroDivisionError):
+        xpgrad.jacobian(lambda v: 1 / 0, x, mode="reverse")
+    assert onehot.WITNESSES.get() is None  # reset after an error too

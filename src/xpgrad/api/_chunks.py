@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._core.arrays import device_of, size_of
+from .._core.arrays import device_of, per_dtype, size_of
 from .._core.chunks import Blocks, basis, flat_rows, one_pass, zeros
 from .config import config
 
@@ -52,6 +52,7 @@ CPU_CHUNK_MIN = 32
 CPU_MAX_PASSES = 8
 
 
+@per_dtype
 def itemsize(xp: Any, dtype: Any) -> int:
     """Bytes per element of ``dtype`` (8 if the backend cannot say)."""
     try:

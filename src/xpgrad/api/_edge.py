@@ -13,6 +13,7 @@ from typing import Any, Callable
 import optree
 
 from .. import backends
+from .._core.arrays import per_dtype
 from .._core.namespace import traced_namespace
 from .._core.pytree import (  # noqa: F401  (the edge's helpers, one import for the API)
     _NUMBER_TYPES,
@@ -51,23 +52,20 @@ def differentiable_leaf(x: Any, xp: Any) -> bool:
     if is_number(x):
         return True
     if is_array(x):
-        return not _is_bool_dtype(x, xp)
+        return not is_bool_dtype(xp, x.dtype)
     return False
 
 
-def _is_bool_dtype(x: Any, xp: Any) -> bool:
-    dt = x.dtype
-    key = (type(dt), dt)  # (two libraries' dtypes are never compared)
-    try:
-        return _BOOL_DTYPES[key]
-    except KeyError:
-        res = _BOOL_DTYPES[key] = bool(xp.isdtype(dt, "bool"))
-        return res
-    except TypeError:  # (an unhashable dtype object)
-        return bool(xp.isdtype(dt, "bool"))
+@per_dtype
+def is_bool_dtype(xp: Any, dtype: Any) -> bool:
+    """Whether ``dtype`` is boolean."""
+    return bool(xp.isdtype(dtype, "bool"))
 
 
-_BOOL_DTYPES: dict = {}
+@per_dtype
+def is_integral_dtype(xp: Any, dtype: Any) -> bool:
+    """Whether ``dtype`` is an integer dtype."""
+    return bool(xp.isdtype(dtype, "integral"))
 
 
 def to_python(g: Any, like: Any, xp: Any) -> Any:

@@ -112,10 +112,10 @@ def _scalar_root(out: Any, rec: _Recorded, name: str) -> list:
     traced = type(out) is ReverseTracer and out._trace is rec.trace and out.node is not None
     if (
         type(out) is bool
-        or (E.is_array(out) and rec.xp.isdtype(out.dtype, "bool"))
+        or (E.is_array(out) and E.is_bool_dtype(rec.xp, out.dtype))
         or (
             E.is_array(out)
-            and rec.xp.isdtype(out.dtype, "integral")
+            and E.is_integral_dtype(rec.xp, out.dtype)
             and (not traced or _any_floating(rec))
         )
     ):

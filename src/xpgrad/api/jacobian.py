@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .._core import onehot
 from .._core.calls import map_basis
 from .._core.chunks import forward_jacobian
 from .._core.forward import ForwardTrace, ForwardTracer
@@ -74,7 +75,7 @@ def _output(y: Any, xp: Any, name: str) -> Any:
     if E.is_number(y):
         return xp.asarray(y)
     if E.is_array(y):
-        if xp.isdtype(y.dtype, "bool"):
+        if E.is_bool_dtype(xp, y.dtype):
             raise ValueError(
                 f"xpgrad.{name}: the function returned a boolean array, which has no "
                 f"derivative; return a numeric array"
@@ -302,32 +303,40 @@ def _jacobian(
     if not idx:
         return _output(f(*args), xp, name), (None,) * len(args)
     n = sum(C.size_of(tuple(E.as_array(a, xp).shape)) for a in dargs)
-    back = None
-    small = None  # (y, J) of one small input, from one pass
-    if mode == "forward":
-        if not progress:
-            small = _forward_small(g, dargs, xp, chunk_size, budget, name)
-        y = _output(_value(g, dargs, xp) if small is None else small[0], xp, name)
-    else:
-        y, back = basis_pullback(g, *dargs)
-        y = _output(y, xp, name)
-    m = C.size_of(tuple(y.shape))
-    if mode == "auto" and m >= n:
-        back = None  # forward mode: n pushforwards instead of m pullbacks
-    bar = C.progress(progress, m if back is not None else n, name, C.one_pass(y))
+    # the matrix products a reverse pass records prove their operands finite for
+    # the one-hot basis's check, from their outputs (onehot.witness): the table
+    # lives as long as this Jacobian
+    seen = onehot.WITNESSES.set({}) if mode != "forward" else None
     try:
-        if back is not None:
-            Js = _reverse(back, y, dargs, xp, chunk_size, budget, name, bar)
-        elif small is not None:
-            J = small[1]
-            Js = [_zero_jacobian(xp, J, dargs[0], m, n) if isinstance(J, Zero) or m == 0 else J]
+        back = None
+        small = None  # (y, J) of one small input, from one pass
+        if mode == "forward":
+            if not progress:
+                small = _forward_small(g, dargs, xp, chunk_size, budget, name)
+            y = _output(_value(g, dargs, xp) if small is None else small[0], xp, name)
         else:
-            Js = [
-                _forward_one(g, dargs, j, m, xp, chunk_size, budget, name, bar)
-                for j in range(len(dargs))
-            ]
+            y, back = basis_pullback(g, *dargs)
+            y = _output(y, xp, name)
+        m = C.size_of(tuple(y.shape))
+        if mode == "auto" and m >= n:
+            back = None  # forward mode: n pushforwards instead of m pullbacks
+        bar = C.progress(progress, m if back is not None else n, name, C.one_pass(y))
+        try:
+            if back is not None:
+                Js = _reverse(back, y, dargs, xp, chunk_size, budget, name, bar)
+            elif small is not None:
+                J = small[1]
+                Js = [_zero_jacobian(xp, J, dargs[0], m, n) if isinstance(J, Zero) or m == 0 else J]
+            else:
+                Js = [
+                    _forward_one(g, dargs, j, m, xp, chunk_size, budget, name, bar)
+                    for j in range(len(dargs))
+                ]
+        finally:
+            bar.close()
     finally:
-        bar.close()
+        if seen is not None:
+            onehot.WITNESSES.reset(seen)
     res: list[Any] = [None] * len(leaves)
     for i, J in zip(idx, Js):
         res[i] = _shape_result(J, kinds[i])

@@ -45,17 +45,26 @@ def _matmul_vjp(primals: list, needs: list) -> tuple:
     # pullback once per chunk, and the one-hot basis checks an operand once
     # per Jacobian only if it is the same array each time (onehot._spreads)
     tr: dict = {}
+    out = mm(x, y)
+    # inside jacobian, the product proves its operands finite for that check
+    # (onehot.witness): kept only there, never on a gradient's tape
+    seen = onehot.WITNESSES.get()
+    kept = None if seen is None else out
 
     def mT_x() -> Any:
         t = tr.get(0)
         if t is None:
             t = tr[0] = mT(x)
+            if seen is not None:
+                onehot.witness(seen, t, kept, y)
         return t
 
     def mT_y() -> Any:
         t = tr.get(1)
         if t is None:
             t = tr[1] = mT(y)
+            if seen is not None:
+                onehot.witness(seen, t, kept, x)
         return t
 
     def matmul_pullback(ct: Any) -> tuple:
@@ -66,6 +75,8 @@ def _matmul_vjp(primals: list, needs: list) -> tuple:
             return gx, gy
         if xnd == 1:  # (k,) @ (..., k, n) -> (..., n)
             if nx:
+                if seen is not None:
+                    onehot.witness(seen, y, kept, x)
                 gx = unbroadcast(F.squeeze(mm(y, F.expand_dims(ct, axis=-1)), axis=-1), x)
             if ny:
                 gy = unbroadcast(mul(F.expand_dims(x, axis=-1), F.expand_dims(ct, axis=-2)), y)
@@ -82,7 +93,7 @@ def _matmul_vjp(primals: list, needs: list) -> tuple:
             gy = unbroadcast(mm(mT_x(), ct), y)
         return gx, gy
 
-    return mm(x, y), matmul_pullback
+    return out, matmul_pullback
 
 
 def _rows_times(r: Any, m: Any) -> Any:
