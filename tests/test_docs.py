@@ -246,7 +246,7 @@ def _resolve(dotted: str) -> Any:
 
 # Names the reference documents under their defining module (instances, constants).
 _ALIASES = {
-    "xpgrad.config": "xpgrad.api.config.Config",
+    "xpgrad.config": "xpgrad._core.config.Config",
     "xpgrad.optimisers": "xpgrad.api.optimisers",
 }
 

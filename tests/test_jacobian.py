@@ -139,8 +139,15 @@ def test_constant_function(mode: str) -> None:
 @pytest.mark.parametrize("mode", MODES)
 def test_non_array_arguments_give_none(mode: str) -> None:
     mask = np.array([True, False])
-    J = jacobian(lambda a, m, s, t, z: np.where(m, a, 0.0) * len(s) * t[0],
-                 np.array([1.0, 2.0]), mask, "ab", (3.0, 4.0), None, mode=mode)
+    J = jacobian(
+        lambda a, m, s, t, z: np.where(m, a, 0.0) * len(s) * t[0],
+        np.array([1.0, 2.0]),
+        mask,
+        "ab",
+        (3.0, 4.0),
+        None,
+        mode=mode,
+    )
     assert np.array_equal(J[0], np.diag([6.0, 0.0]))
     assert J[1:] == (None, None, None, None)
 
@@ -247,9 +254,7 @@ def test_gradient_through_a_chunked_jacobian(mode: str, chunk: Any) -> None:
 
 def test_vmap_of_chunked_hessian() -> None:
     xs = np.random.default_rng(8).standard_normal((2, 3))
-    H = xpgrad.vmap(
-        lambda x: xpgrad.hessian(lambda y: np.sum(np.sin(y) * y), x, chunk_size=2)
-    )(xs)
+    H = xpgrad.vmap(lambda x: xpgrad.hessian(lambda y: np.sum(np.sin(y) * y), x, chunk_size=2))(xs)
     want = [np.diag(2 * np.cos(x) - x * np.sin(x)) for x in xs]
     assert H.shape == (2, 3, 3) and np.allclose(H, want, rtol=1e-13, atol=1e-15)
 
@@ -277,24 +282,27 @@ def test_bad_function_and_output() -> None:
 
 
 def test_cpu_chunks_are_sized_to_the_cache() -> None:
-    """On a CPU the default chunk keeps its basis near CPU_CHUNK_BYTES, within the budget."""
+    """On a CPU the default chunk keeps its basis near cpu_chunk_bytes, within the budget."""
     import xpgrad.api._chunks as C
 
+    cfg = xpgrad.config
+    assert (cfg.cpu_chunk_bytes, cfg.cpu_chunk_min, cfg.cpu_max_passes) == (4 * 2**20, 32, 8)
+    assert cfg.chunk_work_factor == 8
     x, per = np.ones(3), 2008  # W4's shape: 2000 inputs + 8 outputs per direction
     k = C.choose_chunk(2000, per, 8, None, None, "jacobian", like=x)
     assert 1 < k < 2000
-    assert k * 8 * per <= C.CPU_CHUNK_BYTES < (k + 1) * 8 * per
-    # a big problem is split into at most CPU_MAX_PASSES passes, however wide
+    assert k * 8 * per <= cfg.cpu_chunk_bytes < (k + 1) * 8 * per
+    # a big problem is split into at most cpu_max_passes passes, however wide
     big = C.choose_chunk(3200, 6400, 8, None, None, "jacobian", like=x)
-    assert big * 8 * 6400 > C.CPU_CHUNK_BYTES
-    assert -(-3200 // big) == C.CPU_MAX_PASSES
+    assert big * 8 * 6400 > cfg.cpu_chunk_bytes
+    assert -(-3200 // big) == cfg.cpu_max_passes
     # with no array to place it, only the memory budget counts: one pass
     assert C.choose_chunk(2000, per, 8, None, None, "jacobian") == 2000
-    # a very wide direction still gets CPU_CHUNK_MIN of them, not one
-    assert C.choose_chunk(100, 10**5, 8, None, None, "jacobian", like=x) == C.CPU_CHUNK_MIN
+    # a very wide direction still gets cpu_chunk_min of them, not one
+    assert C.choose_chunk(100, 10**5, 8, None, None, "jacobian", like=x) == cfg.cpu_chunk_min
     # a smaller budget and an explicit chunk_size both win over the cache rule
     small = C.choose_chunk(2000, per, 8, None, 2**20, "jacobian", like=x)
-    assert small * C.WORK_FACTOR * 8 * per <= 2**20 < (small + 1) * C.WORK_FACTOR * 8 * per
+    assert small * 8 * 8 * per <= 2**20 < (small + 1) * 8 * 8 * per
     assert C.choose_chunk(2000, per, 8, 1500, None, "jacobian", like=x) == 1500
 
 

@@ -3,7 +3,8 @@
 ``jacobian`` starts eager, 1-D cases from a ``OneHot`` basis (``_core.onehot``):
 products with unbatched arrays scale it, matrix products gather columns or
 rows, and anything else densifies it. Each test takes the same Jacobian with
-the structure switched off (``_chunks.ONEHOT = False``, the plain identity) and
+the structure switched off (``config.override(onehot_basis=False)``, the plain
+identity) and
 checks the structured path against it and against the calculus; a spy checks
 that the structure is really used where it should be.
 """
@@ -76,9 +77,8 @@ NEVER_DENSE = {"matvec", "vecmat", "scale_vector", "scale_left", "divide", "colu
 
 def _both(f: Callable, x: Any, mode: str, monkeypatch: pytest.MonkeyPatch) -> tuple:
     (structured,) = xpgrad.jacobian(f, x, mode=mode)
-    monkeypatch.setattr(_chunks, "ONEHOT", False)
-    (dense,) = xpgrad.jacobian(f, x, mode=mode)
-    monkeypatch.setattr(_chunks, "ONEHOT", True)
+    with xpgrad.config.override(onehot_basis=False):
+        (dense,) = xpgrad.jacobian(f, x, mode=mode)
     return np.asarray(structured), np.asarray(dense)
 
 
@@ -134,9 +134,8 @@ def test_chunks_and_dtypes(monkeypatch: Any) -> None:
 
         for mode in ("reverse", "forward"):
             (s,) = xpgrad.jacobian(f, xx, mode=mode, chunk_size=7)
-            monkeypatch.setattr(_chunks, "ONEHOT", False)
-            (d,) = xpgrad.jacobian(f, xx, mode=mode, chunk_size=7)
-            monkeypatch.setattr(_chunks, "ONEHOT", True)
+            with xpgrad.config.override(onehot_basis=False):
+                (d,) = xpgrad.jacobian(f, xx, mode=mode, chunk_size=7)
             assert s.dtype == d.dtype
             np.testing.assert_allclose(s, d, rtol=1e-6)
             np.testing.assert_allclose(s, MM, rtol=1e-6)
@@ -199,11 +198,8 @@ def test_other_backends(backend: str, monkeypatch: Any) -> None:
 
 
 def _off(fn: Callable, monkeypatch: Any) -> Any:
-    monkeypatch.setattr(_chunks, "ONEHOT", False)
-    try:
+    with xpgrad.config.override(onehot_basis=False):
         return fn()
-    finally:
-        monkeypatch.setattr(_chunks, "ONEHOT", True)
 
 
 def test_nested_in_other_transformations(monkeypatch: Any) -> None:
@@ -268,8 +264,11 @@ def test_large_and_complex_operands_are_checked(where: str, monkeypatch: Any) ->
         M[17, 123] = float(where)
         u[150] = complex(float(where), 0.0)
     x = RNG.normal(size=n)
-    for fn in (lambda v: ns(v).asarray(M) @ v, lambda v: v @ ns(v).asarray(M),
-               lambda v: ns(v).asarray(u) * v):
+    for fn in (
+        lambda v: ns(v).asarray(M) @ v,
+        lambda v: v @ ns(v).asarray(M),
+        lambda v: ns(v).asarray(u) * v,
+    ):
         for mode in ("reverse", "forward"):
             with np.errstate(all="ignore"):
                 s, d = _both(fn, x, mode, monkeypatch)
@@ -339,7 +338,10 @@ def test_a_non_finite_value_outside_the_first_chunk_is_found(mode: str, monkeypa
     M[N - 1, N - 2] = np.inf
     u = RNG.normal(size=N)
     u[N - 1] = np.nan
-    for fn in (lambda v: ns(v).asarray(M) @ ns(v).sin(v), lambda v: ns(v).asarray(u) * ns(v).sin(v)):
+    for fn in (
+        lambda v: ns(v).asarray(M) @ ns(v).sin(v),
+        lambda v: ns(v).asarray(u) * ns(v).sin(v),
+    ):
         with np.errstate(all="ignore"):
             (s,) = xpgrad.jacobian(fn, x, mode=mode, chunk_size=2)
             (d,) = _off(lambda: xpgrad.jacobian(fn, x, mode=mode, chunk_size=2), monkeypatch)

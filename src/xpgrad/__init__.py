@@ -2,11 +2,11 @@
 
 from . import optimisers  # noqa: E402
 from . import rules as _rules  # noqa: F401  (registers every primitive)
+from ._core.config import config  # noqa: E402
 from ._core.staging import StagingError  # noqa: E402
 from ._core.trace import LeakedTracerError, NoRuleError  # noqa: E402
 from .api.buffer import Buffer  # noqa: E402
 from .api.checkpoint import checkpointed  # noqa: E402
-from .api.config import config  # noqa: E402
 from .api.custom import custom_rule  # noqa: E402
 from .api.eager import eager_update  # noqa: E402
 from .api.forward import forwarddiff  # noqa: E402

@@ -16,17 +16,14 @@ from .. import backends
 from .arrays import device_kw, device_of, size_of
 from .arrays import raw as _raw
 from .calls import map_basis
+from .config import config
 from .namespace import traced_namespace
 from .onehot import OneHot
 from .registry import F
 from .trace import Tracer
 from .zeros import Zero
 
-__all__ = ["ONEHOT", "Blocks", "basis", "flat_rows", "forward_jacobian", "one_pass", "zeros"]
-
-#: Whether eager Jacobians of 1-D arguments or outputs start from a symbolic
-#: one-hot basis (``_core.onehot``); tests compare both paths.
-ONEHOT = True
+__all__ = ["Blocks", "basis", "flat_rows", "forward_jacobian", "one_pass", "zeros"]
 
 
 def basis(
@@ -63,7 +60,7 @@ def basis(
         return fn(xp, start, k, n, dtype, tuple(shape), chunk, _raw(like))
     kw = {} if device is None else {"device": device}
     lazy = like is not None and backends.is_lazy(_raw(like))
-    if onehot and ONEHOT and not lazy and tuple(shape) == (n,) and n > 1:
+    if onehot and config.onehot_basis and not lazy and tuple(shape) == (n,) and n > 1:
         return OneHot(xp, k, n, start, None, (n,), dtype, device, memo)
     if not lazy:  # one pass writing the ones: no comparison, no cast
         return xp.reshape(xp.eye(k, n, k=start, dtype=dtype, **kw), (k,) + tuple(shape))

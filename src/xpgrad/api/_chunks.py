@@ -12,11 +12,10 @@ from typing import Any
 
 from .._core.arrays import device_of, per_dtype, size_of
 from .._core.chunks import Blocks, basis, flat_rows, one_pass, zeros
-from .config import config
+from .._core.config import config
 
 __all__ = [
     "NO_PROGRESS",
-    "WORK_FACTOR",
     "Blocks",
     "basis",
     "choose_chunk",
@@ -28,28 +27,6 @@ __all__ = [
     "size_of",
     "zeros",
 ]
-
-#: Copies of the inputs and outputs that one basis direction is assumed to
-#: need while it is pushed through the program (its tangents or cotangents of
-#: the intermediates). See ``choose_chunk``.
-WORK_FACTOR = 8
-
-#: On a CPU, a chunk's basis is kept to about this many bytes (4 MiB, a share of
-#: a last-level cache) unless the budget is smaller: the memory-bound batched
-#: elementwise work then runs in cache instead of streaming (and page-faulting)
-#: arrays of tens of MiB. Measured on the W4/W5/W6 benchmark rows: 2-2.5x faster
-#: than one 32 MiB pass. GPUs, and explicit ``chunk_size``, are not affected.
-CPU_CHUNK_BYTES = 4 * 2**20
-
-#: The fewest directions the CPU cache rule leaves in a chunk, so that a wide
-#: program is not run as hundreds of tiny passes (Python overhead per pass).
-CPU_CHUNK_MIN = 32
-
-#: The most passes the CPU cache rule may split the directions into: every pass
-#: also streams the program's unbatched operands (the matrix of ``A @ x``, 80 MiB
-#: at n = 3200) once more, so a big problem keeps wide chunks (W3 at n = 3200:
-#: 40 passes of 81 directions took 1.13 s, 8 of 400 1.05 s, one pass 0.96 s).
-CPU_MAX_PASSES = 8
 
 
 @per_dtype
@@ -79,13 +56,14 @@ def choose_chunk(
     """The number of basis directions pushed through the program at once.
 
     An explicit ``chunk_size`` wins (capped at ``ndirs``). Otherwise one
-    direction is estimated to need ``WORK_FACTOR * itemsize * per_direction``
-    bytes, where ``per_direction`` is the number of input plus output elements
-    that one direction touches, and as many directions as fit the budget are
-    taken (at least one). When ``like`` (the array the directions live on) is
-    on a CPU, the chunk is also kept to ``CPU_CHUNK_BYTES`` of basis, but to
-    no fewer than ``CPU_CHUNK_MIN`` directions and no more than
-    ``CPU_MAX_PASSES`` passes: see ``CPU_CHUNK_BYTES``.
+    direction is estimated to need ``chunk_work_factor * itemsize *
+    per_direction`` bytes, where ``per_direction`` is the number of input plus
+    output elements that one direction touches, and as many directions as fit
+    the budget are taken (at least one). When ``like`` (the array the
+    directions live on) is on a CPU, the chunk is also kept to
+    ``cpu_chunk_bytes`` of basis, but to no fewer than ``cpu_chunk_min``
+    directions and no more than ``cpu_max_passes`` passes. All four are
+    settings of ``xpgrad.config``, read once per call.
     """
     if ndirs <= 0:
         return 1
@@ -105,11 +83,11 @@ def choose_chunk(
         )
     else:
         budget = memory_budget
-    per = WORK_FACTOR * nbytes_item * max(1, per_direction)
+    per = config.chunk_work_factor * nbytes_item * max(1, per_direction)
     k = budget // per
     if like is not None and on_cpu(like):
-        cache_k = CPU_CHUNK_BYTES // (nbytes_item * max(1, per_direction))
-        k = min(k, max(CPU_CHUNK_MIN, cache_k, -(-ndirs // CPU_MAX_PASSES)))
+        cache_k = config.cpu_chunk_bytes // (nbytes_item * max(1, per_direction))
+        k = min(k, max(config.cpu_chunk_min, cache_k, -(-ndirs // config.cpu_max_passes)))
     return max(1, min(ndirs, k))
 
 

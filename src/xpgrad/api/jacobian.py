@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from .._core import onehot
 from .._core.calls import map_basis
 from .._core.chunks import forward_jacobian
+from .._core.config import config
 from .._core.forward import ForwardTrace, ForwardTracer
 from .._core.trace import new_level
 from .._core.zeros import Zero
@@ -240,7 +241,7 @@ def _forward_small(
 ) -> Any:
     """``(y, J)`` from one pass, for one small input on the CPU; else None.
 
-    With at most ``CPU_CHUNK_MIN`` input elements, ``choose_chunk`` takes them
+    With at most ``config.cpu_chunk_min`` input elements, ``choose_chunk`` takes them
     all in one chunk on a CPU for any but an enormous output, so the pass that
     gives ``J`` gives ``y`` too, where a first evaluation of ``g`` only to learn
     the size of ``y`` would cost as much again. Not for an explicit chunk size
@@ -248,11 +249,13 @@ def _forward_small(
     """
     if len(dargs) != 1 or budget is not None:
         return None
-    if chunk_size is not None and (type(chunk_size) is not int or chunk_size < C.CPU_CHUNK_MIN):
+    if chunk_size is not None and (
+        type(chunk_size) is not int or chunk_size < config.cpu_chunk_min
+    ):
         return None
     xa = E.as_array(dargs[0], xp)
     n = C.size_of(tuple(xa.shape))
-    if not 0 < n <= C.CPU_CHUNK_MIN or C.one_pass(xa) or not C.on_cpu(xa):
+    if not 0 < n <= config.cpu_chunk_min or C.one_pass(xa) or not C.on_cpu(xa):
         return None
     seen: dict = {}
     (J,) = forward_jacobian(_pushforward(g, dargs, 0, xp, seen, name), xa, xp, n, chunk_size)
