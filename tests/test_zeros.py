@@ -338,3 +338,39 @@ def test_hessian_sparsity_of_a_function_that_ignores_its_argument_is_empty() -> 
     H = xpgrad.sparse_hessian(lambda v: 3.0, x)
     assert H.shape == (3, 3) and H.nnz == 0
     np.testing.assert_array_equal(host(H.todense()), host(xpgrad.hessian(lambda v: 3.0, x)))
+
+
+@pytest.mark.parametrize("xp", BACKENDS, ids=IDS)
+def test_an_extend_rule_may_return_typed_zeros(xp: Any) -> None:
+    # a primitive registered with xpgrad.extend whose rules return Zero / NoTangent
+    # for its constant factor: the engine gets None, so the typed zero never reaches
+    # the caller as a "gradient" or the next rule as an array
+    from xpgrad import extend
+    from xpgrad._core import tables
+
+    with tables.saved():
+        p = extend.primitive("scaled_by_typed_zero", lambda x, c: x * c)
+
+        def vjp(primals: Any, needs: Any) -> tuple:
+            x, c = primals
+            return x * c, lambda ct: (ct * c, Zero.like(c))
+
+        def jvp(primals: Any, tangents: Any) -> tuple:
+            (x, c), (tx, _) = primals, tangents
+            return x * c, (Zero.like(x) if tx is None else tx * c)
+
+        extend.defrule(p, vjp=vjp, jvp=jvp)
+        x, c = xp.asarray([1.0, -2.0, 0.5]), xp.asarray([0.0, 1.0, 2.0])
+        ns = array_api_compat.array_namespace
+        total = lambda x, c: ns(x).sum(ns(x).sin(p(x, c)))  # noqa: E731
+        g = xpgrad.gradient(total, x, c)
+        assert g[1] is None  # as for any argument with no cotangent, never a Zero
+        expect = np.cos(host(x) * host(c)) * host(c)
+        np.testing.assert_allclose(host(g[0]), expect, rtol=1e-14)
+        for mode in MODES:
+            Jx, Jc = xpgrad.jacobian(lambda x, c: ns(x).sin(p(x, c)), x, c, mode=mode)
+            np.testing.assert_allclose(host(Jx), np.diag(expect), rtol=1e-14)
+            assert not host(Jc).any() and tuple(Jc.shape) == (3, 3)
+        # a constant x: the jvp rule's Zero tangent goes on as the engine's None
+        (Jc,) = xpgrad.jacobian(lambda c: p(x, c), c, mode="forward")
+        assert not host(Jc).any()

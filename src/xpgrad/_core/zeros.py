@@ -20,9 +20,18 @@ the API uses where a zero needs its shape.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["AbstractZero", "NoTangent", "Zero", "is_zero", "zero_like"]
+__all__ = [
+    "AbstractZero",
+    "NoTangent",
+    "Zero",
+    "is_zero",
+    "untyped_jvp",
+    "untyped_vjp",
+    "zero_like",
+]
 
 
 def _broadcast(s1: tuple, s2: tuple) -> tuple:
@@ -290,3 +299,49 @@ def is_zero(t: Any) -> bool:
     (True, True, False)
     """
     return t is None or isinstance(t, AbstractZero)
+
+
+# -- rules written by users: typed zeros out, the engine's None in ------------------------
+
+
+def _untyped(t: Any) -> Any:
+    """``t`` in the engine's spelling: None for a ``Zero`` or ``NoTangent``."""
+    return None if isinstance(t, AbstractZero) else t
+
+
+def untyped_jvp(jvp: Callable) -> Callable:
+    """``jvp`` whose output tangent (or tangents) may be typed zeros, for the engine.
+
+    The engine spells a symbolic zero ``None`` (one identity test on the hot
+    path); rules written by users (``custom_rule``, ``xpgrad.extend.defrule``)
+    may return ``Zero`` / ``NoTangent()``, which this turns into ``None`` on
+    the way out. Without it a typed zero would reach the next rule as if it
+    were an array, or be handed to the caller as a derivative.
+    """
+
+    def jvp_typed_zeros(primals: Any, tangents: Any, **params: Any) -> tuple:
+        out, t = jvp(primals, tangents, **params)
+        if type(t) is tuple or type(t) is list:  # a primitive with several results
+            return out, tuple(_untyped(u) for u in t)
+        return out, _untyped(t)
+
+    return jvp_typed_zeros
+
+
+def untyped_vjp(vjp: Callable) -> Callable:
+    """``vjp`` whose pullback's cotangents may be typed zeros, for the engine (as
+    ``untyped_jvp``). A result that is not a tuple or list is passed on as it
+    is, for the backward pass to refuse with its own error."""
+
+    def vjp_typed_zeros(primals: Any, needs: Any, **params: Any) -> tuple:
+        out, pullback = vjp(primals, needs, **params)
+
+        def pullback_typed_zeros(ct: Any) -> Any:
+            gs = pullback(ct)
+            if type(gs) is tuple or type(gs) is list:
+                return tuple(_untyped(g) for g in gs)
+            return gs
+
+        return out, pullback_typed_zeros
+
+    return vjp_typed_zeros

@@ -7,7 +7,7 @@ import inspect
 from typing import Any, Callable
 
 from .._core.trace import NoRuleError, Primitive, bind
-from .._core.zeros import AbstractZero, zero_like
+from .._core.zeros import untyped_jvp, untyped_vjp, zero_like
 from ..rules import patterns
 from ..rules._registry import PRIMITIVES
 from .vmap import vmap
@@ -57,10 +57,9 @@ class CustomPrimitive:
         def rule(primals: list, tangents: list) -> tuple:
             # the engine's None (a symbolic zero) becomes a typed zero for the user
             ts = tuple(zero_like(p) if t is None else t for p, t in zip(primals, tangents))
-            out, t_out = jvp(tuple(primals), ts)
-            return out, (None if isinstance(t_out, AbstractZero) else t_out)
+            return jvp(tuple(primals), ts)
 
-        self.prim.jvp = rule
+        self.prim.jvp = untyped_jvp(rule)
         return jvp
 
     def defvjp(self, vjp: Callable) -> Callable:
@@ -69,17 +68,9 @@ class CustomPrimitive:
         # the backward pass checks the pullback's cotangents (count and shapes), as
         # it does for every rule
         def rule(primals: list, needs: list) -> tuple:
-            out, pullback = vjp(tuple(primals), tuple(needs))
+            return vjp(tuple(primals), tuple(needs))
 
-            def custom_pullback(ct: Any) -> Any:
-                gs = pullback(ct)
-                if type(gs) is tuple or type(gs) is list:  # typed zeros: nothing to add
-                    return tuple(None if isinstance(g, AbstractZero) else g for g in gs)
-                return gs
-
-            return out, custom_pullback
-
-        self.prim.vjp = rule
+        self.prim.vjp = untyped_vjp(rule)
         return vjp
 
     @property
