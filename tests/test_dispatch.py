@@ -159,3 +159,23 @@ def test_numpy_operand_of_a_numpy_function_joins_the_tracers_backend(backend: st
         (g,) = xpgrad.gradient(f, mod.asarray([1.0, 2.0, 3.0]))
         np.testing.assert_allclose(np.asarray(g), 2 * np.arange(3.0) * [1.0, 2.0, 3.0])
     assert seen == [backend] * 2
+
+
+@pytest.mark.parametrize("backend", ["numpy", "array_api_strict"])
+def test_an_integer_numpy_operand_is_promoted_as_numpy_would(backend: str) -> None:
+    # np.fft.fftfreq multiplies an integer arange by the traced spacing: NumPy
+    # promotes int64 * float64, array-api-strict refuses mixed kinds, so the adopted
+    # integer array takes the floating tracer's dtype
+    mod = np if backend == "numpy" else strict
+    k = np.arange(4)
+    for f in (lambda d: np.sum(k * (1.0 / d)), lambda d: np.sum(np.fft.fftfreq(4, d))):
+        (g,) = xpgrad.gradient(f, mod.asarray(0.5))
+        h = 1e-6
+        fd = (f(np.asarray(0.5 + h)) - f(np.asarray(0.5 - h))) / (2 * h)
+        np.testing.assert_allclose(float(np.asarray(g)), fd, rtol=1e-7)
+    (g,) = xpgrad.gradient(lambda d: np.sum(k * (1.0 / d)), mod.asarray(0.5))
+    assert float(np.asarray(g)) == pytest.approx(-6.0 / 0.25)  # -sum(k) / d**2
+    # a boolean mask meeting a floating tracer in a ufunc, as NumPy's own arrays would
+    m = np.array([True, False, True])
+    (g,) = xpgrad.gradient(lambda v: np.sum(m * v * v), mod.asarray([1.0, 2.0, 3.0]))
+    np.testing.assert_allclose(np.asarray(g), [2.0, 0.0, 6.0])

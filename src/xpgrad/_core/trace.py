@@ -645,7 +645,12 @@ class Tracer:
         (``np.arange(3.0) * x``, as SciPy writes for namespaces it does not know)
         become arrays of the tracer's backend, as that backend's own arrays would
         need; otherwise the result would hold a NumPy value under, say, an
-        array-api-strict tracer."""
+        array-api-strict tracer.
+
+        An integer or boolean NumPy array meeting a floating tracer is cast to the
+        tracer's dtype: NumPy's function would promote them (``np.fft.fftfreq``
+        multiplies an integer ``arange`` by a float spacing), where a backend
+        that keeps to the standard refuses mixed kinds."""
         xp = self._trace.ns._xp
         out = []
         for a in inputs:
@@ -654,6 +659,10 @@ class Tracer:
                 ns = _numpy_ns(t, a)
                 if ns is not None and ns is not xp:
                     a = xp.asarray(a)
+                    if xp.isdtype(a.dtype, ("integral", "bool")) and xp.isdtype(
+                        self.dtype, ("real floating", "complex floating")
+                    ):
+                        a = xp.astype(a, self.dtype)
             out.append(a)
         return tuple(out)
 
