@@ -25,6 +25,7 @@ import pytest
 import xpgrad  # noqa: F401  (registers the rules)
 from xpgrad.rules import PRIMITIVES
 from xpgrad.rules._registry import COMPLEX_OBSERVE, COMPLEX_OK
+from xpgrad.rules.special import BACKEND_NAME
 from xpgrad.testing import check_primitive
 
 from conftest import Maker, backend_names
@@ -35,8 +36,7 @@ CHECKED_ELSEWHERE = {
     "eager_update": "tests/test_optimisers.py (its pullback has a side effect by design)",
 }
 
-NAMES = sorted(n for n in PRIMITIVES if n not in CHECKED_ELSEWHERE
-               and not n.startswith("custom"))
+NAMES = sorted(n for n in PRIMITIVES if n not in CHECKED_ELSEWHERE and not n.startswith("custom"))
 
 
 def test_every_differentiable_primitive_has_samples() -> None:
@@ -54,8 +54,9 @@ def skip_unless_offered(bname: str, name: str) -> None:
     import xpgrad.backends as B
 
     if name.startswith("special."):
+        short = name.split(".", 1)[1]
         hook = getattr(B.get(bname), "special", None)
-        if hook is None or hook(name.split(".", 1)[1]) is None:
+        if hook is None or hook(BACKEND_NAME.get(short, short)) is None:
             pytest.skip(f"{bname} offers no {name}")
 
 
@@ -84,8 +85,9 @@ def test_rule_float32(bname: str, name: str) -> None:
 
 
 @pytest.mark.parametrize("bname", backend_names())
-@pytest.mark.parametrize("name", [n for n in NAMES if PRIMITIVES[n].samples is not None
-                                  and n in COMPLEX_OK])
+@pytest.mark.parametrize(
+    "name", [n for n in NAMES if PRIMITIVES[n].samples is not None and n in COMPLEX_OK]
+)
 def test_rule_complex(bname: str, name: str) -> None:
     import xpgrad.backends as B
 
@@ -96,8 +98,9 @@ def test_rule_complex(bname: str, name: str) -> None:
 
 
 @pytest.mark.parametrize("bname", backend_names())
-@pytest.mark.parametrize("name", [n for n in NAMES if PRIMITIVES[n].samples is not None
-                                  and n in COMPLEX_OK])
+@pytest.mark.parametrize(
+    "name", [n for n in NAMES if PRIMITIVES[n].samples is not None and n in COMPLEX_OK]
+)
 def test_rule_mixed_real_complex(bname: str, name: str) -> None:
     import xpgrad.backends as B
 

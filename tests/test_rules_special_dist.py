@@ -52,10 +52,16 @@ def test_every_function_is_offered(xp) -> None:
     assert [n for n in DIST_NAMES if not hasattr(sub, n)] == []
 
 
+#: functions that dispatch to primitives of other names: zeta(x) is Riemann's, zeta(x, q)
+#: Hurwitz's (SciPy's one function with an optional argument)
+DISPATCH = {"zeta": ("riemann_zeta", "hurwitz_zeta")}
+
+
 @pytest.mark.parametrize("name", sorted(set(DIST_NAMES) - COMPOSED - {"gammasgn"}))
 def test_every_function_is_a_checked_primitive(name: str) -> None:
-    prim = PRIMITIVES[f"special.{name}"]
-    assert prim.differentiable and prim.samples is not None and prim.batch is not None
+    for prim_name in DISPATCH.get(name, (name,)):
+        prim = PRIMITIVES[f"special.{prim_name}"]
+        assert prim.differentiable and prim.samples is not None and prim.batch is not None
 
 
 def test_gammasgn_is_not_differentiable() -> None:
@@ -291,3 +297,90 @@ def test_welch_t_test_has_traced_degrees_of_freedom() -> None:
     assert float(np.sum(g * v)) == pytest.approx(fd, rel=1e-5)
     with pytest.raises(NoRuleError, match=r"special\.stdtr .*'df'"):
         xpgrad.gradient(lambda x, y: st.ttest_ind(x, y, equal_var=False).pvalue, x, y, wrt=0)
+
+
+# -- zeta: no closed form in x (Euler-Maclaurin; the functional equation below x = -1) ------
+
+
+def _fd(f, x, h=1e-5):
+    """Central differences of order 4 (error ~ h^4), elementwise."""
+    return (-f(x + 2 * h) + 8 * f(x + h) - 8 * f(x - h) + f(x - 2 * h)) / (12 * h)
+
+
+@pytest.mark.parametrize("bname", ["numpy", "strict"])
+def test_zeta_in_x_matches_known_values_and_differences(bname: str) -> None:
+    xp = backend(bname)
+    # published values: zeta'(2) (OEIS A073002), zeta'(0) = -log(2 pi) / 2,
+    # zeta'(-2) = -zeta(3) / (4 pi^2)
+    known = {
+        2.0: -0.93754825431584375370,
+        0.0: -0.5 * math.log(2 * math.pi),
+        -2.0: -sp.zeta(3.0) / (4 * math.pi**2),
+    }
+    for x0, want in known.items():
+        for name in ("zeta", "zetac"):
+            (g,) = xpgrad.gradient(lambda x: getattr(special_of(x), name)(x), xp.asarray(x0))
+            assert float(to_np(g)) == pytest.approx(want, rel=1e-13), (name, x0)
+    # across both methods and the pole, against differences of SciPy's values
+    x = np.array([-9.5, -5.3, -2.5, -1.01, -0.99, -0.5, 0.5, 0.999, 1.01, 1.5, 3.7, 10.0, 40.0])
+    out = xpgrad.jvp(lambda v: special_of(v).zeta(v), (xp.asarray(x),), (xp.asarray(np.ones(13)),))
+    np.testing.assert_allclose(to_np(out[0]), sp.zeta(x), rtol=1e-15)
+    h = 1e-4 * np.minimum(1.0, 10 * abs(x - 1))  # small steps near the pole at x = 1
+    # (differences of zetac, zeta - 1, which keeps its digits at large x)
+    np.testing.assert_allclose(to_np(out[1]), _fd(sp.zetac, x, h=h), rtol=2e-8)
+
+
+@pytest.mark.parametrize("bname", ["numpy", "strict"])
+def test_hurwitz_zeta_in_both_arguments(bname: str) -> None:
+    xp = backend(bname)
+    x = np.array([1.2, 2.0, 3.7, 10.0, 2.5, 1.5])
+    q = np.array([0.3, 1.0, 2.5, 17.0, 0.7, 40.0])
+
+    def loss(x, q):
+        out = special_of(x, q).zeta(x, q)
+        return out.__array_namespace__().sum(out)
+
+    gx, gq = xpgrad.gradient(loss, xp.asarray(x), xp.asarray(q))
+    np.testing.assert_allclose(to_np(gx), _fd(lambda v: sp.zeta(v, q), x, h=1e-4), rtol=1e-8)
+    np.testing.assert_allclose(to_np(gq), -x * sp.zeta(x + 1, q), rtol=1e-14)
+    np.testing.assert_allclose(to_np(gq), _fd(lambda v: sp.zeta(x, v), q, h=1e-4), rtol=1e-8)
+    # below x = 1 SciPy's Hurwitz zeta is NaN, and so is its derivative
+    (g,) = xpgrad.gradient(lambda x: special_of(x).zeta(x, 0.5), xp.asarray(0.5))
+    assert math.isnan(float(to_np(g)))
+
+
+def test_zeta_second_derivatives() -> None:
+    # the derivative is written with traced calls: it differentiates again, in x on
+    # both sides of x = -1, and across x and q
+    x = np.array([-3.3, -0.5, 2.5, 6.0])
+    H = xpgrad.hessian(lambda v: np.sum(special_of(v).zeta(v)), x)
+    d1 = lambda v: xpgrad.gradient(lambda u: np.sum(special_of(u).zeta(u)), v)[0]  # noqa: E731
+    np.testing.assert_allclose(np.diag(H), _fd(d1, x, h=1e-3), rtol=1e-8)
+    assert not (H - np.diag(np.diag(H))).any()
+    for x0, q0 in ((2.5, 0.7), (4.0, 3.0)):
+        Hq = xpgrad.hessian(lambda v: special_of(v).zeta(v[0], v[1]), np.array([x0, q0]))
+        # d/dq of d/dx zeta(x, q): differences of SciPy's values in both arguments
+        cross = _fd(lambda t: _fd(lambda s: sp.zeta(s, t), x0, h=1e-3), q0, h=1e-3)
+        assert Hq[0, 1] == pytest.approx(Hq[1, 0], rel=1e-12)
+        assert Hq[0, 1] == pytest.approx(cross, rel=1e-6)
+
+
+def test_zeta_refuses_out() -> None:
+    with pytest.raises(TypeError, match="out="):
+        xpgrad.gradient(lambda x: special_of(x).zeta(x, out=np.empty(())), np.asarray(2.0))
+
+
+def test_riemann_zeta_over_torch_takes_its_hurwitz_zeta() -> None:
+    # torch.special.zeta always takes q: Riemann's zeta is zeta(x, 1) there (equal
+    # for x > 1, the domain torch offers)
+    torch = pytest.importorskip("torch")
+    x = torch.tensor([1.5, 2.0, 3.7], dtype=torch.float64)
+
+    def f(v):
+        ns = v.__array_namespace__()
+        return ns.sum(ns.special.zeta(v))
+
+    (g,) = xpgrad.gradient(f, x)
+    xn = x.numpy()
+    h = 1e-4
+    np.testing.assert_allclose(g.numpy(), _fd(sp.zetac, xn, h=h), rtol=1e-8)

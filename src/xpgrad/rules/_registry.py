@@ -396,6 +396,7 @@ def unary(
     impl: Callable | None = None,
     module: str | None = None,
     pattern: Callable = patterns.elementwise,
+    export_as: str | bool | None = True,
 ) -> Primitive:
     """Elementwise ``y = f(x)`` with ``dy/dx = deriv(x, y)``.
 
@@ -424,6 +425,9 @@ def unary(
         As in ``primitive``.
     pattern : callable, optional
         The sparsity rule. Default ``patterns.elementwise``.
+    export_as : str, bool or None, optional
+        As in ``primitive``: False keeps it out of the traced namespace (a
+        primitive that a Python function exported in its place dispatches to).
 
     Returns
     -------
@@ -444,7 +448,7 @@ def unary(
     >>> xpgrad.gradient(lambda x: np.sum(softplus(x)), np.array([0.0, 100.0]))
     (array([0.5, 1. ]),)
     """
-    p = primitive(name, impl, module=module, nargs=1)
+    p = primitive(name, impl, module=module, nargs=1, export_as=export_as)
     call = p.fast
 
     def jvp(primals: list, tangents: list) -> tuple:
@@ -480,6 +484,7 @@ def binary(
     impl: Callable | None = None,
     samples: Callable | None = None,
     pattern: Callable = patterns.elementwise,
+    export_as: str | bool | None = True,
 ) -> Primitive:
     """Elementwise ``z = f(x, y)`` with partials ``dx(x, y, z)`` and ``dy(x, y, z)``.
 
@@ -505,6 +510,8 @@ def binary(
         Samples instead of ``shapes_samples(2, domain)``.
     pattern : callable, optional
         The sparsity rule. Default ``patterns.elementwise``.
+    export_as : str, bool or None, optional
+        As in ``primitive`` (and ``unary``).
 
     Returns
     -------
@@ -524,7 +531,7 @@ def binary(
     >>> xpgrad.gradient(lambda x, y: my_hypot(x, y), 3.0, 4.0)
     (0.6, 0.8)
     """
-    p = primitive(name, impl, nargs=2)
+    p = primitive(name, impl, nargs=2, export_as=export_as)
     call = p.fast
 
     def jvp(primals: list, tangents: list) -> tuple:

@@ -43,7 +43,7 @@ from ._registry import (
     unary,
 )
 
-__all__ = ["SPECIAL_NAMES", "special_namespace", "special_impl", "polygamma"]
+__all__ = ["BACKEND_NAME", "SPECIAL_NAMES", "special_namespace", "special_impl", "polygamma"]
 
 _SQRT_2_OVER_PI = 2.0 / math.sqrt(math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -280,8 +280,10 @@ SPECIAL_NAMES = (
     "polygamma", "i0", "i1", "i0e", "i1e",
 )  # fmt: skip
 
-# SciPy names that are aliases of another primitive's backend function
-_BACKEND_NAME = {"psi": "digamma"}
+#: Names whose backend function has another name: SciPy's aliases (``psi``) and
+#: primitives that a SciPy function dispatches to (``zeta(x)`` is
+#: ``riemann_zeta``). The conformance suite asks the adapters by these too.
+BACKEND_NAME = {"psi": "digamma"}
 
 
 class SpecialNamespace:
@@ -331,7 +333,7 @@ def special_namespace(xp: Any, fns: dict[str, Callable]) -> SpecialNamespace | N
     for name, fn in fns.items():
         if name.startswith("_"):  # the container's own attributes (``__name__``)
             continue
-        if hook(_BACKEND_NAME.get(name, name)) is not None:
+        if hook(BACKEND_NAME.get(name, name)) is not None:
             have[name] = fn
         else:
             missing.append(name)
