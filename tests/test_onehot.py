@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 
 import xpgrad
-from xpgrad._core import chunks as _chunks
 from xpgrad._core import onehot
 
 
