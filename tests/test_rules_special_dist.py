@@ -275,6 +275,14 @@ def test_multigammaln_and_radian() -> None:
     assert np.allclose(y, [sp.multigammaln(v, 3) for v in a])
     with pytest.raises(ValueError, match="positive integer"):
         xpgrad.gradient(lambda a: np.sum(special_of(a).multigammaln(a, 1.5)), a)
+    # SciPy's domain, a > (d - 1) / 2: below it gammaln of a negative argument would
+    # give a number where SciPy raises
+    with pytest.raises(ValueError, match="not met"):
+        sp.multigammaln(np.array([0.9, 2.0]), 3)  # (what SciPy itself refuses)
+    with pytest.raises(ValueError, match=r"a > \(d - 1\) / 2 = 1.0"):
+        xpgrad.gradient(lambda a: np.sum(special_of(a).multigammaln(a, 3)), np.array([0.9, 2.0]))
+    with pytest.raises(ValueError, match=r"a > \(d - 1\) / 2 = 0.5"):
+        xpgrad.jvp(lambda a: special_of(a).multigammaln(a, 2), (np.asarray(0.5),), (1.0,))
     gd = xpgrad.gradient(lambda d, m, s: special_of(d).radian(d, m, s), 1.0, 2.0, 3.0)
     assert np.allclose(gd, [math.pi / 180, math.pi / 180 / 60, math.pi / 180 / 3600])
 

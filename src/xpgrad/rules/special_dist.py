@@ -34,6 +34,7 @@ from functools import partial
 from typing import Any, Callable, Sequence
 
 from .. import backends
+from .._core.arrays import raw
 from .._core.trace import NoRuleError, Primitive, Tracer
 from . import special as _special  # (also registers gammaln, digamma, xlogy: used below)
 from ._registry import (
@@ -566,6 +567,26 @@ lpmv_p: Primitive = _dist(
 # -- functions composed of the rules above ------------------------------------------------
 
 
+def _multigammaln_domain(a: Any, d: int) -> None:
+    """SciPy's check that ``a > (d - 1) / 2`` everywhere (below, ``gammaln`` of a
+    negative argument would give a number where SciPy raises), on the value under
+    the tracers. A lazy value (Dask) is not computed for it; under ``jit`` the
+    staging call's value is checked, as SciPy checks each call's."""
+    v = raw(a)
+    bound = 0.5 * (d - 1)
+    if is_scalar(v):
+        bad = v <= bound
+    elif backends.is_lazy(v):
+        return
+    else:
+        bad = bool(backends.namespace_of(v).any(v <= bound))
+    if bad:
+        raise ValueError(
+            f"xpgrad: special.multigammaln(a, d) needs a > (d - 1) / 2 = {bound} everywhere "
+            f"(as SciPy requires), got values of a at or below it"
+        )
+
+
 def multigammaln(a: Any, d: Any) -> Any:
     """``scipy.special.multigammaln(a, d)``: the log of the multivariate gamma function.
 
@@ -580,6 +601,7 @@ def multigammaln(a: Any, d: Any) -> Any:
     dd = int(d)
     if dd != d or dd < 1:
         raise ValueError(f"xpgrad: special.multigammaln's d must be a positive integer, got {d!r}")
+    _multigammaln_domain(a, dd)
     out = F.special_gammaln(a)
     for j in range(1, dd):
         out = out + F.special_gammaln(a - j / 2)
