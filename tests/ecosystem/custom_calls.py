@@ -33,6 +33,12 @@ def _quats() -> np.ndarray:
     return q / np.linalg.norm(q, axis=1, keepdims=True)
 
 
+def _moments(z: Any, p: Any, k: Any) -> Any:
+    """``sum |z|^2 + sum |p|^2 + k``: zeros and poles, whatever their order."""
+    xp = ns(z)
+    return xp.sum(xp.real(z * xp.conj(z))) + xp.sum(xp.real(p * xp.conj(p))) + k
+
+
 def _c(name: str, make: Any, wrt: tuple, via: Any, **kwargs: Any) -> tuple[str, Template]:
     return name, Template("custom", make, wrt, kwargs, via)
 
@@ -208,6 +214,11 @@ CUSTOM: dict[str, Template] = dict(
            lambda f: lambda rs, wn: f(3, rs, wn)),
         _c("scipy.signal.ellip", lambda: (np.asarray(1.0), np.asarray(30.0), np.asarray(0.3)),
            (0, 1, 2), lambda f: lambda rp, rs, wn: f(3, rp, rs, wn)),
+        # roots come in an order that a perturbation can change (np.roots): a function
+        # of the zeros and poles that does not depend on their order
+        _c("scipy.signal.tf2zpk",
+           lambda: (np.array([1.0, 0.5, 0.3]), np.array([1.0, -0.4, 0.2, 0.1])), (0, 1),
+           lambda f: lambda b, a: _moments(*f(b, a))),
         _c("scipy.signal.iirfilter", lambda: (np.asarray(0.3),), (0,),
            lambda f: lambda wn: f(3, wn, btype="low")),
         _c("scipy.signal.iirdesign", lambda: (np.asarray(0.2), np.asarray(0.4)), (0, 1),
