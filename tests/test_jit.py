@@ -19,6 +19,7 @@ from xpgrad._core.simplify import (
     dead_code,
     drop_identities,
     fold_constants,
+    fold_negations,
     scalar_constants,
     simplify,
 )
@@ -458,6 +459,73 @@ def test_scalar_constants_replace_uniform_arrays_exactly(dtype: str) -> None:
     # a constant that would change the result's dtype or shape is kept
     wide = _staged(lambda x: x * np.full((2, 4), 100, dtype=dtype), x)
     assert scalar_constants(wide).eqns[0].inputs == wide.eqns[0].inputs
+
+
+# values where a sign could go astray: signed zeros, infinities, NaN, denormals
+_SIGNS = np.array([-0.0, 0.0, 1.5, -2.25, np.inf, -np.inf, np.nan, 5e-324, -1e308])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fold_negations_is_exact(dtype: str) -> None:
+    x = _SIGNS.astype(dtype)
+
+    def f(x: Any) -> Any:
+        n = -x
+        return (
+            -(-x),  # cancels
+            -(3.0 * x),  # -> -3.0 * x
+            2.0 * n,  # -> -2.0 * x
+            n * 0.5,  # -> x * -0.5
+            n / 4.0,  # -> x / -4.0
+            -(x / 3.0),  # -> x / -3.0
+            7.0 / n,  # -> -7.0 / x
+            -(0.0 * x),  # -> -0.0 * x: a float zero keeps its sign
+            2 * n,  # an int constant: -2
+            0 * n,  # an int zero: -0 would be 0, losing a sign: kept
+        )
+
+    p = _staged(f, x)
+    q = dead_code(fold_negations(p))
+    names = [e.prim.name for e in q.eqns]
+    assert names.count("negative") == 1  # only for 0 * n
+    assert len(q.eqns) < len(p.eqns)
+    with np.errstate(all="ignore"):
+        for a, b in zip(_run(q, x), _run(p, x)):
+            if not isinstance(b, np.ndarray):
+                b = np.asarray(b)
+            np.testing.assert_array_equal(a, b, strict=True)
+            # signed zeros and infinities alike (IEEE 754 does not interpret a NaN's sign)
+            num = ~np.isnan(b)
+            np.testing.assert_array_equal(np.signbit(a[num]), np.signbit(b[num]))
+
+
+def test_fold_negations_leaves_integers_and_arrays_alone() -> None:
+    # integer negation wraps (-(INT_MIN)), and a product with an array constant has
+    # no number to absorb the sign
+    k = np.array([1, -2, np.iinfo(np.int64).min], dtype=np.int64)
+    p = _staged(lambda k: -(3 * k), k)
+    assert [e.prim.name for e in fold_negations(p).eqns] == ["multiply", "negative"]
+    x = np.linspace(0.5, 1.5, 3)
+    c = np.array([2.0, 3.0, 4.0])
+    p = _staged(lambda x: -(c * x), x)
+    assert [e.prim.name for e in fold_negations(p).eqns] == ["multiply", "negative"]
+
+
+def test_a_pullbacks_negations_fold_into_its_constants() -> None:
+    # the hvp of Rosenbrock's function: the pullback of subtract negates, and the
+    # negations fold into the constants, where two products become one
+    from benchmarks.workloads import rosen
+
+    x = np.linspace(-1.0, 1.5, 50)
+    v = np.cos(x)
+    f = lambda x, v: xpgrad.hvp(lambda y: rosen(np, y), x, v)  # noqa: E731
+    p = _staged(f, x, v)
+    q = simplify(p)
+    assert not [e for e in q.eqns if e.prim.name == "negative"]
+    without = dead_code(common_subexpressions(drop_identities(scalar_constants(p))))
+    assert len(q.eqns) <= len(without.eqns) - 3
+    np.testing.assert_array_equal(_run(q, x, v)[0], _run(p, x, v)[0], strict=True)
+    np.testing.assert_array_equal(_run(q, x, v)[0], f(x, v), strict=True)
 
 
 def test_simplify_keeps_the_bits_of_a_whole_hessian() -> None:

@@ -1,7 +1,8 @@
 """Simplification passes over a staged ``Program``, each small and testable alone.
 
 Every pass takes a program and returns a new one computing the same outputs
-with the same bits: no pass reorders or re-associates arithmetic. ``simplify``
+with the same bits (up to the sign of a NaN, which IEEE 754 does not
+interpret: ``fold_negations``): no pass reorders or re-associates arithmetic. ``simplify``
 runs them in the order that lets each feed the next.
 """
 
@@ -10,12 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..backends import is_lazy, namespace_of
-from .staging import Eqn, Program, Var
+from .staging import Eqn, Program, Var, _dtype_name
 
 __all__ = [
     "dead_code",
     "common_subexpressions",
     "fold_constants",
+    "fold_negations",
     "drop_identities",
     "renumber",
     "scalar_constants",
@@ -251,9 +253,80 @@ def scalar_constants(program: Program) -> Program:
     return Program(list(program.inputs), eqns, list(program.outputs))
 
 
+_REAL_FLOATING = frozenset(("float16", "bfloat16", "float32", "float64"))
+
+
+def _negated(c: Any) -> Any:
+    """``-c`` for a Python number constant, or None (an ``int`` 0: ``-0`` is ``0``,
+    which would lose the sign of a zero product)."""
+    t = type(c)
+    if t is float:
+        return -c
+    if t is int and c != 0:
+        return -c
+    return None
+
+
+def _real_floating(v: Var) -> bool:
+    return _dtype_name(v.dtype) in _REAL_FLOATING
+
+
+def fold_negations(program: Program) -> Program:
+    """Move negations into scalar constants, and cancel them in pairs.
+
+    ``-(-x)`` is ``x``; ``-(c * x)``, ``c * (-x)`` and ``(-x) * c`` are
+    ``(-c) * x``; ``-(x / c)`` and ``(-x) / c`` are ``x / (-c)``; ``-(c / x)``
+    and ``c / (-x)`` are ``(-c) / x``. For real floating values these are the
+    same values: negation flips the sign bit and nothing else, and rounding is
+    symmetric in the sign, so signed zeros and infinities come out alike. Only
+    the sign bit of a NaN may differ, which IEEE 754 leaves unspecified for
+    arithmetic and no comparison sees.
+    A reverse pass makes many of them (the pullback of ``subtract`` negates),
+    and the rewritten products often become common subexpressions or dead.
+    No rewrite adds an equation.
+    """
+    env: dict[Var, Any] = {}
+    neg_of: dict[Var, Var] = {}  # y = negative(x): y -> x
+    scaled: dict[Var, Eqn] = {}  # y = c * x, x * c, x / c or c / x, with c a number
+    eqns = []
+    for e in program.eqns:
+        e = _inputs(e, env)
+        name = e.prim.name
+        if len(e.outputs) != 1 or e.params or not _real_floating(e.outputs[0]):
+            eqns.append(e)
+            continue
+        out = e.outputs[0]
+        if name == "negative" and len(e.inputs) == 1 and type(e.inputs[0]) is Var:
+            x = e.inputs[0]
+            inner = neg_of.get(x)
+            if inner is not None and inner.shape == out.shape and inner.dtype == out.dtype:
+                env[out] = inner  # -(-x)
+                continue
+            prod = scaled.get(x)
+            if prod is not None:  # -(c * x) and the like: the product with -c
+                ins = tuple(_negated(a) if type(a) is not Var else a for a in prod.inputs)
+                e = prod._replace(inputs=ins, outputs=(out,))
+                scaled[out] = e
+            else:
+                neg_of[out] = x
+            eqns.append(e)
+            continue
+        if name in ("multiply", "divide") and len(e.inputs) == 2:
+            a, b = e.inputs
+            for i, (v, c) in enumerate(((a, b), (b, a))):
+                if type(v) is Var and type(c) is not Var and _negated(c) is not None:
+                    x = neg_of.get(v)
+                    if x is not None and x.shape == v.shape and x.dtype == v.dtype:
+                        e = e._replace(inputs=(x, _negated(c)) if i == 0 else (_negated(c), x))
+                    scaled[out] = e
+                    break
+        eqns.append(e)
+    return _renamed(program, eqns, env)
+
+
 def simplify(program: Program) -> Program:
     """All passes: identities first (they expose common subexpressions), dead code last."""
-    program = drop_identities(scalar_constants(program))
+    program = fold_negations(drop_identities(scalar_constants(program)))
     program = fold_constants(program)
     program = common_subexpressions(program)
     return renumber(dead_code(program))
