@@ -315,9 +315,10 @@ def fold_negations(program: Program) -> Program:
             a, b = e.inputs
             for i, (v, c) in enumerate(((a, b), (b, a))):
                 if type(v) is Var and type(c) is not Var and _negated(c) is not None:
-                    x = neg_of.get(v)
-                    if x is not None and x.shape == v.shape and x.dtype == v.dtype:
-                        e = e._replace(inputs=(x, _negated(c)) if i == 0 else (_negated(c), x))
+                    base = neg_of.get(v)
+                    if base is not None and base.shape == v.shape and base.dtype == v.dtype:
+                        nc = _negated(c)
+                        e = e._replace(inputs=(base, nc) if i == 0 else (nc, base))
                     scaled[out] = e
                     break
         eqns.append(e)
