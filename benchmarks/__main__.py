@@ -43,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
                         "also XLA's) to this many threads; default: each library's own default. "
                         "On a machine shared with other jobs, --threads 1 avoids spinning BLAS "
                         "threads fighting for cores")
+    p.add_argument("--tune-allocator", action="store_true",
+                   help="call xpgrad.backends.tune_host_allocator() first (glibc: freed memory "
+                        "kept for reuse, for every library in the process alike); the JSON "
+                        "records it")
     p.add_argument("--unset-openblas-env", action="store_true",
                    help="rerun this command with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset "
                         "(they pin an older, slower OpenBLAS kernel on some machines); the JSON "
@@ -116,6 +120,12 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get(k):
             log(f"note: {k}={os.environ[k]} is set and may slow NumPy's BLAS; "
                 f"--unset-openblas-env reruns without it")
+    if args.tune_allocator:
+        import xpgrad.backends
+
+        tuned = xpgrad.backends.tune_host_allocator()
+        os.environ["XPGRAD_BENCH_ALLOCATOR"] = "tuned" if tuned else "not glibc: unchanged"
+        log(f"allocator: {os.environ['XPGRAD_BENCH_ALLOCATOR']}")
     t_start = time.perf_counter()
     load_start = os.getloadavg() if hasattr(os, "getloadavg") else None
     P = Peers(peers)

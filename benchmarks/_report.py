@@ -31,6 +31,7 @@ def machine_info(versions: dict) -> dict:
     }
     unset = os.environ.get("XPGRAD_BENCH_UNSET")
     info["openblas_env_unset_for_this_run"] = unset.split(";") if unset else []
+    info["host_allocator"] = os.environ.get("XPGRAD_BENCH_ALLOCATOR", "default")
     import array_api_compat
 
     import xpgrad

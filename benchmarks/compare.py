@@ -83,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rows", default=DEFAULT_ROWS, help=f"rows (default {DEFAULT_ROWS})")
     ap.add_argument("--reps", type=int, default=4, help="alternating runs per version (default 4)")
     ap.add_argument("--seconds", type=float, default=0.4, help="timing per row and run")
+    ap.add_argument("--tune-allocator", action="store_true",
+                    help="both versions with xpgrad.backends.tune_host_allocator()'s setting")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.child:
@@ -98,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(a.reps):
         for name, src in srcs.items():
             env = dict(os.environ, PYTHONPATH=f"{src}{os.pathsep}{ROOT}", OMP_NUM_THREADS="1")
+            if a.tune_allocator:  # (glibc reads these at start-up: also for an older base)
+                env.update(MALLOC_MMAP_THRESHOLD_="67108864", MALLOC_TRIM_THRESHOLD_="268435456")
             cmd = [sys.executable, "-m", "benchmarks.compare", "--child", "--rows", a.rows,
                    "--seconds", str(a.seconds)]  # fmt: skip
             done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
@@ -111,8 +115,10 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             for row, t in times.items():
                 res.setdefault(row, {}).setdefault(name, []).append(t)
+    tuned = ", allocator tuned" if a.tune_allocator else ""
     print(
-        f"thread CPU µs per call, min of {a.reps} alternating runs; base = {a.base or a.base_src}"
+        f"thread CPU µs per call, min of {a.reps} alternating runs; base = "
+        f"{a.base or a.base_src}{tuned}"
     )
     print("| row | base | this | change |\n|---|---|---|---|")
     for row, d in res.items():

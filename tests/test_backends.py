@@ -7,6 +7,7 @@ NumPy computed by hand (``np.add.at`` for scatter-add), never from xpgrad.
 
 from __future__ import annotations
 
+import platform
 import subprocess
 import sys
 import types
@@ -413,3 +414,48 @@ def test_torch_tensor_operators_defer_to_tracers() -> None:
     (g,) = xpgrad.gradient(f, torch.from_numpy(xn))
     want = W.numpy().sum(0) + 2.0 - 2.0 / xn ** 2 + np.log(2.0) * 2.0 ** xn + 1.0
     np.testing.assert_allclose(g.numpy(), want)
+
+
+_CHURN = """
+import resource, sys
+import numpy as np
+import xpgrad
+if sys.argv[1] == "tuned":
+    assert xpgrad.backends.tune_host_allocator() is True
+def churn():
+    for _ in range(50):
+        a = [np.ones(2**17) for _ in range(4)]  # four 1 MiB arrays live at once
+        del a
+churn()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+churn()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",
+    reason="the allocator's thresholds are glibc's",
+)
+def test_tune_host_allocator_keeps_freed_memory_for_reuse() -> None:
+    # in a fresh process each (the setting is process-wide): freeing four 1 MiB
+    # arrays trims the heap and the next four fault their pages in again, unless
+    # the heap keeps them
+    def faults(mode: str) -> int:
+        out = subprocess.run(
+            [sys.executable, "-c", _CHURN, mode], capture_output=True, text=True, timeout=120
+        )
+        assert out.returncode == 0, out.stderr[-2000:]
+        return int(out.stdout.strip().splitlines()[-1])
+
+    plain, tuned = faults("plain"), faults("tuned")
+    assert plain > 10_000  # 50 rounds of 4 MiB of fresh pages
+    assert tuned < plain / 100
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2**31, 1.5, "64M", True])
+def test_tune_host_allocator_refuses_bad_thresholds(bad: object) -> None:
+    with pytest.raises(ValueError, match="mmap_threshold must be a positive int"):
+        B.tune_host_allocator(mmap_threshold=bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="trim_threshold must be a positive int"):
+        B.tune_host_allocator(trim_threshold=bad)  # type: ignore[arg-type]
