@@ -77,18 +77,21 @@ class BatchTrace(Trace):
         vals = []
         batched = []
         structured = False
+        active = False
         for a in args:
             if type(a) is BatchTracer and a._trace is self:
                 v = a.val
-                structured = structured or type(v) is OneHot
+                if type(v) is OneHot:
+                    structured = True
                 vals.append(v)
                 batched.append(True)
+                active = True
             else:
                 if type(a) is BatchConst and a._trace is self:
                     a = a.val
                 vals.append(a)
                 batched.append(False)
-        if not any(batched):  # constants only: compute one level down
+        if not active:  # constants only: compute one level down
             return self.consts(prim, bind(prim, tuple(vals), params))
         if structured:  # a Jacobian's basis, still symbolic (see onehot)
             out = onehot.apply(prim, vals, batched, params)

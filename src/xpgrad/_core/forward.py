@@ -7,25 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from .trace import Primitive, Trace, Tracer, _no_rule, bind
+from .trace import PrimalTracer, Primitive, Trace, _no_rule, bind
 
 __all__ = ["ForwardTrace", "ForwardTracer"]
 
 
-class ForwardTracer(Tracer):
-    __slots__ = ("primal", "tangent")
+class ForwardTracer(PrimalTracer):
+    __slots__ = ("tangent",)
 
     def __init__(self, trace: Trace, primal: Any, tangent: Any):
         self._trace = trace
         self.primal = primal
         self.tangent = tangent
-
-    @property
-    def _value(self) -> Any:
-        return self.primal
-
-    def _concrete_value(self, what: str) -> Any:
-        return self.primal
 
     def _constant(self) -> bool:
         return self.tangent is None

@@ -27,25 +27,18 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
-from .trace import Primitive, Trace, Tracer, _no_rule, bind
+from .trace import PrimalTracer, Primitive, Trace, _no_rule, bind
 
 __all__ = ["ReverseTrace", "ReverseTracer", "backward"]
 
 
-class ReverseTracer(Tracer):
-    __slots__ = ("primal", "node")
+class ReverseTracer(PrimalTracer):
+    __slots__ = ("node",)
 
     def __init__(self, trace: Trace, primal: Any, node: int | None):
         self._trace = trace
         self.primal = primal
         self.node = node
-
-    @property
-    def _value(self) -> Any:
-        return self.primal
-
-    def _concrete_value(self, what: str) -> Any:
-        return self.primal
 
     def _constant(self) -> bool:
         return self.node is None

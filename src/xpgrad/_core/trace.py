@@ -23,6 +23,7 @@ __all__ = [
     "Primitive",
     "Trace",
     "Tracer",
+    "PrimalTracer",
     "bind",
     "fast_call",
     "bind_operator",
@@ -803,6 +804,33 @@ def _numpy_ns(t: type, a: Any) -> Any:
 
 
 _REDUCTIONS = {"add": "sum", "multiply": "prod", "maximum": "max", "minimum": "min"}
+
+
+class PrimalTracer(Tracer):
+    """A tracer whose value one level down is its ``primal`` (forward and reverse mode).
+
+    ``shape`` and ``dtype`` read the primal directly rather than through
+    ``_value``: the backward pass checks every cotangent's shape, and rules
+    read shapes all the time.
+    """
+
+    __slots__ = ("primal",)
+    primal: Any
+
+    @property
+    def _value(self) -> Any:
+        return self.primal
+
+    @property
+    def shape(self) -> tuple:
+        return self.primal.shape
+
+    @property
+    def dtype(self) -> Any:
+        return self.primal.dtype
+
+    def _concrete_value(self, what: str) -> Any:
+        return self.primal
 
 
 def _copy_slots(src: Any, dst: Any) -> None:
