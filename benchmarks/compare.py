@@ -1,7 +1,9 @@
-"""Eager xpgrad of two source trees side by side: is any row slower than before?
+"""xpgrad of two source trees side by side: is any row slower than before?
 
     python -m benchmarks.compare 09291d5            # that commit against this tree
     python -m benchmarks.compare 09291d5 --rows W2,W3 --reps 6
+    python -m benchmarks.compare 09291d5 --impl "xpgrad jit"     # the staged rows
+    python -m benchmarks.compare --base-src src --tune-allocator this   # the allocator alone
 
 Each version runs in its own subprocess (``PYTHONPATH`` set to its ``src``),
 alternately, ``--reps`` times; the benchmark workloads come from this tree for
@@ -29,8 +31,8 @@ ROOT = HERE.parent
 DEFAULT_ROWS = "W1,W2,W3,W4,W5,W6,W7,W8"
 
 
-def _time_rows(rows: str, seconds: float) -> dict:
-    """In the child: thread CPU seconds per call of each xpgrad row (min over repeats)."""
+def _time_rows(rows: str, seconds: float, impl: str = "xpgrad") -> dict:
+    """In the child: thread CPU seconds per call of each row's ``impl`` (min over repeats)."""
     import xpgrad
 
     from ._peers import Peers
@@ -39,7 +41,7 @@ def _time_rows(rows: str, seconds: float) -> dict:
     out: dict = {"__file__": xpgrad.__file__}
     for w in rows.split(","):
         for case in WORKLOADS[w](Peers(set())):
-            fn = case.impls.get("xpgrad")
+            fn = case.impls.get(impl)
             if fn is None:
                 continue
             fn()
@@ -83,12 +85,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rows", default=DEFAULT_ROWS, help=f"rows (default {DEFAULT_ROWS})")
     ap.add_argument("--reps", type=int, default=4, help="alternating runs per version (default 4)")
     ap.add_argument("--seconds", type=float, default=0.4, help="timing per row and run")
-    ap.add_argument("--tune-allocator", action="store_true",
-                    help="both versions with xpgrad.backends.tune_host_allocator()'s setting")
+    ap.add_argument("--impl", default="xpgrad",
+                    help='what to time in each row: "xpgrad" (eager, default) or "xpgrad jit"')
+    ap.add_argument("--tune-allocator", nargs="?", const="both", choices=("both", "this"),
+                    help="run with xpgrad.backends.tune_host_allocator()'s setting: both "
+                         "versions (default), or only this one (with --base-src src: the "
+                         "allocator's own effect)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.child:
-        print(json.dumps(_time_rows(a.rows, a.seconds)))
+        print(json.dumps(_time_rows(a.rows, a.seconds, a.impl)))
         return 0
     if (a.base is None) == (a.base_src is None):
         ap.error("give either a commit to compare with or --base-src")
@@ -100,10 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(a.reps):
         for name, src in srcs.items():
             env = dict(os.environ, PYTHONPATH=f"{src}{os.pathsep}{ROOT}", OMP_NUM_THREADS="1")
-            if a.tune_allocator:  # (glibc reads these at start-up: also for an older base)
+            if a.tune_allocator == "both" or (a.tune_allocator == "this" and name == "this"):
+                # (glibc reads these at start-up: also for an older base)
                 env.update(MALLOC_MMAP_THRESHOLD_="67108864", MALLOC_TRIM_THRESHOLD_="268435456")
             cmd = [sys.executable, "-m", "benchmarks.compare", "--child", "--rows", a.rows,
-                   "--seconds", str(a.seconds)]  # fmt: skip
+                   "--seconds", str(a.seconds), "--impl", a.impl]  # fmt: skip
             done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
             if done.returncode:
                 sys.stderr.write(done.stderr)
@@ -115,7 +122,10 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             for row, t in times.items():
                 res.setdefault(row, {}).setdefault(name, []).append(t)
-    tuned = ", allocator tuned" if a.tune_allocator else ""
+    tuned = {None: "", "both": ", allocator tuned", "this": ", allocator tuned for this only"}[
+        a.tune_allocator
+    ]
+    tuned += "" if a.impl == "xpgrad" else f", {a.impl}"
     print(
         f"thread CPU µs per call, min of {a.reps} alternating runs; base = "
         f"{a.base or a.base_src}{tuned}"

@@ -52,6 +52,16 @@ def test_compare_runs_both_trees_and_reports_each_row() -> None:
     assert len(lines) == 1
     base, this, change = (c.strip() for c in lines[0].split("|")[2:5])
     assert float(base) > 0 and float(this) > 0 and change.endswith("%")
+    # the staged rows, with the allocator tuned for "this" only: the title says both
+    jit = subprocess.run(
+        [sys.executable, "-m", "benchmarks.compare", "--base-src", str(ROOT / "src"),
+         "--rows", "W2", "--reps", "1", "--seconds", "0.01", "--impl", "xpgrad jit",
+         "--tune-allocator", "this"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert jit.returncode == 0, jit.stderr[-3000:]
+    assert "allocator tuned for this only, xpgrad jit" in jit.stdout
+    assert len([ln for ln in jit.stdout.splitlines() if ln.startswith("| W2")]) == 1
     # a base that is not a source folder is refused, not replaced by the installed copy
     bad = subprocess.run(
         [sys.executable, "-m", "benchmarks.compare", "--base-src", str(ROOT / "no-such-src")],

@@ -605,10 +605,11 @@ def tune_host_allocator(
     zeroed and faulted in by the kernel, and freeing it gives them back. A
     derivative of large-array code allocates a result per operation, so it can
     spend most of its time there, and how much depends on the process's
-    history: on a 2-core VM, thread CPU per call (``benchmarks/``, before ->
-    after this call) went 9.1 -> 1.8 ms for W6's Hessian at n = 400, 8.9 ->
-    1.5 ms for W7's Hessian-vector product over 100,000 elements, 4.1 -> 1.0
-    ms for W8, 1.5 -> 1.0 ms for W1; staged programs (``jit``) gained as much.
+    history: on a 2-core VM, thread CPU per call (``python -m
+    benchmarks.compare --base-src src --tune-allocator this``) went 7.8 -> 1.8
+    ms for W6's Hessian at n = 400, 8.1 -> 1.5 ms for W7's Hessian-vector
+    product over 100,000 elements, 3.8 -> 1.0 ms for W8 and 1.4 -> 1.0 ms for
+    W1; staged programs (``jit``) gained as much (W7: 2.3 -> 0.44 ms).
 
     This sets glibc's ``M_MMAP_THRESHOLD`` (arrays below it come from the heap)
     and ``M_TRIM_THRESHOLD`` (free memory the heap keeps rather than returning)
