@@ -42,26 +42,27 @@ def owned(results: list, inputs: list, xp: Any) -> list:
     seen: set | None = None  # the inputs' memory, found at the first concrete result
     out = []
     for g in results:
-        if g is None or isinstance(g, Tracer) or not E.is_array(g) or not _mutable(g):
+        if g is None or isinstance(g, Tracer) or not E.is_array(g):
+            out.append(g)
+            continue
+        memory, mutable = _kind(type(g), g)  # (one lookup for both facts)
+        if not mutable:
             out.append(g)
             continue
         if seen is None:  # (a pullback inside jacobian's vmap returns tracers only)
-            seen = {
-                _memory(x)[0]
-                for x in inputs
-                if E.is_array(x) and not isinstance(x, Tracer) and _mutable(x)
-            }
-        root, writable = _memory(g)
+            seen = set()
+            for x in inputs:
+                if E.is_array(x) and not isinstance(x, Tracer):
+                    fn, writes = _kind(type(x), x)
+                    if writes:
+                        seen.add(id(x) if fn is None else fn(x)[0])
+        root, writable = (id(g), True) if memory is None else memory(g)
         if root in seen or not writable:
             g = xp.asarray(g, copy=True)
             root = _memory(g)[0]
         seen.add(root)
         out.append(g)
     return out
-
-
-def _mutable(x: Any) -> bool:
-    return _kind(type(x), x)[1]
 
 
 #: Per array type: the adapter's ``memory`` hook (or None) and whether it writes in
