@@ -51,20 +51,14 @@ def _matmul_vjp(primals: list, needs: list) -> tuple:
     seen = onehot.WITNESSES.get()
     kept = None if seen is None else out
 
-    def mT_x() -> Any:
-        t = tr.get(0)
+    def transposed(i: int, a: Any, other: Any) -> Any:
+        """``mT(a)`` (``a`` is argument ``i``), made once; ``kept = a @ other`` or
+        ``other @ a`` witnesses that it is finite (see ``onehot.witness``)."""
+        t = tr.get(i)
         if t is None:
-            t = tr[0] = mT(x)
+            t = tr[i] = mT(a)
             if seen is not None:
-                onehot.witness(seen, t, kept, y)
-        return t
-
-    def mT_y() -> Any:
-        t = tr.get(1)
-        if t is None:
-            t = tr[1] = mT(y)
-            if seen is not None:
-                onehot.witness(seen, t, kept, x)
+                onehot.witness(seen, t, kept, other)
         return t
 
     def matmul_pullback(ct: Any) -> tuple:
@@ -85,12 +79,14 @@ def _matmul_vjp(primals: list, needs: list) -> tuple:
             if nx:
                 gx = unbroadcast(mul(F.expand_dims(ct, axis=-1), y), x)
             if ny:
-                gy = unbroadcast(F.squeeze(mm(mT_x(), F.expand_dims(ct, axis=-1)), axis=-1), y)
+                gy = unbroadcast(
+                    F.squeeze(mm(transposed(0, x, y), F.expand_dims(ct, axis=-1)), axis=-1), y
+                )
             return gx, gy
         if nx:
-            gx = unbroadcast(mm(ct, mT_y()), x)
+            gx = unbroadcast(mm(ct, transposed(1, y, x)), x)
         if ny:
-            gy = unbroadcast(mm(mT_x(), ct), y)
+            gy = unbroadcast(mm(transposed(0, x, y), ct), y)
         return gx, gy
 
     return out, matmul_pullback
